@@ -1,0 +1,61 @@
+# agentrec — two commands set everything up:  make demo  |  make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+# Real data: ../shared/data when present (this project's machines), else the user's cache
+# (MovieLens archives are downloaded and checksummed on first use).
+ifneq ($(wildcard ../shared/data),)
+export AGENTREC_DATA_DIR ?= $(abspath ../shared/data)
+endif
+export AGENTREC_ARTIFACTS_DIR ?= $(abspath artifacts)
+DATASET ?= ml-latest-small
+
+# Offline by default: nothing reaches a model hub; no analytics.
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_HUB_DISABLE_TELEMETRY ?= 1
+export GRADIO_ANALYTICS_ENABLED ?= False
+export ANONYMIZED_TELEMETRY ?= False
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: demo test lint typecheck unit install install-dev browser-deps clean
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml constraints.txt
+	$(PIP) install -q -c constraints.txt -e '.[all]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make demo: set up, build what the default dataset needs, run the main job.
+demo: install
+	$(VENV)/bin/agentrec demo --dataset $(DATASET)
+
+## make test: lint, types, unit + integration (+ notebook and browser) tests.
+test: install-dev
+	$(MAKE) lint typecheck unit
+
+lint: install-dev
+	$(VENV)/bin/ruff check agentrec tests bench app.py
+	$(VENV)/bin/ruff format --check agentrec tests bench app.py
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+
+unit: install-dev
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) artifacts test-artifacts .pytest_cache .mypy_cache .ruff_cache

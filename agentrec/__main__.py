@@ -1,0 +1,5 @@
+import sys
+
+from agentrec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""Configuration read from the environment in ONE place.
+
+Stage-specific settings (training, retrieval, ...) are dataclasses next to the code that uses them
+and are passed explicitly; only this module reads environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["AgentConfig", "Paths", "default_data_dir", "default_artifacts_dir"]
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where raw datasets live: ``AGENTREC_DATA_DIR`` or ``<user cache>/agentrec/data``."""
+    env = _env(environ)
+    if env.get("AGENTREC_DATA_DIR"):
+        return Path(env["AGENTREC_DATA_DIR"]).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("agentrec")) / "data"
+
+
+def default_artifacts_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where built artifacts live: ``AGENTREC_ARTIFACTS_DIR`` or ``<user cache>/agentrec/artifacts``."""
+    env = _env(environ)
+    if env.get("AGENTREC_ARTIFACTS_DIR"):
+        return Path(env["AGENTREC_ARTIFACTS_DIR"]).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("agentrec")) / "artifacts"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Raw-data and artifacts roots."""
+
+    data_dir: Path
+    artifacts_dir: Path
+
+    @classmethod
+    def from_env(
+        cls,
+        data_dir: str | Path | None = None,
+        artifacts_dir: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Paths:
+        """Explicit arguments win over the environment, which wins over the defaults."""
+        return cls(
+            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(environ),
+            artifacts_dir=Path(artifacts_dir).expanduser() if artifacts_dir else default_artifacts_dir(environ),
+        )
+
+    def dataset_artifacts(self, dataset: str) -> Path:
+        """The artifacts directory of one dataset."""
+        return self.artifacts_dir / dataset
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """LLM and service settings.
+
+    ``model`` is None when no LLM is configured: the agent then runs its offline planner.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    chroma_url: str | None = None
+    embeddings_url: str | None = None
+    embeddings_model: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AgentConfig:
+        """Read the LLM and service settings from the environment.
+
+        Variables: ``AGENTREC_LLM_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``AGENTREC_LLM_TIMEOUT``,
+        ``AGENTREC_CHROMA_URL``, ``AGENTREC_EMBEDDINGS_URL`` and ``AGENTREC_EMBEDDINGS_MODEL``.
+        """
+        env = _env(environ)
+        timeout = env.get("AGENTREC_LLM_TIMEOUT")
+        try:
+            timeout_s = float(timeout) if timeout else 60.0
+        except ValueError as exc:
+            raise ValueError(f"AGENTREC_LLM_TIMEOUT must be a number of seconds, got {timeout!r}") from exc
+        return cls(
+            model=env.get("AGENTREC_LLM_MODEL") or None,
+            base_url=env.get("OPENAI_BASE_URL") or None,
+            api_key=env.get("OPENAI_API_KEY") or None,
+            timeout_s=timeout_s,
+            chroma_url=env.get("AGENTREC_CHROMA_URL") or None,
+            embeddings_url=env.get("AGENTREC_EMBEDDINGS_URL") or None,
+            embeddings_model=env.get("AGENTREC_EMBEDDINGS_MODEL") or None,
+        )
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an LLM model is configured."""
+        return self.model is not None

@@ -1,0 +1,1 @@
+"""Retrieval models: LightGCN (+ text fusion), GAT, and baselines behind one interface."""

@@ -1,0 +1,15 @@
+import subprocess
+import sys
+
+
+def test_import_agentrec_stays_light() -> None:
+    """`import agentrec` must not pull in gradio or langchain (people who only train retrievers)."""
+    code = "import sys, agentrec; bad = [m for m in ('gradio', 'langchain', 'langchain_openai') if m in sys.modules]; print(bad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_console_script_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "agentrec", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "agentrec" in out.stdout
