@@ -4,7 +4,7 @@ import sys
 
 def test_import_agentrec_stays_light() -> None:
     """`import agentrec` must not pull in gradio or langchain (people who only train retrievers)."""
-    code = "import sys, agentrec; bad = [m for m in ('gradio', 'langchain', 'langchain_openai') if m in sys.modules]; print(bad)"
+    code = "import sys, agentrec; print([m for m in ('gradio', 'langchain', 'langchain_openai') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
