@@ -1,0 +1,353 @@
+"""Baselines for honest comparison: popularity, matrix factorisation with BPR, and item-kNN on text.
+
+All three implement :class:`agentrec.models.base.Recommender` over a :class:`agentrec.graph.BipartiteGraph`
+(the training interactions), so evaluation and the CLI treat them exactly like the GNNs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from agentrec.graph import BipartiteGraph
+from agentrec.models.base import Recommender
+from agentrec.models.checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["MFBPR", "Popularity", "TextKNN", "check_item_features", "load_payload", "sample_negatives"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_payload(path: str | Path, kind: str, graph: BipartiteGraph) -> dict[str, Any]:
+    """Read a checkpoint of a ``kind`` model trained on ``graph``'s interactions.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: when the file holds another kind of model or comes from a different dataset.
+    """
+    payload = load_checkpoint(path, expected_fingerprint=graph.fingerprint)
+    if payload.get("model") != kind:
+        raise ValueError(f"checkpoint {str(path)!r} holds a {payload.get('model')!r} model, expected {kind!r}")
+    return payload
+
+
+def check_item_features(features: np.ndarray | torch.Tensor, num_items: int) -> torch.Tensor:
+    """Validate an item feature matrix and return it as float32 ``(num_items, dim)``.
+
+    Raises:
+        ValueError: when the matrix is not 2-D, its row count is not ``num_items``, or it holds NaN/inf.
+    """
+    t = torch.as_tensor(np.asarray(features) if not isinstance(features, torch.Tensor) else features)
+    t = t.detach().to(dtype=torch.float32, device="cpu")
+    if t.dim() != 2:
+        raise ValueError(f"item_features must be a 2-D (num_items, dim) matrix, got shape {tuple(t.shape)}")
+    if t.shape[0] != num_items:
+        raise ValueError(
+            f"item_features has {t.shape[0]} rows but the catalogue has {num_items} items; "
+            "embed every item of the catalogue, in item-index order"
+        )
+    if not torch.isfinite(t).all():
+        bad = int((~torch.isfinite(t)).any(dim=1).nonzero()[0, 0])
+        raise ValueError(f"item_features contains NaN or inf (first in row {bad}); clean or re-embed those items")
+    return t
+
+
+class _GraphRecommender(Recommender):
+    """Shared plumbing: the training graph supplies sizes and the items to exclude."""
+
+    def __init__(self, graph: BipartiteGraph) -> None:
+        self.graph = graph
+        self.num_users = graph.num_users
+        self.num_items = graph.num_items
+
+    def seen_items(self, user_index: np.ndarray) -> list[np.ndarray]:
+        """Training items of each user of the batch (excluded by ``recommend``)."""
+        return self.graph.seen_items(np.asarray(user_index))
+
+    def _users(self, user_index: np.ndarray | torch.Tensor) -> np.ndarray:
+        users = np.asarray(
+            user_index.cpu().numpy() if isinstance(user_index, torch.Tensor) else user_index, dtype=np.int64
+        ).reshape(-1)
+        if len(users) and (users.min() < 0 or users.max() >= self.num_users):
+            bad = users[(users < 0) | (users >= self.num_users)][0]
+            raise ValueError(f"unknown user index {int(bad)}; valid user indices are 0..{self.num_users - 1}")
+        return users
+
+
+class Popularity(_GraphRecommender):
+    """Every user gets the items with the most training interactions (train degree).
+
+    Args:
+        graph: the training graph.
+    """
+
+    name = "popularity"
+
+    def __init__(self, graph: BipartiteGraph) -> None:
+        super().__init__(graph)
+        self.item_score = torch.as_tensor(graph.item_degree, dtype=torch.float32)  # (num_items,)
+
+    def score(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(batch, num_items)``: the item's training degree, the same row for every user."""
+        users = self._users(user_index)
+        return self.item_score.unsqueeze(0).expand(len(users), -1).clone()
+
+    def save(self, path: str | Path) -> None:
+        """Write the model (only the fingerprint: degrees come back from the graph)."""
+        save_checkpoint(path, {"model": self.name, "fingerprint": self.graph.fingerprint, "config": {}})
+
+    @classmethod
+    def load(cls, path: str | Path, graph: BipartiteGraph) -> Popularity:
+        """Rebuild from ``path`` and the training graph it was made from."""
+        load_payload(path, cls.name, graph)
+        return cls(graph)
+
+
+class TextKNN(_GraphRecommender):
+    """Item-kNN over text embeddings: works for items nobody has interacted with.
+
+    The similarity of two items is the cosine of their text embeddings; each item keeps its
+    ``k_neighbors`` most similar items (positive similarities only). A user's score for item ``j`` is the
+    sum of the similarities between ``j`` and the user's training items, so cold items are ranked by how
+    close their text is to what the user liked.
+
+    Args:
+        graph: the training graph.
+        item_features: ``(num_items, dim)`` text embeddings, item-index order.
+        k_neighbors: neighbours kept per item (``None`` keeps all: dense, fine for small catalogues).
+        batch_size: items per block when computing neighbours.
+    """
+
+    name = "text-knn"
+
+    def __init__(
+        self,
+        graph: BipartiteGraph,
+        item_features: np.ndarray | torch.Tensor,
+        k_neighbors: int | None = 100,
+        batch_size: int = 2048,
+    ) -> None:
+        super().__init__(graph)
+        if k_neighbors is not None and (not isinstance(k_neighbors, int) or k_neighbors <= 0):
+            raise ValueError(f"k_neighbors must be a positive integer or None, got {k_neighbors!r}")
+        self.k_neighbors = k_neighbors
+        feats = check_item_features(item_features, graph.num_items)
+        self.item_features = feats
+        self.similarity = self._neighbours(feats, k_neighbors, batch_size)  # csr (num_items, num_items)
+
+    @staticmethod
+    def _neighbours(feats: torch.Tensor, k: int | None, batch_size: int) -> sp.csr_matrix:
+        unit = torch.nn.functional.normalize(feats, dim=1)
+        n = unit.shape[0]
+        kk = n - 1 if k is None else min(k, n - 1)
+        rows, cols, vals = [], [], []
+        for start in range(0, n, batch_size):
+            block = unit[start : start + batch_size] @ unit.T  # (block, num_items)
+            idx = torch.arange(start, min(start + batch_size, n))
+            block[idx - start, idx] = -torch.inf  # an item is not its own neighbour
+            if kk <= 0:
+                continue
+            top = torch.topk(block, kk, dim=1)
+            keep = top.values > 0
+            rows.append(idx.unsqueeze(1).expand(-1, kk)[keep].numpy())
+            cols.append(top.indices[keep].numpy())
+            vals.append(top.values[keep].numpy())
+        if not rows:
+            return sp.csr_matrix((n, n), dtype=np.float32)
+        sim = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32
+        )
+        # Neighbourhoods are symmetrised so "j is close to i" counts whichever side kept the pair.
+        return sim.maximum(sim.T).tocsr()
+
+    def score(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(batch, num_items)``: summed text similarity to each user's training items."""
+        users = self._users(user_index)
+        history = self.graph.interaction[users]  # (batch, num_items) binary
+        return torch.from_numpy(np.asarray((history @ self.similarity).todense(), dtype=np.float32))
+
+    def save(self, path: str | Path) -> None:
+        """Write the features and settings; neighbours are recomputed on load."""
+        save_checkpoint(
+            path,
+            {
+                "model": self.name,
+                "fingerprint": self.graph.fingerprint,
+                "config": {"k_neighbors": self.k_neighbors},
+                "item_features": self.item_features,
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, graph: BipartiteGraph) -> TextKNN:
+        """Rebuild from ``path`` and the training graph it was made from."""
+        payload = load_payload(path, cls.name, graph)
+        return cls(graph, payload["item_features"], **payload["config"])
+
+
+class MFBPR(_GraphRecommender, nn.Module):
+    """Plain matrix factorisation: ``score(u, i) = <p_u, q_i>``, trained with BPR.
+
+    It has the same training interface as the GNNs (``forward() -> (user_emb, item_emb)``), so
+    :func:`agentrec.train.fit` trains it; :meth:`fit_bpr` is a small self-contained trainer too.
+
+    Args:
+        graph: the training graph.
+        embedding_dim: size of the user and item vectors.
+        seed: seed of the initialisation.
+    """
+
+    name = "mf-bpr"
+
+    def __init__(self, graph: BipartiteGraph, embedding_dim: int = 64, seed: int = 0) -> None:
+        nn.Module.__init__(self)
+        _GraphRecommender.__init__(self, graph)
+        if not isinstance(embedding_dim, int) or embedding_dim <= 0:
+            raise ValueError(f"embedding_dim must be a positive integer, got {embedding_dim!r}")
+        self.embedding_dim = embedding_dim
+        self.seed = seed
+        gen = torch.Generator().manual_seed(seed)
+        self.user_emb = nn.Parameter(torch.randn(graph.num_users, embedding_dim, generator=gen) * 0.1)
+        self.item_emb = nn.Parameter(torch.randn(graph.num_items, embedding_dim, generator=gen) * 0.1)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (for checkpoints)."""
+        return {"embedding_dim": self.embedding_dim, "seed": self.seed}
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(num_users, dim)`` and ``(num_items, dim)`` embeddings (no propagation)."""
+        return self.user_emb, self.item_emb
+
+    def user_embeddings(self) -> torch.Tensor:
+        """``(num_users, embedding_dim)``."""
+        return self.user_emb.detach().cpu()
+
+    def item_embeddings(self) -> torch.Tensor:
+        """``(num_items, embedding_dim)``."""
+        return self.item_emb.detach().cpu()
+
+    @torch.no_grad()
+    def score(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(batch, num_items)`` inner products."""
+        users = torch.from_numpy(self._users(user_index)).to(self.user_emb.device)
+        return (self.user_emb[users] @ self.item_emb.T).float().cpu()
+
+    def fit_bpr(
+        self,
+        epochs: int = 50,
+        batch_size: int = 2048,
+        lr: float = 5e-3,
+        weight_decay: float = 1e-4,
+        seed: int = 0,
+        show_progress: bool = False,
+    ) -> list[float]:
+        """Train with BPR and uniform negatives that exclude each user's positives.
+
+        Args:
+            epochs: passes over the training pairs.
+            batch_size: pairs per step.
+            lr: Adam learning rate.
+            weight_decay: L2 weight on the embeddings of each batch (scaled by batch size).
+            seed: seed of shuffling and negative sampling.
+            show_progress: show a tqdm bar over epochs.
+
+        Returns:
+            The mean loss of each epoch.
+        """
+        from tqdm.auto import trange
+
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        coo = self.graph.interaction.tocoo()
+        users = coo.row.astype(np.int64)
+        items = coo.col.astype(np.int64)
+        if len(users) == 0:
+            raise ValueError("the training graph has no interactions; MF-BPR needs at least one")
+        rng = np.random.default_rng(seed)
+        opt = torch.optim.Adam(self.parameters(), lr=lr)
+        losses: list[float] = []
+        self.train()
+        for _ in trange(epochs, disable=not show_progress, desc="mf-bpr"):
+            order = rng.permutation(len(users))
+            neg = sample_negatives(self.graph.interaction, users[order], rng)
+            total = 0.0
+            for start in range(0, len(order), batch_size):
+                sel = order[start : start + batch_size]
+                u = torch.from_numpy(users[sel])
+                p = torch.from_numpy(items[sel])
+                n = torch.from_numpy(neg[start : start + batch_size])
+                eu, ep, en = self.user_emb[u], self.item_emb[p], self.item_emb[n]
+                diff = (eu * ep).sum(1) - (eu * en).sum(1)
+                reg = (eu.pow(2).sum() + ep.pow(2).sum() + en.pow(2).sum()) / (2 * len(sel))
+                loss = torch.nn.functional.softplus(-diff).mean() + weight_decay * reg
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(sel)
+            losses.append(total / len(order))
+            logger.debug("mf-bpr epoch %d loss %.4f", len(losses), losses[-1])
+        self.eval()
+        return losses
+
+    def save(self, path: str | Path) -> None:
+        """Write weights, config and the training fingerprint atomically."""
+        save_checkpoint(
+            path,
+            {
+                "model": self.name,
+                "fingerprint": self.graph.fingerprint,
+                "config": self.config,
+                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, graph: BipartiteGraph) -> MFBPR:
+        """Rebuild from ``path`` and the training graph it was made from."""
+        payload = load_payload(path, cls.name, graph)
+        model = cls(graph, **payload["config"])
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+        return model
+
+
+def sample_negatives(
+    interaction: sp.csr_matrix, users: np.ndarray, rng: np.random.Generator, max_rounds: int = 50
+) -> np.ndarray:
+    """One uniformly random item per user that the user did not interact with in training.
+
+    Vectorised rejection sampling: draw for everyone, redraw only the collisions.
+
+    Returns:
+        ``(len(users),)`` int64 item indices.
+    """
+    num_items = interaction.shape[1]
+    keys = _pair_keys(interaction)
+    neg = rng.integers(0, num_items, size=len(users), dtype=np.int64)
+    todo = np.arange(len(users))
+    for _ in range(max_rounds):
+        hit = _contains(keys, users[todo] * num_items + neg[todo])
+        todo = todo[hit]
+        if len(todo) == 0:
+            break
+        neg[todo] = rng.integers(0, num_items, size=len(todo), dtype=np.int64)
+    return neg
+
+
+def _pair_keys(interaction: sp.csr_matrix) -> np.ndarray:
+    coo = interaction.tocoo()
+    return np.sort(coo.row.astype(np.int64) * interaction.shape[1] + coo.col.astype(np.int64))
+
+
+def _contains(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    pos = np.searchsorted(sorted_keys, query)
+    pos = np.minimum(pos, len(sorted_keys) - 1)
+    return sorted_keys[pos] == query if len(sorted_keys) else np.zeros(len(query), dtype=bool)
