@@ -44,7 +44,7 @@ demo: install
 	$(VENV)/bin/agentrec demo --dataset $(DATASET)
 
 ## make test: lint, types, unit + integration (+ notebook and browser) tests.
-test: install-dev
+test: install-dev browser-deps
 	$(MAKE) lint typecheck unit
 
 lint: install-dev
@@ -56,6 +56,13 @@ typecheck: install-dev
 
 unit: install-dev
 	$(VENV)/bin/pytest -q
+
+## Headless Chromium from Debian for the browser tests (never a downloaded browser); only when missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
+	fi
 
 clean:
 	rm -rf $(VENV) artifacts test-artifacts .pytest_cache .mypy_cache .ruff_cache
