@@ -1,0 +1,19 @@
+"""Data layer: loaders, downloads, preparation (implicit, dedup, k-core) and splits.
+
+``load_dataset(name)`` returns a :class:`Dataset`; ``prepare_dataset(name, split=...)`` also splits it and
+persists the result as Parquet under the artifacts directory.
+"""
+
+from agentrec.data._io import DataFormatError, DataWarning
+from agentrec.data.base import Dataset, fingerprint
+from agentrec.data.registry import DATASETS, DatasetInfo, load_dataset
+
+__all__ = [
+    "DATASETS",
+    "DataFormatError",
+    "DataWarning",
+    "Dataset",
+    "DatasetInfo",
+    "fingerprint",
+    "load_dataset",
+]

@@ -1,0 +1,8 @@
+"""All dataset loaders in one place: MovieLens (CSV, 100K, 1M), LightGCN text splits, generic tabular files."""
+
+from __future__ import annotations
+
+from agentrec.data.lightgcn import load_lightgcn_split
+from agentrec.data.movielens import load_ml1m, load_ml100k, load_movielens
+
+__all__ = ["load_lightgcn_split", "load_ml100k", "load_ml1m", "load_movielens"]
