@@ -17,24 +17,67 @@ from torch import nn
 
 from agentrec.graph import BipartiteGraph
 from agentrec.models.base import Recommender
-from agentrec.models.checkpoint import load_checkpoint, save_checkpoint
+from agentrec.models.checkpoint import check_fingerprint, load_checkpoint, save_checkpoint
 
-__all__ = ["MFBPR", "Popularity", "TextKNN", "check_item_features", "load_payload", "sample_negatives"]
+__all__ = [
+    "MFBPR",
+    "Popularity",
+    "TextKNN",
+    "check_item_features",
+    "graph_from_payload",
+    "interaction_payload",
+    "load_payload",
+    "sample_negatives",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def load_payload(path: str | Path, kind: str, graph: BipartiteGraph) -> dict[str, Any]:
-    """Read a checkpoint of a ``kind`` model trained on ``graph``'s interactions.
+def interaction_payload(graph: BipartiteGraph) -> dict[str, Any]:
+    """The training interactions of ``graph`` in checkpoint form (so a model can be loaded on its own)."""
+    r = graph.interaction
+    return {
+        "num_users": graph.num_users,
+        "num_items": graph.num_items,
+        "interaction": (torch.from_numpy(r.indptr.astype(np.int64)), torch.from_numpy(r.indices.astype(np.int64))),
+        "fingerprint": graph.fingerprint,
+    }
+
+
+def graph_from_payload(payload: dict[str, Any], graph: BipartiteGraph | None, source: str) -> BipartiteGraph:
+    """The training graph of a checkpoint: ``graph`` after a fingerprint check, or rebuilt from the payload.
+
+    Raises:
+        ValueError: when ``graph`` belongs to a different dataset, or the payload stores no interactions.
+    """
+    if graph is not None:
+        check_fingerprint(payload.get("fingerprint"), graph.fingerprint, source=source)
+        return graph
+    if "interaction" not in payload:
+        raise ValueError(f"{source} stores no training interactions; pass the training graph (graph=...) to load it")
+    from agentrec.graph import build_graph
+    from agentrec.types import Interactions
+
+    indptr, indices = (t.numpy() for t in payload["interaction"])
+    users = np.repeat(np.arange(payload["num_users"]), np.diff(indptr))
+    rebuilt = build_graph(Interactions.from_arrays(users, indices, payload["num_users"], payload["num_items"]))
+    rebuilt.fingerprint = payload["fingerprint"]
+    return rebuilt
+
+
+def load_payload(
+    path: str | Path, kind: str, graph: BipartiteGraph | None = None
+) -> tuple[dict[str, Any], BipartiteGraph]:
+    """Read a checkpoint of a ``kind`` model and its training graph (``graph``, or rebuilt from the file).
 
     Raises:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: when the file holds another kind of model or comes from a different dataset.
     """
-    payload = load_checkpoint(path, expected_fingerprint=graph.fingerprint)
+    payload = load_checkpoint(path)
     if payload.get("model") != kind:
         raise ValueError(f"checkpoint {str(path)!r} holds a {payload.get('model')!r} model, expected {kind!r}")
-    return payload
+    return payload, graph_from_payload(payload, graph, str(path))
 
 
 def check_item_features(features: np.ndarray | torch.Tensor, num_items: int) -> torch.Tensor:
@@ -100,12 +143,12 @@ class Popularity(_GraphRecommender):
 
     def save(self, path: str | Path) -> None:
         """Write the model (only the fingerprint: degrees come back from the graph)."""
-        save_checkpoint(path, {"model": self.name, "fingerprint": self.graph.fingerprint, "config": {}})
+        save_checkpoint(path, {"model": self.name, **interaction_payload(self.graph), "config": {}})
 
     @classmethod
-    def load(cls, path: str | Path, graph: BipartiteGraph) -> Popularity:
-        """Rebuild from ``path`` and the training graph it was made from."""
-        load_payload(path, cls.name, graph)
+    def load(cls, path: str | Path, graph: BipartiteGraph | None = None) -> Popularity:
+        """Rebuild from ``path`` (with ``graph`` omitted, the training graph stored in the checkpoint is used)."""
+        _, graph = load_payload(path, cls.name, graph)
         return cls(graph)
 
 
@@ -178,16 +221,16 @@ class TextKNN(_GraphRecommender):
             path,
             {
                 "model": self.name,
-                "fingerprint": self.graph.fingerprint,
+                **interaction_payload(self.graph),
                 "config": {"k_neighbors": self.k_neighbors},
                 "item_features": self.item_features,
             },
         )
 
     @classmethod
-    def load(cls, path: str | Path, graph: BipartiteGraph) -> TextKNN:
-        """Rebuild from ``path`` and the training graph it was made from."""
-        payload = load_payload(path, cls.name, graph)
+    def load(cls, path: str | Path, graph: BipartiteGraph | None = None) -> TextKNN:
+        """Rebuild from ``path`` (with ``graph`` omitted, the training graph stored in the checkpoint is used)."""
+        payload, graph = load_payload(path, cls.name, graph)
         return cls(graph, payload["item_features"], **payload["config"])
 
 
@@ -303,16 +346,16 @@ class MFBPR(_GraphRecommender, nn.Module):
             path,
             {
                 "model": self.name,
-                "fingerprint": self.graph.fingerprint,
+                **interaction_payload(self.graph),
                 "config": self.config,
                 "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
             },
         )
 
     @classmethod
-    def load(cls, path: str | Path, graph: BipartiteGraph) -> MFBPR:
-        """Rebuild from ``path`` and the training graph it was made from."""
-        payload = load_payload(path, cls.name, graph)
+    def load(cls, path: str | Path, graph: BipartiteGraph | None = None) -> MFBPR:
+        """Rebuild from ``path`` (with ``graph`` omitted, the training graph stored in the checkpoint is used)."""
+        payload, graph = load_payload(path, cls.name, graph)
         model = cls(graph, **payload["config"])
         model.load_state_dict(payload["state_dict"])
         model.eval()
