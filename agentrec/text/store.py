@@ -1,0 +1,378 @@
+"""A persistent vector store of item embeddings (Chroma) with exact metadata filters.
+
+Embedded by default (``chromadb.PersistentClient`` under the artifacts directory, nothing to start), or a
+Chroma server (``chroma run --host 127.0.0.1 --port N --path DIR``) through ``HttpClient``. Embeddings are
+always passed explicitly (``embedding_function=None``): Chroma's default embedding function would
+download an ONNX model. The collection records the model id and dimension; opening it with another
+model is refused, so vectors of two models never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from agentrec.text.encoder import TextEncoder
+from agentrec.text.filters import SearchFilters, genre_field, genres_string
+from agentrec.text.profile import ItemTextTemplate, as_template, item_text
+from agentrec.types import Catalog, Filters, Item
+
+__all__ = ["BuildStats", "SearchFilters", "SearchHit", "VectorStore"]
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 5000  # Chroma's max batch is ~5,461
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result. ``score`` is the cosine similarity between query and item (higher is closer)."""
+
+    item_id: str
+    item_index: int
+    title: str
+    score: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def year(self) -> int | None:
+        """Release year, or None."""
+        year = self.metadata.get("year")
+        return None if year is None else int(year)
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """Genres, parsed from the stored ``"|A|B|"`` string."""
+        return tuple(g for g in str(self.metadata.get("genres", "")).split("|") if g)
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What :meth:`VectorStore.build` did."""
+
+    num_items: int
+    num_upserted: int
+    num_deleted: int
+    num_embedded: int
+    seconds: float
+
+
+def _item_metadata(item: Item, item_index: int, popularity: int, text: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "item_index": int(item_index),
+        "title": item.title,
+        "genres": genres_string(item.genres),
+        "popularity": int(popularity),
+        # Detects changed text on rebuild, so unchanged items are not re-written.
+        "text_sha": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    }
+    if item.year is not None:
+        meta["year"] = int(item.year)
+    for genre in item.genres:
+        meta[genre_field(genre)] = True
+    return meta
+
+
+class VectorStore:
+    """Item vectors in a Chroma collection; semantic search with exact metadata filters.
+
+    Open one with :meth:`open`; fill it with :meth:`build` (or :meth:`upsert`).
+    """
+
+    def __init__(self, client: Any, collection: Any, encoder: TextEncoder, location: str) -> None:
+        self.client = client
+        self.collection = collection
+        self.encoder = encoder
+        self.location = location
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        url: str | None = None,
+        collection: str = "items",
+        encoder: TextEncoder | None = None,
+        create: bool = True,
+    ) -> VectorStore:
+        """Open (or create) a store.
+
+        Args:
+            path: directory of an embedded store (``PersistentClient``), e.g. ``<artifacts>/<dataset>/chroma``.
+            url: a Chroma server, e.g. ``http://127.0.0.1:8000`` (``AGENTREC_CHROMA_URL``); wins over ``path``.
+            collection: collection name (at least 3 characters).
+            encoder: the encoder whose vectors the store holds; None uses the default model.
+            create: create the collection when missing; when False a missing one raises FileNotFoundError.
+
+        Raises:
+            ValueError: when neither path nor url is given, for a bad name, or when the collection was
+                built with a different model or dimension (both are named).
+            RuntimeError: when the Chroma server at ``url`` cannot be reached (the URL is named).
+            FileNotFoundError: when ``create`` is False and there is no index yet.
+        """
+        import chromadb
+        from chromadb.config import Settings
+
+        if len(collection) < 3:
+            raise ValueError(f"collection must have at least 3 characters, got {collection!r}")
+        settings = Settings(anonymized_telemetry=False)
+        if url:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError(f"chroma url must look like http://HOST:PORT, got {url!r}")
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+            try:
+                client = chromadb.HttpClient(
+                    host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings
+                )
+                client.heartbeat()
+            except Exception as exc:  # chromadb raises ValueError / httpx errors depending on the failure
+                raise RuntimeError(
+                    f"could not connect to the Chroma server at {url} ({type(exc).__name__}: {exc}). Start one with "
+                    "`chroma run --host 127.0.0.1 --port PORT --path DIR`, fix AGENTREC_CHROMA_URL / --chroma-url, "
+                    "or unset it to use the embedded store"
+                ) from exc
+            location = url
+        elif path is not None:
+            path = Path(path).expanduser()
+            if not create and not path.exists():
+                raise FileNotFoundError(
+                    f"no vector index at {path}; build it first with `agentrec index --dataset NAME`"
+                )
+            client = chromadb.PersistentClient(path=str(path), settings=settings)
+            location = str(path)
+        else:
+            raise ValueError("VectorStore.open needs a path (embedded store) or a url (Chroma server)")
+
+        encoder = encoder or TextEncoder.from_name()
+        try:
+            coll = client.get_collection(collection, embedding_function=None)
+        except Exception as exc:  # NotFoundError (a ValueError subclass in older releases)
+            if not create:
+                raise FileNotFoundError(
+                    f"no collection {collection!r} in the vector store at {location}; build it first with "
+                    "`agentrec index --dataset NAME`"
+                ) from exc
+            coll = client.create_collection(
+                collection,
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "model_id": encoder.model_id, "dim": encoder.dim, "genres": "|"},
+            )
+            logger.info("created collection %r at %s for %s", collection, location, encoder.model_id)
+        meta = coll.metadata or {}
+        if meta.get("model_id") != encoder.model_id or int(meta.get("dim", -1)) != encoder.dim:
+            raise ValueError(
+                f"the vector store at {location} (collection {collection!r}) was built with model "
+                f"{meta.get('model_id')!r} (dim {meta.get('dim')}), but the encoder is {encoder.model_id!r} "
+                f"(dim {encoder.dim}); vectors of different models cannot be mixed. Use the same model, or rebuild "
+                "into another path/collection (or delete this one)"
+            )
+        return cls(client, coll, encoder, location)
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def valid_genres(self) -> tuple[str, ...]:
+        """Genres present in the store, sorted."""
+        return tuple(sorted(g for g in str((self.collection.metadata or {}).get("genres", "")).split("|") if g))
+
+    def _add_genres(self, genres: set[str]) -> None:
+        known = set(self.valid_genres)
+        if genres <= known:
+            return
+        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta["genres"] = genres_string(sorted(known | genres))
+        self.collection.modify(metadata=meta)
+
+    def count(self) -> int:
+        """Number of items in the store."""
+        return int(self.collection.count())
+
+    # ------------------------------------------------------------------ writing
+    def build(
+        self,
+        catalog: Catalog,
+        popularity: np.ndarray | None = None,
+        template: str | ItemTextTemplate | None = None,
+    ) -> BuildStats:
+        """Make the store hold exactly this catalogue: upsert new or changed items, delete others.
+
+        Items whose text and metadata are unchanged are left alone, so a rebuild with a warm cache is quick.
+
+        Args:
+            catalog: the items, in item-index order.
+            popularity: ``(num_items,)`` training interaction counts (0 when None).
+            template: item text template (see :func:`agentrec.text.item_text`).
+
+        Returns:
+            A :class:`BuildStats`.
+        """
+        start = time.perf_counter()
+        embedded_before = self.encoder.num_embedded
+        if popularity is not None and len(popularity) != len(catalog):
+            raise ValueError(f"popularity has {len(popularity)} values but the catalogue has {len(catalog)} items")
+        existing = self.collection.get(include=["metadatas"])
+        old = dict(zip(existing["ids"], existing["metadatas"] or [], strict=True))
+        upserted = self.upsert(list(catalog.items), range(len(catalog)), popularity, template, skip_unchanged=old)
+        stale = [item_id for item_id in old if item_id not in catalog.id_to_index]
+        self.delete(stale)
+        stats = BuildStats(
+            num_items=len(catalog),
+            num_upserted=upserted,
+            num_deleted=len(stale),
+            num_embedded=self.encoder.num_embedded - embedded_before,
+            seconds=time.perf_counter() - start,
+        )
+        logger.info("vector store %s: %s", self.location, stats)
+        return stats
+
+    def upsert(
+        self,
+        items: Sequence[Item],
+        item_indices: Sequence[int] | range,
+        popularity: np.ndarray | Sequence[int] | None = None,
+        template: str | ItemTextTemplate | None = None,
+        *,
+        skip_unchanged: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> int:
+        """Add or replace items; they are searchable at once.
+
+        Args:
+            items: the items.
+            item_indices: their item indices (aligned with ``items``).
+            popularity: interaction counts, either aligned with ``items`` or ``(num_items,)`` indexed by item index.
+            template: item text template.
+            skip_unchanged: existing metadata by item id; items whose metadata would not change are skipped.
+
+        Returns:
+            The number of items written.
+        """
+        indices = [int(i) for i in item_indices]
+        if len(indices) != len(items):
+            raise ValueError(f"{len(items)} items but {len(indices)} item_indices; they must match")
+        if len(set(it.item_id for it in items)) != len(items):
+            raise ValueError("items contain duplicate item_id values; each item must appear once")
+        tpl = as_template(template)
+        pop = np.zeros(len(items), dtype=np.int64)
+        if popularity is not None:
+            arr = np.asarray(popularity)
+            pop = arr if len(arr) == len(items) else arr[np.asarray(indices, dtype=np.int64)]
+        texts = [item_text(it, tpl) for it in items]
+        metas = [
+            _item_metadata(it, i, int(p), t) for it, i, p, t in zip(items, indices, pop.tolist(), texts, strict=True)
+        ]
+        todo = [n for n, it in enumerate(items) if skip_unchanged is None or skip_unchanged.get(it.item_id) != metas[n]]
+        if not todo:
+            return 0
+        self._add_genres({g for n in todo for g in items[n].genres})
+        vectors = self.encoder.encode([texts[n] for n in todo])
+        for start in range(0, len(todo), _BATCH):
+            chunk = todo[start : start + _BATCH]
+            self.collection.upsert(
+                ids=[items[n].item_id for n in chunk],
+                embeddings=vectors[start : start + len(chunk)],
+                metadatas=[metas[n] for n in chunk],
+                documents=[texts[n] for n in chunk],
+            )
+        return len(todo)
+
+    def delete(self, item_ids: Sequence[str]) -> None:
+        """Remove items by raw id (unknown ids are ignored)."""
+        ids = [str(i) for i in item_ids]
+        for start in range(0, len(ids), _BATCH):
+            self.collection.delete(ids=ids[start : start + _BATCH])
+
+    # ------------------------------------------------------------------ reading
+    def search(
+        self, text: str, k: int = 20, filters: SearchFilters | Filters | Mapping[str, Any] | None = None
+    ) -> list[SearchHit]:
+        """Items whose text is closest in meaning to ``text``.
+
+        Args:
+            text: what the user is looking for, in words. Longer than the model's limit: truncated, with a warning.
+            k: how many hits at most.
+            filters: hard constraints (:class:`SearchFilters`, :class:`agentrec.types.Filters` or a dict).
+
+        Returns:
+            Up to ``k`` hits, best first.
+
+        Raises:
+            ValueError: for an empty text, ``k`` < 1, an unknown filter field or genre, or an inverted year range.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"query text is empty ({text!r}); describe what you are looking for in words")
+        where = self._where(filters)  # validate before spending time on the encoder
+        vector = self.encoder.encode([text], use_cache=False)[0]
+        return self._query(vector, k, where)
+
+    def search_by_vector(
+        self, vector: np.ndarray, k: int = 20, filters: SearchFilters | Filters | Mapping[str, Any] | None = None
+    ) -> list[SearchHit]:
+        """Like :meth:`search` for a ``(dim,)`` query vector (e.g. a user profile embedding)."""
+        vec = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if vec.shape[0] != self.encoder.dim:
+            raise ValueError(f"vector has {vec.shape[0]} dimensions but the store holds {self.encoder.dim}")
+        return self._query(vec, k, self._where(filters))
+
+    def _where(self, filters: SearchFilters | Filters | Mapping[str, Any] | None) -> dict[str, Any] | None:
+        search_filters = SearchFilters.coerce(filters)
+        return None if search_filters is None else search_filters.to_where(self.valid_genres)
+
+    def _query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[SearchHit]:
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        n = min(k, self.count())
+        if n == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
+        )
+        hits = []
+        for item_id, meta, dist in zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True):
+            hits.append(
+                SearchHit(
+                    item_id=item_id,
+                    item_index=int(meta["item_index"]),
+                    title=str(meta.get("title", "")),
+                    score=1.0 - float(dist),
+                    metadata=dict(meta),
+                )
+            )
+        return hits
+
+    def item_vectors(self, item_indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Stored vectors of items, in the order given.
+
+        Returns:
+            ``(len(item_indices), dim)`` float32.
+
+        Raises:
+            KeyError: naming item indices that are not in the store.
+        """
+        wanted = [int(i) for i in np.asarray(item_indices).reshape(-1)]
+        out = np.zeros((len(wanted), self.encoder.dim), dtype=np.float32)
+        if not wanted:
+            return out
+        found: dict[int, np.ndarray] = {}
+        unique = sorted(set(wanted))
+        for start in range(0, len(unique), _BATCH):
+            chunk = unique[start : start + _BATCH]
+            got = self.collection.get(where={"item_index": {"$in": chunk}}, include=["embeddings", "metadatas"])
+            for meta, emb in zip(got["metadatas"], got["embeddings"], strict=True):
+                found[int(meta["item_index"])] = np.asarray(emb, dtype=np.float32)
+        missing = [i for i in unique if i not in found]
+        if missing:
+            raise KeyError(f"item indices not in the vector store: {missing[:10]}{'...' if len(missing) > 10 else ''}")
+        for row, i in enumerate(wanted):
+            out[row] = found[i]
+        return out
+
+    def __repr__(self) -> str:
+        return f"VectorStore(location={self.location!r}, collection={self.collection.name!r}, items={self.count()})"
