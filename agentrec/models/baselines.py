@@ -7,8 +7,9 @@ All three implement :class:`agentrec.models.base.Recommender` over a :class:`age
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -234,39 +235,78 @@ class TextKNN(_GraphRecommender):
         return cls(graph, payload["item_features"], **payload["config"])
 
 
+@dataclass
+class MFConfig:
+    """MF-BPR hyper-parameters.
+
+    Attributes:
+        embedding_dim: size of the user and item vectors.
+        similarity: ``"dot"`` (the trainer reads it; MF scores are inner products).
+        init_std: standard deviation of the normal initialisation.
+        seed: initialisation seed.
+    """
+
+    embedding_dim: int = 64
+    similarity: Literal["dot"] = "dot"
+    init_std: float = 0.1
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly config."""
+        return asdict(self)
+
+
 class MFBPR(_GraphRecommender, nn.Module):
     """Plain matrix factorisation: ``score(u, i) = <p_u, q_i>``, trained with BPR.
 
-    It has the same training interface as the GNNs (``forward() -> (user_emb, item_emb)``), so
-    :func:`agentrec.train.fit` trains it; :meth:`fit_bpr` is a small self-contained trainer too.
+    It exposes the GNNs' training surface (``propagate_all`` returns the raw embeddings: no
+    propagation), so :func:`agentrec.train.fit` trains it like LightGCN; :meth:`fit_bpr` is a small
+    self-contained trainer for use without the rest of the pipeline.
 
     Args:
         graph: the training graph.
-        embedding_dim: size of the user and item vectors.
-        seed: seed of the initialisation.
+        config: hyper-parameters.
     """
 
     name = "mf-bpr"
 
-    def __init__(self, graph: BipartiteGraph, embedding_dim: int = 64, seed: int = 0) -> None:
+    def __init__(self, graph: BipartiteGraph, config: MFConfig | None = None) -> None:
         nn.Module.__init__(self)
         _GraphRecommender.__init__(self, graph)
-        if not isinstance(embedding_dim, int) or embedding_dim <= 0:
-            raise ValueError(f"embedding_dim must be a positive integer, got {embedding_dim!r}")
-        self.embedding_dim = embedding_dim
-        self.seed = seed
-        gen = torch.Generator().manual_seed(seed)
-        self.user_emb = nn.Parameter(torch.randn(graph.num_users, embedding_dim, generator=gen) * 0.1)
-        self.item_emb = nn.Parameter(torch.randn(graph.num_items, embedding_dim, generator=gen) * 0.1)
+        config = config or MFConfig()
+        if not isinstance(config.embedding_dim, int) or config.embedding_dim <= 0:
+            raise ValueError(f"embedding_dim must be a positive integer, got {config.embedding_dim!r}")
+        if config.similarity != "dot":
+            raise ValueError(f"similarity must be 'dot' for MF-BPR, got {config.similarity!r}")
+        self.config = config
+        gen = torch.Generator().manual_seed(config.seed)
+        d = config.embedding_dim
+        self.user_emb = nn.Parameter(torch.randn(graph.num_users, d, generator=gen) * config.init_std)
+        self.item_emb = nn.Parameter(torch.randn(graph.num_items, d, generator=gen) * config.init_std)
 
     @property
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments (for checkpoints)."""
-        return {"embedding_dim": self.embedding_dim, "seed": self.seed}
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return self.user_emb.device
 
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(num_users, dim)`` and ``(num_items, dim)`` embeddings (no propagation)."""
-        return self.user_emb, self.item_emb
+    def propagate_all(
+        self, drop_ids: bool = False, eps: float = 0.0, view_layer: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The trainer's view of the model: ``(final, ego, view)`` with ``final == ego`` (users first).
+
+        Args:
+            drop_ids: ignored (MF has no features to fall back on).
+            eps: ignored (no layers to perturb).
+            view_layer: ignored; the view is always empty, so keep the contrastive weight at 0.
+
+        Returns:
+            ``(N, d)``, ``(N, d)`` and an empty tensor, ``N = num_users + num_items``.
+        """
+        ego = torch.cat([self.user_emb, self.item_emb])
+        return ego, ego, ego.new_zeros(0)
+
+    def invalidate_cache(self) -> None:
+        """Nothing is cached (kept for the trainer)."""
 
     def user_embeddings(self) -> torch.Tensor:
         """``(num_users, embedding_dim)``."""
@@ -277,10 +317,14 @@ class MFBPR(_GraphRecommender, nn.Module):
         return self.item_emb.detach().cpu()
 
     @torch.no_grad()
+    def score_device(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(batch, num_items)`` inner products on the model's device."""
+        users = torch.from_numpy(self._users(user_index)).to(self.device)
+        return self.user_emb[users] @ self.item_emb.T
+
     def score(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """``(batch, num_items)`` inner products."""
-        users = torch.from_numpy(self._users(user_index)).to(self.user_emb.device)
-        return (self.user_emb[users] @ self.item_emb.T).float().cpu()
+        """``(batch, num_items)`` inner products, float32 on the CPU."""
+        return self.score_device(user_index).float().cpu()
 
     def fit_bpr(
         self,
@@ -340,23 +384,25 @@ class MFBPR(_GraphRecommender, nn.Module):
         self.eval()
         return losses
 
-    def save(self, path: str | Path) -> None:
-        """Write weights, config and the training fingerprint atomically."""
-        save_checkpoint(
-            path,
-            {
-                "model": self.name,
-                **interaction_payload(self.graph),
-                "config": self.config,
-                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
-            },
-        )
+    def checkpoint_payload(self, metrics: dict[str, float] | None = None) -> dict[str, Any]:
+        """What :meth:`save` writes (trainers add optimizer state to it)."""
+        return {
+            "model": self.name,
+            "config": self.config.to_dict(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+            "metrics": dict(metrics or {}),
+            **interaction_payload(self.graph),
+        }
+
+    def save(self, path: str | Path, metrics: dict[str, float] | None = None) -> None:
+        """Write weights, config, the training interactions and metrics atomically."""
+        save_checkpoint(path, self.checkpoint_payload(metrics))
 
     @classmethod
     def load(cls, path: str | Path, graph: BipartiteGraph | None = None) -> MFBPR:
         """Rebuild from ``path`` (with ``graph`` omitted, the training graph stored in the checkpoint is used)."""
         payload, graph = load_payload(path, cls.name, graph)
-        model = cls(graph, **payload["config"])
+        model = cls(graph, MFConfig(**payload["config"]))
         model.load_state_dict(payload["state_dict"])
         model.eval()
         return model
