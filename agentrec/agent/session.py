@@ -1,0 +1,234 @@
+"""Conversation memory (per session, in process) and opt-in per-user profiles persisted in SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agentrec.types import Filters, Query
+
+__all__ = ["ConversationState", "ProfileStore", "SessionStore", "StoredProfile"]
+
+
+@dataclass
+class ConversationState:
+    """Everything one conversation remembers between turns.
+
+    Item references are item indices (positions in the catalogue).
+
+    Attributes:
+        messages: the conversation so far, ``{"role": "user"|"assistant", "content": str}`` dicts.
+        liked: items the user said they like (seeds for later turns), oldest first.
+        disliked: items the user said they dislike (never recommended again).
+        rejected: items the user turned down ("not that one"; never recommended again).
+        seen: items the user said they have already seen (never recommended).
+        filters: the stated constraints accumulated over the conversation.
+        max_runtime: a stated runtime ceiling in minutes (only when the catalogue has runtimes).
+        last_shown: the item indices of the last list shown, in display order.
+        focus: the item most recently referred to ("that one"), or None.
+        user_id: the raw id of the known user this conversation is for, or None.
+        k: how many recommendations to show per turn.
+    """
+
+    messages: list[dict[str, str]] = field(default_factory=list)
+    liked: list[int] = field(default_factory=list)
+    disliked: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    max_runtime: int | None = None
+    last_shown: list[int] = field(default_factory=list)
+    focus: int | None = None
+    user_id: str | None = None
+    k: int = 10
+
+    def add_message(self, role: str, content: str) -> None:
+        """Append one message to the history."""
+        self.messages.append({"role": role, "content": content})
+
+    def like(self, item_index: int) -> None:
+        """Remember that the user likes an item (undoes an earlier dislike or rejection)."""
+        for lst in (self.disliked, self.rejected):
+            if item_index in lst:
+                lst.remove(item_index)
+        if item_index not in self.liked:
+            self.liked.append(item_index)
+
+    def dislike(self, item_index: int) -> None:
+        """Remember that the user dislikes an item: it never comes back and stops being a seed."""
+        if item_index in self.liked:
+            self.liked.remove(item_index)
+        if item_index not in self.disliked:
+            self.disliked.append(item_index)
+
+    def reject(self, item_index: int) -> None:
+        """Remember that the user turned an item down: it never comes back."""
+        if item_index in self.liked:
+            self.liked.remove(item_index)
+        if item_index not in self.rejected:
+            self.rejected.append(item_index)
+
+    def mark_seen(self, item_index: int) -> None:
+        """Remember that the user has already seen an item."""
+        if item_index not in self.seen:
+            self.seen.append(item_index)
+
+    @property
+    def blocked(self) -> tuple[int, ...]:
+        """Items that must never be recommended in this conversation (rejected and disliked)."""
+        return tuple(dict.fromkeys([*self.rejected, *self.disliked]))
+
+    def to_query(self, text: str = "", *, filters: Filters | None = None, k: int | None = None) -> Query:
+        """A retrieval query carrying this conversation's memory: user, seeds, constraints, exclusions."""
+        return Query(
+            text=text,
+            user_id=self.user_id,
+            liked_items=tuple(self.liked),
+            filters=self.filters if filters is None else filters,
+            seen=tuple(self.seen),
+            rejected=self.blocked,
+            k=self.k if k is None else k,
+        )
+
+    def snapshot(self) -> ConversationState:
+        """An independent copy (lists copied), used to roll back a turn that fails."""
+        return replace(
+            self,
+            messages=[dict(m) for m in self.messages],
+            liked=list(self.liked),
+            disliked=list(self.disliked),
+            rejected=list(self.rejected),
+            seen=list(self.seen),
+            last_shown=list(self.last_shown),
+        )
+
+
+class SessionStore:
+    """Thread-safe conversation states by session id; the least recently used are evicted past ``max_sessions``."""
+
+    def __init__(self, max_sessions: int = 1000) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        self.max_sessions = max_sessions
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str) -> ConversationState:
+        """The state of a session, created empty on first use."""
+        with self._lock:
+            state = self._states.get(session_id)
+            if state is None:
+                state = ConversationState()
+                self._states[session_id] = state
+                while len(self._states) > self.max_sessions:
+                    self._states.popitem(last=False)
+            else:
+                self._states.move_to_end(session_id)
+            return state
+
+    def put(self, session_id: str, state: ConversationState) -> None:
+        """Store (or replace) the state of a session."""
+        with self._lock:
+            self._states[session_id] = state
+            self._states.move_to_end(session_id)
+            while len(self._states) > self.max_sessions:
+                self._states.popitem(last=False)
+
+    def reset(self, session_id: str) -> None:
+        """Forget a session."""
+        with self._lock:
+            self._states.pop(session_id, None)
+
+    def __contains__(self, session_id: object) -> bool:
+        with self._lock:
+            return session_id in self._states
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._states)
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """A user's persisted preferences; items are raw item ids so they survive a rebuilt index."""
+
+    user_id: str
+    liked: tuple[str, ...] = ()
+    disliked: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    exclude_genres: tuple[str, ...] = ()
+
+
+class ProfileStore:
+    """Opt-in per-user persistence of likes, dislikes, rejections and standing genre exclusions (SQLite).
+
+    Args:
+        path: the SQLite file; its parent directory is created.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, data TEXT NOT NULL, "
+                "updated REAL NOT NULL DEFAULT (julianday('now')))"
+            )
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=10.0)
+        try:
+            with conn:  # commits on success, rolls back on error
+                yield conn
+        finally:
+            conn.close()
+
+    def load(self, user_id: str) -> StoredProfile | None:
+        """The stored profile of a user, or None when there is none."""
+        with self._lock, self._connect() as conn:
+            row = conn.execute("SELECT data FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return StoredProfile(
+            user_id=user_id,
+            liked=tuple(data.get("liked", ())),
+            disliked=tuple(data.get("disliked", ())),
+            rejected=tuple(data.get("rejected", ())),
+            exclude_genres=tuple(data.get("exclude_genres", ())),
+        )
+
+    def save(self, profile: StoredProfile) -> None:
+        """Insert or replace a user's profile."""
+        data = json.dumps(
+            {
+                "liked": list(profile.liked),
+                "disliked": list(profile.disliked),
+                "rejected": list(profile.rejected),
+                "exclude_genres": list(profile.exclude_genres),
+            }
+        )
+        with self._lock, self._connect() as conn:
+            conn.execute(
+                "INSERT INTO profiles (user_id, data) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET data = excluded.data, updated = julianday('now')",
+                (profile.user_id, data),
+            )
+
+    def delete(self, user_id: str) -> None:
+        """Forget a user's profile."""
+        with self._lock, self._connect() as conn:
+            conn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
+
+    def users(self) -> list[str]:
+        """Every user id with a stored profile, sorted."""
+        with self._lock, self._connect() as conn:
+            return sorted(r[0] for r in conn.execute("SELECT user_id FROM profiles"))

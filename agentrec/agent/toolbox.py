@@ -1,0 +1,415 @@
+"""The six agent tools as plain Python, shared by the offline planner and the LLM tools.
+
+Each tool returns a :class:`ToolResult` (short text for an LLM, a typed artifact for the application) or
+raises :class:`ToolError` with a message that says what to try next. The toolbox also keeps the
+bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
+requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from agentrec.agent.session import ConversationState
+from agentrec.agent.types import TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query
+
+__all__ = ["Components", "TitleIndex", "Toolbox", "normalize_title"]
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 100
+
+
+class Components(Protocol):
+    """What the toolbox needs from ``agentrec.artifacts.Components``."""
+
+    catalog: Catalog
+    train: Interactions
+    retriever: Any  # agentrec.retrieve.Retriever: retrieve(query), check(item_index, query)
+    explainer: Any  # agentrec.graph.paths.Explainer: explain(user, item_index, query), verify(path)
+
+
+_ARTICLES = ("the", "a", "an", "les", "la", "le", "el", "il", "der", "die", "das")
+
+
+def normalize_title(title: str) -> str:
+    """Lower-case, accent-free, punctuation-free title without a trailing year or a moved article.
+
+    ``"Matrix, The (1999)"`` and ``"the matrix"`` both become ``"matrix"``.
+    """
+    t = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower().strip()
+    t = re.sub(r"\s*\((?:\d{4}(?:[-–]\d{0,4})?)\)\s*$", "", t)  # trailing (1999)
+    t = re.sub(r"\s*\([^)]*\)", " ", t)  # alternative titles in parentheses
+    m = re.match(r"^(.*),\s*(" + "|".join(_ARTICLES) + r")$", t)
+    if m:
+        t = m.group(1)
+    t = re.sub(r"[^a-z0-9]+", " ", t).strip()
+    words = t.split()
+    if len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+class TitleIndex:
+    """Exact and fuzzy title lookup over a catalogue."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._norm = [normalize_title(it.title) for it in catalog.items]
+        self._by_norm: dict[str, list[int]] = {}
+        for i, n in enumerate(self._norm):
+            self._by_norm.setdefault(n, []).append(i)
+        self._keys = list(self._by_norm)
+
+    def lookup(self, title: str, k: int = 5, cutoff: float = 0.6) -> list[TitleMatch]:
+        """The best matching items for a title, best first; an exact normalised match scores 1.0.
+
+        A year in the title (``"Alien (1979)"`` or ``"Alien 1979"``) breaks ties between same-named items.
+        """
+        year_m = re.search(r"\b(19\d{2}|20\d{2})\)?\s*$", title.strip())
+        year = int(year_m.group(1)) if year_m else None
+        norm = normalize_title(title)
+        if not norm:
+            return []
+        scored: dict[str, float] = {}
+        if norm in self._by_norm:
+            scored[norm] = 1.0
+        if year is not None:
+            stripped = normalize_title(title[: year_m.start()]) if year_m else norm
+            if stripped in self._by_norm:
+                scored[stripped] = 1.0
+        for key in difflib.get_close_matches(norm, self._keys, n=k * 2, cutoff=cutoff):
+            scored.setdefault(key, difflib.SequenceMatcher(None, norm, key).ratio())
+        if len(scored) < k and len(norm) >= 4:
+            # A query that is a whole-word prefix of a title ("lord of the rings" -> "... fellowship ...").
+            for key in self._keys:
+                if key.startswith(norm + " ") and key not in scored:
+                    scored[key] = 0.9 * len(norm) / len(key) + 0.1
+                    if len(scored) >= 4 * k:
+                        break
+        hits: list[TitleMatch] = []
+        for key, score in scored.items():
+            for i in self._by_norm[key]:
+                it = self.catalog[i]
+                bonus = 0.05 if year is not None and it.year == year else 0.0
+                hits.append(TitleMatch(i, it.item_id, it.display_title, min(1.0, score) + bonus))
+        hits.sort(key=lambda h: (-h.score, h.item_index))
+        return [TitleMatch(h.item_index, h.item_id, h.title, min(1.0, h.score)) for h in hits[:k]]
+
+
+@dataclass
+class _TurnContext:
+    user_id: str | None = None
+    liked: tuple[int, ...] = ()
+    seen: tuple[int, ...] = ()
+    blocked: tuple[int, ...] = ()
+    filters: Filters = Filters()
+    text: str = ""
+
+
+class Toolbox:
+    """The agent's tools over one dataset's components.
+
+    Args:
+        components: an ``agentrec.artifacts.Components`` (catalog, train, retriever, explainer).
+        max_paths: explanation paths kept per item.
+    """
+
+    def __init__(self, components: Components, *, max_paths: int = 3) -> None:
+        self.components = components
+        self.catalog: Catalog = components.catalog
+        self.train: Interactions = components.train
+        self.retriever = components.retriever
+        self.explainer = components.explainer
+        self.max_paths = max_paths
+        self.titles = TitleIndex(self.catalog)
+        self._genre_lookup = {g.lower(): g for g in self.catalog.genres}
+        order = np.argsort(self.train.user_index, kind="stable")
+        self._rows_by_user = order
+        self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
+        self.allowed_item_indices: set[int] = set()
+        self.candidates: dict[int, Candidate] = {}
+        self.paths: dict[str, GraphPath] = {}
+        self.trace: list[TraceEvent] = []
+        self.notes: list[str] = []
+        self._ctx = _TurnContext()
+
+    # ----------------------------------------------------------------- turn bookkeeping
+    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> None:
+        """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
+
+        Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
+        standing constraints; ``explain`` personalises for its user or liked items.
+        """
+        self.allowed_item_indices = set()
+        self.candidates = {}
+        self.paths = {}
+        self.trace = []
+        self.notes = []
+        if state is None:
+            self._ctx = _TurnContext(text=text)
+        else:
+            self._ctx = _TurnContext(
+                user_id=state.user_id,
+                liked=tuple(state.liked),
+                seen=tuple(state.seen),
+                blocked=state.blocked,
+                filters=state.filters,
+                text=text,
+            )
+
+    def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
+        self.trace.append(TraceEvent(kind, name, detail, data))  # type: ignore[arg-type]
+
+    def is_known_user(self, user_id: str | None) -> bool:
+        """True when ``user_id`` is a user of the training data."""
+        return user_id is not None and str(user_id) in self.train.user_id_to_index
+
+    # ----------------------------------------------------------------- helpers
+    def resolve_genres(self, names: Iterable[str] | None, *, argument: str = "genres") -> tuple[str, ...]:
+        """Catalogue genre names for user-facing names (case-insensitive, synonyms such as "sci-fi")."""
+        from agentrec.agent.planner import canonical_genres
+
+        out: list[str] = []
+        for name in names or ():
+            found = canonical_genres(str(name), self.catalog.genres)
+            if not found:
+                raise ToolError(
+                    f"Unknown genre {name!r} in {argument}; valid genres are: {', '.join(self.catalog.genres)}."
+                )
+            out.extend(g for g in found if g not in out)
+        return tuple(out)
+
+    def make_filters(
+        self,
+        genres: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> Filters:
+        """Tool arguments merged with the conversation's standing constraints (exclusions always kept)."""
+        base = self._ctx.filters
+        inc = self.resolve_genres(genres) if genres else base.include_genres
+        exc = tuple(dict.fromkeys([*base.exclude_genres, *self.resolve_genres(exclude_genres, argument="exclude")]))
+        y0 = int(year_from) if year_from is not None else base.year_min
+        y1 = int(year_to) if year_to is not None else base.year_max
+        if y0 is not None and y1 is not None and y0 > y1:
+            raise ToolError(f"year_from ({y0}) is after year_to ({y1}); swap them or drop one.")
+        clash = {g.lower() for g in inc} & {g.lower() for g in exc}
+        if clash:
+            raise ToolError(f"Genres {sorted(clash)} are both required and excluded; drop one of the two.")
+        return Filters(
+            include_genres=inc,
+            exclude_genres=exc,
+            genre_match=base.genre_match if not genres else "all",
+            year_min=y0,
+            year_max=y1,
+            min_ratings=base.min_ratings,
+            exclude_items=base.exclude_items,
+        )
+
+    def resolve_item(self, title_or_id: str | int) -> int:
+        """An item index from a raw item id, or else the best fuzzy title match; ToolError when nothing fits."""
+        key = str(title_or_id).strip()
+        if not key:
+            raise ToolError("Empty item reference; pass an item id from a tool result or a movie title.")
+        if key in self.catalog.id_to_index:
+            return self.catalog.id_to_index[key]
+        hits = self.titles.lookup(key, k=1, cutoff=0.75)
+        if not hits or hits[0].score < 0.75:
+            raise ToolError(f"No item with id or title {key!r}; call lookup_title with part of the title first.")
+        return hits[0].item_index
+
+    def _check_k(self, k: int) -> int:
+        try:
+            k = int(k)
+        except (TypeError, ValueError) as exc:
+            raise ToolError(f"k must be a whole number between 1 and {MAX_K}, got {k!r}.") from exc
+        if not 1 <= k <= MAX_K:
+            raise ToolError(f"k must be between 1 and {MAX_K}, got {k}.")
+        return k
+
+    def _format(self, candidates: list[Candidate]) -> str:
+        lines = []
+        for c in candidates:
+            it = self.catalog[c.item_index]
+            lines.append(f"id={it.item_id} | {it.display_title} | {'/'.join(it.genres) or 'no genres'}")
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------------- the engine under every tool
+    def retrieve(self, query: Query, *, tool: str = "retrieve") -> ToolResult:
+        """Run the retriever on a full query (conversation exclusions added); record the results for the guard."""
+        query = Query(
+            text=query.text,
+            user_id=query.user_id,
+            liked_items=query.liked_items,
+            filters=query.filters,
+            seen=tuple(dict.fromkeys([*query.seen, *self._ctx.seen])),
+            rejected=tuple(dict.fromkeys([*query.rejected, *self._ctx.blocked])),
+            k=query.k,
+        )
+        self._record("tool_call", tool, _describe(query), {"k": query.k})
+        result = self.retriever.retrieve(query)
+        cands: list[Candidate] = list(result.candidates)
+        for c in cands:
+            self.allowed_item_indices.add(c.item_index)
+            self.candidates.setdefault(c.item_index, c)
+        for note in result.notes:
+            if note not in self.notes:
+                self.notes.append(note)
+        self._record("tool_result", tool, f"{len(cands)} candidates", {"notes": list(result.notes)})
+        if not cands:
+            why = "; ".join(result.notes) or "no item satisfies these constraints"
+            return ToolResult(f"No results ({why}). Try fewer constraints or a wider year range.", cands)
+        return ToolResult(self._format(cands), cands)
+
+    # ----------------------------------------------------------------- the six tools
+    def search_catalog(
+        self,
+        description: str,
+        genres: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        k: int = 10,
+    ) -> ToolResult:
+        """Search the catalogue by a free-text description with optional genre and year filters."""
+        k = self._check_k(k)
+        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
+        query = Query(text=str(description or ""), filters=filters, k=k)
+        return self.retrieve(query, tool="search_catalog")
+
+    def recommend_for_user(
+        self,
+        user_id: str,
+        k: int = 10,
+        description: str = "",
+        genres: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> ToolResult:
+        """Personalised recommendations for a known user (their training history), with optional filters."""
+        k = self._check_k(k)
+        uid = str(user_id).strip()
+        if not self.is_known_user(uid):
+            raise ToolError(
+                f"Unknown user id {uid!r}; call search_catalog instead, or similar_items with a title the user likes."
+            )
+        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
+        query = Query(text=str(description or ""), user_id=uid, liked_items=self._ctx.liked, filters=filters, k=k)
+        return self.retrieve(query, tool="recommend_for_user")
+
+    def similar_items(
+        self,
+        title_or_id: str,
+        k: int = 10,
+        genres: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> ToolResult:
+        """Items similar to one item (given by raw id or title): people who liked it also liked these."""
+        k = self._check_k(k)
+        idx = self.resolve_item(title_or_id)
+        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
+        query = Query(liked_items=(idx,), filters=filters, seen=(idx,), k=k)
+        return self.retrieve(query, tool="similar_items")
+
+    def explain(
+        self,
+        item: str | int,
+        user_id: str | None = None,
+        liked: Sequence[str | int] | None = None,
+    ) -> ToolResult:
+        """Explanation paths for why an item suits a user (or someone who liked ``liked``, or the request)."""
+        idx = self.resolve_item(item)
+        user: str | Sequence[int] | None
+        if liked:
+            user = [self.resolve_item(x) for x in liked]
+        elif user_id is not None and self.is_known_user(str(user_id)):
+            user = str(user_id)
+        elif self._ctx.liked:
+            user = list(self._ctx.liked)
+        elif self._ctx.user_id is not None and self.is_known_user(self._ctx.user_id):
+            user = self._ctx.user_id
+        else:
+            user = None
+        query = Query(text=self._ctx.text, user_id=user if isinstance(user, str) else None)
+        paths = list(self.explainer.explain(user, idx, query))[: self.max_paths]
+        lines = []
+        for p in paths:
+            ref = f"p{len(self.paths) + 1}"
+            self.paths[ref] = p
+            lines.append(f"[{ref}] {p.text}")
+        it = self.catalog[idx]
+        self._record("tool_call", "explain", f"{it.display_title}: {len(paths)} paths", {"item_id": it.item_id})
+        if not lines:
+            return ToolResult(
+                f"No explanation path found for {it.display_title}; cite an attribute instead, "
+                f"e.g. 'genre: {it.genres[0] if it.genres else '...'}'.",
+                paths,
+            )
+        return ToolResult(f"{it.display_title} (id={it.item_id}):\n" + "\n".join(lines), paths)
+
+    def user_profile(self, user_id: str, k: int = 10) -> ToolResult:
+        """What a known user liked most in the training data, and their most watched genres."""
+        uid = str(user_id).strip()
+        if not self.is_known_user(uid):
+            raise ToolError(f"Unknown user id {uid!r}; ask the user which movies they like and use lookup_title.")
+        u = self.train.user_id_to_index[uid]
+        rows = self._rows_by_user[self._user_starts[u] : self._user_starts[u + 1]]
+        items = self.train.item_index[rows]
+        if self.train.rating is not None:
+            order = np.lexsort((items, -self.train.rating[rows]))
+            items = items[order]
+        genres = Counter(g for i in items for g in self.catalog[int(i)].genres)
+        liked = tuple(
+            TitleMatch(int(i), self.catalog[int(i)].item_id, self.catalog[int(i)].display_title, 1.0) for i in items[:k]
+        )
+        profile = UserProfile(uid, int(len(rows)), liked, tuple(genres.most_common(5)))
+        self._record("tool_call", "user_profile", f"user {uid}: {len(rows)} interactions")
+        text = (
+            f"User {uid} has {len(rows)} interactions. Liked most: "
+            + "; ".join(f"{m.title} (id={m.item_id})" for m in liked)
+            + ". Top genres: "
+            + ", ".join(f"{g} ({n})" for g, n in profile.top_genres)
+        )
+        return ToolResult(text, profile)
+
+    def lookup_title(self, title: str, k: int = 5) -> ToolResult:
+        """Items whose title matches (fuzzily), best first, with their ids."""
+        k = self._check_k(k)
+        hits = self.titles.lookup(str(title or ""), k=k)
+        self._record("tool_call", "lookup_title", f"{title!r}: {len(hits)} matches")
+        if not hits:
+            raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
+        for h in hits:
+            self.allowed_item_indices.add(h.item_index)
+        return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
+
+
+def _describe(query: Query) -> str:
+    f = query.filters
+    parts = [f"text={query.text!r}"] if query.text else []
+    if query.user_id:
+        parts.append(f"user={query.user_id}")
+    if query.liked_items:
+        parts.append(f"seeds={len(query.liked_items)}")
+    if f.include_genres:
+        parts.append(f"genres({f.genre_match})={list(f.include_genres)}")
+    if f.exclude_genres:
+        parts.append(f"exclude={list(f.exclude_genres)}")
+    if f.year_min is not None or f.year_max is not None:
+        parts.append(f"years={f.year_min or ''}-{f.year_max or ''}")
+    return ", ".join(parts) or "no constraints"
