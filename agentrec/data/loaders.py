@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from agentrec.data.lightgcn import load_lightgcn_split
 from agentrec.data.movielens import load_ml1m, load_ml100k, load_movielens
+from agentrec.data.tabular import load_tabular
 
-__all__ = ["load_lightgcn_split", "load_ml100k", "load_ml1m", "load_movielens"]
+__all__ = ["load_lightgcn_split", "load_ml100k", "load_ml1m", "load_movielens", "load_tabular"]
