@@ -156,7 +156,7 @@ class ScriptedOpenAIServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
+        self._httpd = _QuietServer((self.host, 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-openai", daemon=True)
         self._thread.start()
@@ -228,6 +228,16 @@ class ScriptedOpenAIServer:
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that time out close their connection mid-answer: that is expected here, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
