@@ -1,4 +1,4 @@
-"""The Gradio Blocks UI of the chat app: ``build_demo(agent)``.
+"""The Gradio Blocks UI of the chat app: ``build_demo(agent)`` (this module imports Gradio).
 
 Layout: a mode banner; on the left the user picker, the streaming chat and a collapsible trace of the
 agent's tool calls; on the right what the conversation remembers, the picture of a selected card's graph
@@ -18,13 +18,12 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import gradio as gr
 
 from agentrec.ui.controller import NEW_USER, AppController, View
 from agentrec.ui.render import CARD_CSS, card_html, memory_markdown, trace_markdown
-
-if TYPE_CHECKING:
-    import gradio as gr
 
 __all__ = ["build_demo", "launch", "view_json"]
 
@@ -89,10 +88,6 @@ def build_demo(
     Returns:
         The ``gr.Blocks`` app (call ``.queue().launch(...)`` on it; analytics are off).
     """
-    try:
-        import gradio as gr
-    except ImportError as exc:  # pragma: no cover - exercised only without the app extra
-        raise ImportError("the chat app needs Gradio: pip install 'agentrec[app]'") from exc
     if max_cards < 1:
         raise ValueError(f"max_cards must be at least 1, got {max_cards}")
     if concurrency_limit < 1:
@@ -146,12 +141,13 @@ def build_demo(
                     label="Evidence paths of the selected card",
                     visible=False,
                     interactive=False,
+                    height=300,
                     elem_id="agentrec-paths",
                 )
                 paths_caption = gr.Markdown("", elem_id="agentrec-paths-caption")
                 slots: list[_Slot] = []
                 for i in range(max_cards):
-                    with gr.Column(visible=False, variant="panel", elem_classes=["agentrec-slot"]) as box:
+                    with gr.Column(visible=False, elem_classes=["agentrec-slot"]) as box:
                         card = gr.HTML("", elem_id=f"agentrec-card-{i}")
                         with gr.Row(elem_classes=["agentrec-card-actions"]):
                             like = gr.Button("👍 Like", size="sm", elem_id=f"agentrec-like-{i}")
@@ -206,7 +202,7 @@ def build_demo(
         user.input(new_conversation, inputs=[user], outputs=reset_outputs, api_visibility="private")
 
         for i, slot in enumerate(slots):
-            _wire_slot(gr, controller, i, slot, memory, paths_image, paths_caption)
+            _wire_slot(controller, i, slot, memory, paths_image, paths_caption)
 
         def feedback(item_id: str, liked: bool, request: gr.Request) -> dict[str, Any]:
             """Like (liked=True) or dislike (liked=False) one of the items on screen, by its item id."""
@@ -266,7 +262,7 @@ def launch(
 
 
 def _wire_slot(
-    gr: Any, controller: AppController, i: int, slot: _Slot, memory: Any, paths_image: Any, paths_caption: Any
+    controller: AppController, i: int, slot: _Slot, memory: Any, paths_image: Any, paths_caption: Any
 ) -> None:
     """Listeners of card slot ``i``: like / dislike feed the agent's memory, paths shows the picture."""
 

@@ -110,7 +110,8 @@ def trace_markdown(trace: Sequence[TraceLike], *, max_detail_chars: int = 400) -
         if len(detail) > max_detail_chars:
             detail = detail[: max_detail_chars - 1] + "…"
         icon = icons.get(event.kind, "•")
-        lines.append(f"{i}. {icon} **{_md_escape(event.kind)}** `{_md_escape(event.name)}` — {_md_escape(detail)}")
+        name = str(event.name).replace("`", "'")
+        lines.append(f"{i}. {icon} **{_md_escape(event.kind)}** `{name}` — {_md_escape(detail)}")
     return "\n".join(lines)
 
 
