@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from agentrec.graph import build_graph
-from agentrec.models.baselines import MFBPR, MFConfig, Popularity, TextKNN, sample_negatives
+from agentrec.models.baselines import MFBPR, MFConfig, Popularity, TextKNN
 from agentrec.models.registry import MODELS, build_model, load_model, model_names
-from agentrec.types import Interactions
+from agentrec.train import TrainConfig, fit
+from agentrec.types import Interactions, Split
 
 
 @pytest.fixture
@@ -35,31 +36,31 @@ def test_popularity_ranks_by_train_degree_and_masks_seen() -> None:
     assert not {0, 3} & set(top[0].tolist())
 
 
-def test_sample_negatives_never_returns_a_positive(graph) -> None:
-    rng = np.random.default_rng(0)
-    users = np.repeat(np.arange(8), 500)
-    neg = sample_negatives(graph.interaction, users, rng)
-    dense = graph.interaction.toarray()
-    assert not dense[users, neg].any()
-    # Every non-positive item of cluster A users (3-6) is drawn.
-    assert set(neg[users == 0].tolist()) == {3, 4, 5, 6}
+def _fit(model, train: Interactions, epochs: int = 40, seed: int = 0):
+    cfg = TrainConfig(epochs=epochs, batch_size=8, lr=0.05, eval_part="none", show_progress=False, seed=seed)
+    return fit(model, Split(train=train, test=train), cfg)
 
 
-def test_mfbpr_learns_the_two_clusters(graph) -> None:
+def test_mfbpr_learns_the_two_clusters_with_the_shared_trainer(graph, tiny_interactions) -> None:
     model = MFBPR(graph, MFConfig(embedding_dim=8, seed=0))
-    losses = model.fit_bpr(epochs=60, batch_size=8, lr=0.05, seed=0)
-    assert losses[-1] < losses[0] * 0.5
+    hist = _fit(model, tiny_interactions)
+    assert hist.loss[-1] < hist.loss[0] * 0.5
     scores = model.score(np.arange(8))
     assert (scores[:4, :3].min(dim=1).values > scores[:4, 3:6].max(dim=1).values).all()
     assert (scores[4:, 3:6].min(dim=1).values > scores[4:, :3].max(dim=1).values).all()
+    # MF has no propagation: the trainer's "final" embeddings are the raw ones.
+    final, ego, view = model.propagate_all()
+    assert final is ego and view.numel() == 0
 
 
-def test_mfbpr_is_seeded(graph) -> None:
+def test_mfbpr_is_seeded(graph, tiny_interactions) -> None:
     a = MFBPR(graph, MFConfig(embedding_dim=4, seed=3))
     b = MFBPR(graph, MFConfig(embedding_dim=4, seed=3))
-    a.fit_bpr(epochs=3, batch_size=4, seed=1)
-    b.fit_bpr(epochs=3, batch_size=4, seed=1)
+    _fit(a, tiny_interactions, epochs=3, seed=1)
+    _fit(b, tiny_interactions, epochs=3, seed=1)
     assert torch.equal(a.user_embeddings(), b.user_embeddings())
+    with pytest.raises(ValueError, match="embedding_dim must be a positive integer, got 0"):
+        MFBPR(graph, MFConfig(embedding_dim=0))
 
 
 def test_text_knn_ranks_a_cold_item_from_its_text(graph) -> None:

@@ -28,7 +28,6 @@ __all__ = [
     "graph_from_payload",
     "interaction_payload",
     "load_payload",
-    "sample_negatives",
 ]
 
 logger = logging.getLogger(__name__)
@@ -260,8 +259,8 @@ class MFBPR(_GraphRecommender, nn.Module):
     """Plain matrix factorisation: ``score(u, i) = <p_u, q_i>``, trained with BPR.
 
     It exposes the GNNs' training surface (``propagate_all`` returns the raw embeddings: no
-    propagation), so :func:`agentrec.train.fit` trains it like LightGCN; :meth:`fit_bpr` is a small
-    self-contained trainer for use without the rest of the pipeline.
+    propagation), so :func:`agentrec.train.fit` trains it exactly like LightGCN (same BPR loss, negative
+    sampling, early stopping and checkpoints), which keeps the comparison fair.
 
     Args:
         graph: the training graph.
@@ -326,64 +325,6 @@ class MFBPR(_GraphRecommender, nn.Module):
         """``(batch, num_items)`` inner products, float32 on the CPU."""
         return self.score_device(user_index).float().cpu()
 
-    def fit_bpr(
-        self,
-        epochs: int = 50,
-        batch_size: int = 2048,
-        lr: float = 5e-3,
-        weight_decay: float = 1e-4,
-        seed: int = 0,
-        show_progress: bool = False,
-    ) -> list[float]:
-        """Train with BPR and uniform negatives that exclude each user's positives.
-
-        Args:
-            epochs: passes over the training pairs.
-            batch_size: pairs per step.
-            lr: Adam learning rate.
-            weight_decay: L2 weight on the embeddings of each batch (scaled by batch size).
-            seed: seed of shuffling and negative sampling.
-            show_progress: show a tqdm bar over epochs.
-
-        Returns:
-            The mean loss of each epoch.
-        """
-        from tqdm.auto import trange
-
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        coo = self.graph.interaction.tocoo()
-        users = coo.row.astype(np.int64)
-        items = coo.col.astype(np.int64)
-        if len(users) == 0:
-            raise ValueError("the training graph has no interactions; MF-BPR needs at least one")
-        rng = np.random.default_rng(seed)
-        opt = torch.optim.Adam(self.parameters(), lr=lr)
-        losses: list[float] = []
-        self.train()
-        for _ in trange(epochs, disable=not show_progress, desc="mf-bpr"):
-            order = rng.permutation(len(users))
-            neg = sample_negatives(self.graph.interaction, users[order], rng)
-            total = 0.0
-            for start in range(0, len(order), batch_size):
-                sel = order[start : start + batch_size]
-                u = torch.from_numpy(users[sel])
-                p = torch.from_numpy(items[sel])
-                n = torch.from_numpy(neg[start : start + batch_size])
-                eu, ep, en = self.user_emb[u], self.item_emb[p], self.item_emb[n]
-                diff = (eu * ep).sum(1) - (eu * en).sum(1)
-                reg = (eu.pow(2).sum() + ep.pow(2).sum() + en.pow(2).sum()) / (2 * len(sel))
-                loss = torch.nn.functional.softplus(-diff).mean() + weight_decay * reg
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(sel)
-            losses.append(total / len(order))
-            logger.debug("mf-bpr epoch %d loss %.4f", len(losses), losses[-1])
-        self.eval()
-        return losses
-
     def checkpoint_payload(self, metrics: dict[str, float] | None = None) -> dict[str, Any]:
         """What :meth:`save` writes (trainers add optimizer state to it)."""
         return {
@@ -406,37 +347,3 @@ class MFBPR(_GraphRecommender, nn.Module):
         model.load_state_dict(payload["state_dict"])
         model.eval()
         return model
-
-
-def sample_negatives(
-    interaction: sp.csr_matrix, users: np.ndarray, rng: np.random.Generator, max_rounds: int = 50
-) -> np.ndarray:
-    """One uniformly random item per user that the user did not interact with in training.
-
-    Vectorised rejection sampling: draw for everyone, redraw only the collisions.
-
-    Returns:
-        ``(len(users),)`` int64 item indices.
-    """
-    num_items = interaction.shape[1]
-    keys = _pair_keys(interaction)
-    neg = rng.integers(0, num_items, size=len(users), dtype=np.int64)
-    todo = np.arange(len(users))
-    for _ in range(max_rounds):
-        hit = _contains(keys, users[todo] * num_items + neg[todo])
-        todo = todo[hit]
-        if len(todo) == 0:
-            break
-        neg[todo] = rng.integers(0, num_items, size=len(todo), dtype=np.int64)
-    return neg
-
-
-def _pair_keys(interaction: sp.csr_matrix) -> np.ndarray:
-    coo = interaction.tocoo()
-    return np.sort(coo.row.astype(np.int64) * interaction.shape[1] + coo.col.astype(np.int64))
-
-
-def _contains(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(sorted_keys, query)
-    pos = np.minimum(pos, len(sorted_keys) - 1)
-    return sorted_keys[pos] == query if len(sorted_keys) else np.zeros(len(query), dtype=bool)
