@@ -1,11 +1,13 @@
 """Data layer: loaders, downloads, preparation (implicit, dedup, k-core) and splits.
 
-``load_dataset(name)`` returns a :class:`Dataset`; ``prepare_dataset(name, split=...)`` also splits it and
-persists the result as Parquet under the artifacts directory.
+``load_dataset(name)`` returns a :class:`Dataset`; ``prepare_dataset(name, split=...)`` also transforms and
+splits it and persists the result as Parquet under the artifacts directory.
 """
 
 from agentrec.data._io import DataFormatError, DataWarning
 from agentrec.data.base import Dataset, fingerprint
+from agentrec.data.download import DownloadError, fetch_movielens
+from agentrec.data.prepare import PreparedDataset, prepare_dataset
 from agentrec.data.registry import DATASETS, DatasetInfo, load_dataset
 
 __all__ = [
@@ -14,6 +16,10 @@ __all__ = [
     "DataWarning",
     "Dataset",
     "DatasetInfo",
+    "DownloadError",
+    "PreparedDataset",
+    "fetch_movielens",
     "fingerprint",
     "load_dataset",
+    "prepare_dataset",
 ]
