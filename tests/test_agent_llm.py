@@ -163,6 +163,13 @@ def test_malformed_json_arguments_are_reported_and_survived(server, catalog, tra
     assert any(m["role"] == "tool" and "malformed" in m["content"] for m in second["messages"])
 
 
+def test_wrong_argument_types_are_reported_to_the_model(server, catalog, train):
+    server.push(tool_calls(("search_catalog", {"k": "many"})), answer())
+    run(make_agent(server, catalog, train), "x")
+    tool_msg = next(m for m in server.chat_requests[1]["messages"] if m["role"] == "tool")
+    assert "description" in tool_msg["content"] and "k" in tool_msg["content"]
+
+
 def test_unknown_tool_name_gets_a_helpful_message(server, catalog, train):
     server.push(tool_calls(("drop_database", {"really": True})), answer())
     result = run(make_agent(server, catalog, train), "x")

@@ -1,0 +1,113 @@
+"""LangChain tools over the Toolbox, the conversation-state rendering, and the packaged prompts."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("langchain_core")
+
+from agent_llm_helpers import make_toolbox  # noqa: E402
+
+from agentrec.agent.lctools import TOOL_NAMES, history_messages, make_langchain_tools, render_state  # noqa: E402
+from agentrec.agent.prompts import PROMPT_NAMES, load_prompt, render_prompt, system_prompt  # noqa: E402
+from agentrec.agent.session import ConversationState  # noqa: E402
+from agentrec.agent.types import TitleMatch, UserProfile  # noqa: E402
+from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions  # noqa: E402
+
+
+@pytest.fixture
+def tools(tiny_catalog: Catalog, tiny_interactions: Interactions) -> dict:
+    toolbox = make_toolbox(tiny_catalog, tiny_interactions)
+    toolbox.begin_turn(ConversationState())
+    return {t.name: t for t in make_langchain_tools(toolbox)} | {"_box": toolbox}
+
+
+def call(tool, **args):
+    """Invoke a tool the way the agent does (a ToolCall), returning the ToolMessage."""
+    return tool.invoke({"type": "tool_call", "id": "c1", "name": tool.name, "args": args})
+
+
+def test_six_tools_with_every_argument_described(tools):
+    assert tuple(n for n in tools if n != "_box") == TOOL_NAMES
+    for name in TOOL_NAMES:
+        tool = tools[name]
+        assert tool.response_format == "content_and_artifact"
+        assert len(tool.description) > 40, name
+        props = tool.args_schema.model_json_schema()["properties"]
+        assert props, name
+        for arg, spec in props.items():
+            assert len(spec.get("description", "")) > 10, f"{name}.{arg} has no description for the LLM"
+
+
+def test_tools_return_text_for_the_llm_and_typed_artifacts(tools):
+    msg = call(tools["search_catalog"], description="toys pixar", k=2)
+    assert msg.content.splitlines()[0] == "id=3 | Toy Story (1995) | Animation/Comedy"
+    assert all(isinstance(c, Candidate) for c in msg.artifact) and len(msg.artifact) == 2
+    assert {3, 5} <= tools["_box"].allowed_item_indices
+
+    msg = call(tools["explain"], item="3")
+    assert "[p1]" in msg.content and all(isinstance(p, GraphPath) for p in msg.artifact)
+    assert "p1" in tools["_box"].paths
+
+    msg = call(tools["lookup_title"], title="finding nemo")
+    assert isinstance(msg.artifact[0], TitleMatch) and msg.artifact[0].item_id == "5"
+
+    msg = call(tools["user_profile"], user_id="0")
+    assert isinstance(msg.artifact, UserProfile) and "User 0 has 3 interactions" in msg.content
+
+    msg = call(tools["similar_items"], title_or_id="Shrek", k=3)
+    assert "id=4 " not in msg.content and len(msg.artifact) == 3
+
+    msg = call(tools["recommend_for_user"], user_id="0", k=100)  # k is clamped, not an error
+    assert not msg.content.startswith("Error")
+
+
+def test_tool_errors_become_advice_for_the_llm(tools):
+    msg = call(tools["recommend_for_user"], user_id="no-such-user")
+    assert msg.content.startswith("Error: Unknown user id") and "search_catalog" in msg.content
+    assert msg.artifact is None
+    msg = call(tools["similar_items"], title_or_id="zzzz qqqq")
+    assert msg.content.startswith("Error: No item") and "lookup_title" in msg.content
+    msg = call(tools["search_catalog"], description="x", year_from=2000, year_to=1990)
+    assert "swap them" in msg.content
+
+
+def test_render_state_and_history(tiny_catalog, tiny_interactions):
+    toolbox = make_toolbox(tiny_catalog, tiny_interactions)
+    state = ConversationState(k=4, filters=Filters(exclude_genres=("Horror",), year_min=1990, year_max=1999))
+    state.last_shown = [3, 4]
+    state.like(5)
+    state.reject(4)
+    text = render_state(state, toolbox)
+    assert "No known user id" in text and "Recommendations wanted: 4" in text
+    assert "1. 3 (Toy Story (1995)); 2. 4 (Shrek (2001))" in text
+    assert "Liked: 5 (Finding Nemo (2003))" in text and "Rejected (never recommend): 4 (Shrek (2001))" in text
+    assert "genres excluded: Horror" in text and "years 1990-1999" in text
+    state.add_message("user", "hi")
+    state.add_message("assistant", "hello")
+    state.add_message("user", "more")
+    msgs = history_messages(state, limit=10, current="more")
+    assert [m.type for m in msgs] == ["human", "ai"]
+    assert [m.type for m in history_messages(state, limit=1)] == ["human"]
+
+
+def test_prompts_load_render_and_reject_unknown_names():
+    for name in PROMPT_NAMES:
+        assert load_prompt(name).strip()
+    with pytest.raises(ValueError, match="name must be one of system, rerank, justify; got 'nope'"):
+        load_prompt("nope")
+    assert "$catalog" not in render_prompt("system", catalog="ml-100k")
+    full = system_prompt(catalog="ml-100k", k=7, state="- Known user id: 3")
+    assert "ml-100k" in full and "up to 7 items" in full and "## Ranking" in full and "## Reasons" in full
+    assert full.rstrip().endswith("- Known user id: 3") and "$" not in full
+
+
+def test_prompts_are_the_repository_files():
+    from pathlib import Path
+
+    import agentrec
+
+    repo_prompts = Path(__file__).resolve().parents[1] / "prompts"
+    packaged = Path(agentrec.__file__).parent / "prompts"
+    for name in PROMPT_NAMES:
+        assert (packaged / f"{name}.md").read_text() == (repo_prompts / f"{name}.md").read_text()
