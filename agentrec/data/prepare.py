@@ -18,7 +18,16 @@ from agentrec.types import Catalog, Interactions, Split
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PreparedDataset", "SPLIT_KINDS", "deduplicate", "kcore", "prepare_dataset", "to_implicit", "transform"]
+__all__ = [
+    "PreparedDataset",
+    "SPLIT_KINDS",
+    "deduplicate",
+    "kcore",
+    "prepare_dataset",
+    "split_dataset",
+    "to_implicit",
+    "transform",
+]
 
 SplitKind = Literal["auto", "fixed", "random", "temporal", "cold"]
 SPLIT_KINDS: tuple[str, ...] = ("auto", "fixed", "random", "temporal", "cold")
@@ -218,6 +227,48 @@ def _make_split(
     return with_validation(split, valid_fraction, seed) if valid_fraction > 0 else split
 
 
+def split_dataset(
+    dataset: Dataset,
+    *,
+    split: SplitKind = "auto",
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    valid_fraction: float = 0.1,
+    cold_fraction: float = 0.1,
+    implicit_threshold: float | None = None,
+    kcore: int = 0,
+    dedup: bool = True,
+) -> tuple[Dataset, Split]:
+    """Transform and split a loaded dataset in memory (what ``prepare_dataset`` does, without persisting).
+
+    Args:
+        dataset: the loaded dataset.
+        split: ``"auto"``, ``"fixed"``, ``"random"``, ``"temporal"`` or ``"cold"`` (see ``prepare_dataset``).
+        seed: random seed.
+        test_fraction: per-user test share of the random split.
+        valid_fraction: validation share (0 for none).
+        cold_fraction: share of items held out by the cold split.
+        implicit_threshold: keep ratings ``>=`` this as implicit positives (None keeps ratings).
+        kcore: k-core filter for users and items (0 = none).
+        dedup: keep the last interaction per (user, item).
+
+    Returns:
+        ``(dataset, split)``: the transformed dataset and its split.
+    """
+    if split not in SPLIT_KINDS:
+        raise ValueError(f"split must be one of {list(SPLIT_KINDS)}, got {split!r}")
+    if kcore < 0:
+        raise ValueError(f"kcore must be >= 0, got {kcore}")
+    labels = _shipped_labels(dataset)
+    kind = ("fixed" if labels is not None else "random") if split == "auto" else split
+    if kind == "fixed" and labels is None:
+        raise ValueError(f"split='fixed' but {dataset.name} ships no split; use 'random', 'temporal' or 'cold'")
+    ds, rows = transform(dataset, implicit_threshold=implicit_threshold, dedup=dedup, kcore_k=kcore)
+    sp = _make_split(ds, kind, None if labels is None else labels[rows], seed=seed, test_fraction=test_fraction,
+                     valid_fraction=valid_fraction, cold_fraction=cold_fraction)  # fmt: skip
+    return ds, sp
+
+
 def prepare_dataset(
     name: str | Dataset,
     *,
@@ -234,6 +285,7 @@ def prepare_dataset(
     force: bool = False,
     strict: bool = True,
     enrich: bool = True,
+    download: bool = True,
 ) -> PreparedDataset:
     """Load, transform, split and persist a dataset; later calls with the same parameters load the Parquet copy.
 
@@ -254,6 +306,7 @@ def prepare_dataset(
         force: rebuild even when a persisted copy exists.
         strict: parse raw files strictly (see ``load_dataset``).
         enrich: join TMDB text into MovieLens catalogues.
+        download: fetch a missing MovieLens dataset from GroupLens.
 
     Returns:
         The PreparedDataset; files live in ``<artifacts_dir>/<name>/data/<params-hash>/``.
@@ -277,7 +330,7 @@ def prepare_dataset(
         params["source_fingerprint"] = fingerprint(loaded.interactions)
         signature: dict[str, object] = {}
     else:
-        signature = source_signature(dataset_path(ds_name, data_dir))
+        signature = source_signature(dataset_path(ds_name, data_dir, download=download))
     paths = Paths.from_env(data_dir=data_dir, artifacts_dir=artifacts_dir)
     folder = paths.dataset_artifacts(ds_name) / "data" / params_key(params)
     if not force:
@@ -286,14 +339,12 @@ def prepare_dataset(
             ds, sp = cached
             logger.info("loaded prepared %s from %s", ds_name, folder)
             return PreparedDataset(ds_name, ds, sp, folder)
-    raw = loaded if loaded is not None else load_dataset(ds_name, data_dir, strict=strict, enrich=enrich)
-    labels = _shipped_labels(raw)
-    kind = ("fixed" if labels is not None else "random") if split == "auto" else split
-    if kind == "fixed" and labels is None:
-        raise ValueError(f"split='fixed' but {ds_name} ships no split; use 'random', 'temporal' or 'cold'")
-    ds, rows = transform(raw, implicit_threshold=implicit_threshold, dedup=dedup, kcore_k=kcore)
-    sp = _make_split(ds, kind, None if labels is None else labels[rows], seed=seed, test_fraction=test_fraction,
-                     valid_fraction=valid_fraction, cold_fraction=cold_fraction)  # fmt: skip
-    save_prepared(folder, ds, sp, params={**params, "resolved_split": kind}, signature=signature)
-    logger.info("prepared %s (%s split) in %s", ds_name, kind, folder)
+    raw = loaded
+    if raw is None:
+        raw = load_dataset(ds_name, data_dir, strict=strict, enrich=enrich, download=download)
+    ds, sp = split_dataset(raw, split=split, seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction,
+                           cold_fraction=cold_fraction, implicit_threshold=implicit_threshold, kcore=kcore,
+                           dedup=dedup)  # fmt: skip
+    save_prepared(folder, ds, sp, params=params, signature=signature)
+    logger.info("prepared %s (%s split) in %s", ds_name, sp.name, folder)
     return PreparedDataset(ds_name, ds, sp, folder)
