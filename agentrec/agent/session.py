@@ -10,10 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentrec.types import Filters, Query
 
-__all__ = ["ConversationState", "ProfileStore", "SessionStore", "StoredProfile"]
+if TYPE_CHECKING:
+    from agentrec.agent.planner import ParsedRequest
+    from agentrec.agent.toolbox import Toolbox
+
+__all__ = ["ConversationState", "ProfileStore", "SessionStore", "StoredProfile", "apply_request", "conflict_reply"]
 
 
 @dataclass
@@ -232,3 +237,131 @@ class ProfileStore:
         """Every user id with a stored profile, sorted."""
         with self._lock, self._connect() as conn:
             return sorted(r[0] for r in conn.execute("SELECT user_id FROM profiles"))
+
+
+def conflict_reply(conflicts: list[str]) -> str:
+    """The message shown when a request contradicts itself (nothing is changed in memory)."""
+    return (
+        "Your request contradicts itself: "
+        + "; ".join(conflicts)
+        + ". Which one did you mean? Everything you said before is still remembered."
+    )
+
+
+def apply_request(
+    state: ConversationState,
+    parsed: ParsedRequest,
+    toolbox: Toolbox,
+    *,
+    has_runtime: bool,
+    max_k: int = 50,
+) -> tuple[list[int], list[str]]:
+    """Merge one parsed message into the conversation's memory.
+
+    New genre or year wishes replace the earlier ones; exclusions accumulate; where a new wish contradicts
+    a remembered one, the newest statement wins and a note says so. References resolve against the last
+    list shown.
+
+    Returns:
+        (the item indices the user pointed to positively this turn (seeds), user-facing notes).
+    """
+    from agentrec.agent.guard import runtime_of
+
+    notes: list[str] = []
+    catalog = toolbox.catalog
+    if parsed.reset:
+        keep_user, keep_k = state.user_id, state.k
+        fresh = ConversationState(messages=state.messages, user_id=keep_user, k=keep_k)
+        for name in ConversationState.__dataclass_fields__:
+            setattr(state, name, getattr(fresh, name))
+        notes.append("Starting over: I forgot the earlier likes, rejections and constraints.")
+    if parsed.user_id is not None and parsed.user_id != state.user_id:
+        if toolbox.is_known_user(parsed.user_id):
+            state.user_id = parsed.user_id
+        else:
+            notes.append(f"Unknown user id {parsed.user_id!r}: I'm recommending without a personal history.")
+    if parsed.k is not None:
+        state.k = max(1, min(int(parsed.k), max_k))
+        if parsed.k != state.k:
+            notes.append(f"I can show between 1 and {max_k} recommendations; showing {state.k}.")
+
+    seeds: list[int] = []
+
+    def resolve(pos: int) -> int | None:
+        if pos == -1:
+            if state.focus is not None:
+                return state.focus
+            if state.last_shown:
+                notes.append(f"I took 'that one' to mean {catalog[state.last_shown[0]].display_title}.")
+                return state.last_shown[0]
+            return None
+        return state.last_shown[pos] if 0 <= pos < len(state.last_shown) else None
+
+    for pos in parsed.ref_like:
+        idx = resolve(pos)
+        if idx is not None:
+            state.like(idx)
+            seeds.append(idx)
+            state.focus = idx
+    for pos in parsed.ref_reject:
+        idx = resolve(pos)
+        if idx is not None:
+            state.reject(idx)
+    for pos in parsed.ref_seen:
+        idx = resolve(pos)
+        if idx is not None:
+            state.mark_seen(idx)
+    for idx in parsed.like_items:
+        state.like(idx)
+        seeds.append(idx)
+        state.focus = idx
+    for idx in parsed.dislike_items:
+        state.dislike(idx)
+    for idx in parsed.seen_items:
+        state.mark_seen(idx)
+
+    f = state.filters
+    include, match = f.include_genres, f.genre_match
+    exclude = list(f.exclude_genres)
+    if parsed.include_genres:
+        include, match = parsed.include_genres, parsed.genre_match  # type: ignore[assignment]
+        dropped = [g for g in exclude if g in include]
+        if dropped:
+            exclude = [g for g in exclude if g not in include]
+            notes.append(f"You asked for {', '.join(dropped)} now, so I dropped your earlier exclusion of it.")
+    for g in parsed.exclude_genres:
+        if g in include:
+            include = tuple(x for x in include if x != g)
+            notes.append(f"You now exclude {g}, so I dropped your earlier wish for it.")
+        if g not in exclude:
+            exclude.append(g)
+    y0, y1 = f.year_min, f.year_max
+    if parsed.years_stated:
+        y0, y1 = parsed.year_min, parsed.year_max
+    state.filters = Filters(
+        include_genres=tuple(include),
+        exclude_genres=tuple(exclude),
+        genre_match=match if include else "all",
+        year_min=y0,
+        year_max=y1,
+        min_ratings=f.min_ratings,
+        exclude_items=f.exclude_items,
+    )
+
+    if parsed.runtime is not None:
+        if not has_runtime:
+            notes.append(
+                "This dataset has no runtime information (MovieLens lists none), so I can't pick shorter or "
+                "longer films; the list below ignores length."
+            )
+        elif parsed.runtime == "shorter":
+            shown = [rt for i in state.last_shown if (rt := runtime_of(catalog[i].attributes))]
+            ceiling = sorted(shown)[len(shown) // 2] - 1 if shown else 100
+            if state.max_runtime is not None:
+                ceiling = min(ceiling, state.max_runtime - 1)
+            state.max_runtime = max(ceiling, 30)
+            notes.append(f"Keeping to films of at most {state.max_runtime} minutes.")
+        else:
+            state.max_runtime = None
+            notes.append("I dropped the runtime limit.")
+    return seeds, notes

@@ -1,0 +1,399 @@
+"""The ``Agent``: one entry point for the Python API, the CLI, the app and the evaluation.
+
+Without an LLM configured every turn runs the offline planner (labelled ``mode="offline"``); with one,
+``chat`` delegates the turn to :class:`agentrec.agent.llm.LLMAgent`, passes its proposals through the same
+guard, fills up deterministically, and falls back to the planner when the LLM is unusable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentrec.agent.guard import Guard, runtime_of
+from agentrec.agent.justify import describe_filters, propose
+from agentrec.agent.planner import parse_request
+from agentrec.agent.session import (
+    ConversationState,
+    ProfileStore,
+    SessionStore,
+    StoredProfile,
+    apply_request,
+    conflict_reply,
+)
+from agentrec.agent.toolbox import Components, Toolbox
+from agentrec.agent.types import Reply, StreamEvent, TraceEvent
+from agentrec.config import AgentConfig
+from agentrec.types import Query, Recommendation
+
+__all__ = ["MAX_MESSAGE_CHARS", "Agent"]
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+MAX_K = 50
+_EXAMPLES = '"sci-fi from the 90s, no horror", "something like Toy Story", or "more like the second one"'
+
+
+class Agent:
+    """A conversational recommender over one dataset's components.
+
+    Args:
+        components: ``agentrec.artifacts.Components`` (catalog, train, retriever, explainer, ...).
+        config: LLM settings; ``AgentConfig()`` (no model) runs the offline planner.
+        llm: an ``LLMAgent`` to use instead of building one from ``config``.
+        profiles_path: a SQLite file for opt-in per-user profiles (None: nothing is persisted).
+        max_sessions: conversations kept in memory (least recently used are dropped).
+    """
+
+    def __init__(
+        self,
+        components: Components,
+        config: AgentConfig | None = None,
+        llm: Any = None,
+        *,
+        profiles_path: str | Path | None = None,
+        max_sessions: int = 1000,
+    ) -> None:
+        self.components = components
+        self.config = config if config is not None else AgentConfig()
+        self.toolbox = Toolbox(components)
+        self.guard = Guard(self.toolbox)
+        self.sessions = SessionStore(max_sessions)
+        self.profiles = ProfileStore(profiles_path) if profiles_path is not None else None
+        self._llm = llm
+        self._lock = threading.RLock()  # the toolbox keeps per-turn bookkeeping: one turn at a time
+        years = components.catalog.year_range
+        self._latest_year = years[1] if years else None
+        self.has_runtime = any(runtime_of(it.attributes) for it in components.catalog.items[:2000])
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(
+        cls,
+        dataset: str | Path = "ml-latest-small",
+        *,
+        data_dir: str | Path | None = None,
+        artifacts_dir: str | Path | None = None,
+        config: AgentConfig | None = None,
+        build_missing: bool = True,
+        profiles_path: str | Path | None = None,
+        show_progress: bool = False,
+    ) -> Agent:
+        """Load (building what is missing) a dataset's components and wrap them in an agent.
+
+        Args:
+            dataset: a dataset name (``"ml-latest-small"``) or a built artifacts directory of one dataset.
+            data_dir: where raw datasets live (default ``AGENTREC_DATA_DIR`` or the user cache).
+            artifacts_dir: where built artifacts live (default ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
+            config: LLM settings (default ``AgentConfig.from_env()``).
+            build_missing: build data, embeddings, index and retriever when absent (else raise).
+            profiles_path: SQLite file for per-user profiles (opt-in).
+            show_progress: progress bars while building.
+        """
+        from agentrec.artifacts import load_components
+
+        path = Path(dataset).expanduser()
+        name = str(dataset)
+        if path.is_dir():
+            name, artifacts_dir = path.name, path.parent
+        comps = load_components(
+            name,
+            data_dir=data_dir,
+            artifacts_dir=artifacts_dir,
+            build_missing=build_missing,
+            show_progress=show_progress,
+        )
+        return cls(comps, config=config if config is not None else AgentConfig.from_env(), profiles_path=profiles_path)
+
+    @property
+    def mode(self) -> str:
+        """``"offline"`` or ``"llm:<model>"``."""
+        return f"llm:{self.config.model}" if self.config.llm_enabled else "offline"
+
+    def _llm_agent(self) -> Any:
+        if self._llm is None:
+            from agentrec.agent.llm import LLMAgent
+
+            name = getattr(self.components, "name", "catalogue")
+            self._llm = LLMAgent(self.config, self.toolbox, catalog_name=str(name))
+        return self._llm
+
+    # ------------------------------------------------------------------ public API
+    def recommend(self, query: str | Query, user: str | None = None, k: int = 10) -> list[Recommendation]:
+        """Recommendations for one request, without conversation memory.
+
+        Args:
+            query: what the user wants in words, or a ready :class:`~agentrec.types.Query`.
+            user: a known user id to personalise for (ignored when ``query`` is a ``Query``).
+            k: how many recommendations (1..50).
+
+        Returns:
+            Up to ``k`` validated recommendations, each with a reason and its evidence paths.
+        """
+        k = _check_k(k)
+        if isinstance(query, Query):
+            with self._lock:
+                self.toolbox.begin_turn(None, text=query.text)
+                return self._offline_ranking(query, k=query.k)
+        state = ConversationState(k=k)
+        return self._turn(state, str(query), user).recommendations
+
+    def chat(self, message: str, session: str = "default", user: str | None = None) -> Reply:
+        """Answer one message of a conversation; memory carries over between calls with the same ``session``."""
+        state = self.sessions.get(session)
+        return self._turn(state, message, user)
+
+    def stream(self, message: str, session: str = "default", user: str | None = None) -> Iterator[StreamEvent]:
+        """Like :meth:`chat`, but yields events as they happen.
+
+        Yields ``tool`` and ``token`` events, then ``recommendations`` (data: the list) and ``done`` (data: the
+        :class:`Reply`); an ``error`` event instead when the turn fails.
+        """
+        events: queue.Queue[StreamEvent | None] = queue.Queue()
+        state = self.sessions.get(session)
+        box: dict[str, Reply] = {}
+
+        def work() -> None:
+            try:
+                box["reply"] = self._turn(state, message, user, on_event=events.put)
+            except Exception as exc:  # the stream reports it; the caller's loop must not hang
+                logger.exception("agent turn failed")
+                events.put(StreamEvent("error", f"The turn failed: {exc}"))
+            finally:
+                events.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        streamed_tokens = False
+        while (event := events.get()) is not None:
+            streamed_tokens = streamed_tokens or event.kind == "token"
+            yield event
+        reply = box.get("reply")
+        if reply is None:
+            return
+        if not streamed_tokens:
+            for word in reply.text.split(" "):
+                yield StreamEvent("token", word + " ")
+        yield StreamEvent("recommendations", data=reply.recommendations)
+        yield StreamEvent("done", data=reply)
+
+    def reset(self, session: str = "default") -> None:
+        """Forget a conversation."""
+        self.sessions.reset(session)
+
+    def feedback(self, session: str, item_id: str, liked: bool) -> None:
+        """Record a like / dislike from the UI for a conversation (and the user's profile when enabled)."""
+        idx = self.components.catalog.id_to_index.get(str(item_id))
+        if idx is None:
+            raise ValueError(f"item_id {item_id!r} is not in the catalogue; pass an id from a recommendation")
+        state = self.sessions.get(session)
+        with self._lock:
+            state.like(idx) if liked else state.dislike(idx)
+            self._save_profile(state)
+
+    # ------------------------------------------------------------------ one turn
+    def _turn(self, state: ConversationState, message: str, user: str | None, on_event: Any = None) -> Reply:
+        with self._lock:
+            before = state.snapshot()
+            try:
+                return self._turn_locked(state, message, user, on_event)
+            except Exception as exc:
+                # Nothing is lost: restore the conversation as it was, then say what happened.
+                logger.exception("agent turn failed")
+                _restore(state, before)
+                return Reply(
+                    text=f"Sorry, something went wrong answering that ({type(exc).__name__}: {exc}). "
+                    "Your conversation is unchanged; please rephrase or try again.",
+                    recommendations=[],
+                    trace=[TraceEvent("error", type(exc).__name__, str(exc))],
+                    mode=self.mode,
+                )
+
+    def _turn_locked(self, state: ConversationState, message: str, user: str | None, on_event: Any) -> Reply:
+        text = message if isinstance(message, str) else str(message)
+        notes: list[str] = []
+        if user is not None and str(user) != state.user_id:
+            uid = str(user).strip()
+            if self.toolbox.is_known_user(uid):
+                state.user_id = uid
+                self._load_profile(state)
+            else:
+                notes.append(f"Unknown user id {uid!r}: I'm recommending without a personal history.")
+        if not text.strip():
+            return Reply(
+                text=f"Tell me what you'd like to watch, e.g. {_EXAMPLES}.",
+                recommendations=[],
+                trace=[TraceEvent("note", "input", "empty message")],
+                mode=self.mode,
+                notes=notes,
+            )
+        if len(text) > MAX_MESSAGE_CHARS:
+            return Reply(
+                text=f"Your message is {len(text)} characters long; please keep it under {MAX_MESSAGE_CHARS} "
+                f"characters and say what you'd like to watch, e.g. {_EXAMPLES}.",
+                recommendations=[],
+                trace=[TraceEvent("note", "input", f"message too long ({len(text)} characters)")],
+                mode=self.mode,
+                notes=notes,
+            )
+        parsed = parse_request(
+            text,
+            self.components.catalog.genres,
+            self.toolbox.titles,
+            last_shown=len(state.last_shown),
+            latest_year=self._latest_year,
+        )
+        trace = [TraceEvent("note", "planner", "; ".join(parsed.mentions) or "no constraint recognised")]
+        if parsed.conflicts:
+            state.add_message("user", text)
+            reply_text = conflict_reply(parsed.conflicts)
+            state.add_message("assistant", reply_text)
+            return Reply(reply_text, [], trace, self.mode, notes + list(parsed.notes))
+        state.add_message("user", text)
+        seeds, memo_notes = apply_request(state, parsed, self.toolbox, has_runtime=self.has_runtime, max_k=MAX_K)
+        notes += list(parsed.notes) + memo_notes
+        query = self._query(state, parsed.text, seeds)
+        recs: list[Recommendation] = []
+        usage: dict[str, int] = {}
+        llm_text = ""
+        mode = "offline"
+        if self.config.llm_enabled:
+            from agentrec.agent.llm import LLMUnavailable
+
+            self.toolbox.begin_turn(state, text=query.text)
+            try:
+                result = self._llm_agent().run(
+                    text,
+                    state,
+                    validate=lambda ps: self.guard.validate(ps, query, max_runtime=state.max_runtime),
+                    on_event=on_event,
+                )
+                trace += list(result.trace)
+                usage, llm_text, mode = dict(result.usage), result.text, self.mode
+                recs = list(result.accepted)[: query.k]
+                if len(recs) < query.k:
+                    trace.append(TraceEvent("fallback", "fill", f"{query.k - len(recs)} filled deterministically"))
+            except LLMUnavailable as exc:
+                trace.append(TraceEvent("fallback", "planner", f"LLM unavailable: {exc.reason}"))
+                notes.append(f"The language model could not be used ({exc.reason}); answering in offline mode.")
+        if len(recs) < query.k:
+            if mode == "offline":
+                self.toolbox.begin_turn(state, text=query.text)
+            fill = self._offline_ranking(query, k=query.k, exclude={r.item_index for r in recs}, state=state)
+            recs += fill[: query.k - len(recs)]
+        trace += self.toolbox.trace
+        for note in self.toolbox.notes:
+            if note not in notes and not note.startswith("unknown user"):
+                notes.append(note)
+        state.last_shown = [r.item_index for r in recs]
+        state.focus = None
+        reply_text = self._compose(recs, query, notes, llm_text, mode)
+        state.add_message("assistant", reply_text)
+        self._save_profile(state)
+        if on_event is not None:
+            on_event(StreamEvent("tool", "guard", data={"accepted": len(recs)}))
+        return Reply(reply_text, recs, trace, mode, notes, query, usage)
+
+    def _query(self, state: ConversationState, text: str, seeds: list[int]) -> Query:
+        liked = tuple(seeds) if seeds else tuple(state.liked)
+        seen = tuple(dict.fromkeys([*state.seen, *state.liked]))
+        return Query(
+            text=text,
+            user_id=state.user_id,
+            liked_items=liked,
+            filters=state.filters,
+            seen=tuple(i for i in seen if i not in liked),
+            rejected=state.blocked,
+            k=state.k,
+        )
+
+    def _offline_ranking(
+        self,
+        query: Query,
+        *,
+        k: int,
+        exclude: set[int] | None = None,
+        state: ConversationState | None = None,
+    ) -> list[Recommendation]:
+        """The deterministic ranking: retrieve, explain, justify, guard."""
+        max_runtime = state.max_runtime if state is not None else None
+        extra = 3 * k if max_runtime is not None else 5
+        want = min(k + len(exclude or ()) + extra, 200)
+        result = self.toolbox.retrieve(Query(**{**query.__dict__, "k": want}), tool="planner")
+        cands = [c for c in result.artifact if c.item_index not in (exclude or set())]
+        if max_runtime is not None:
+            cands = [c for c in cands if (rt := runtime_of(self.components.catalog[c.item_index].attributes))
+                     and rt <= max_runtime]  # fmt: skip
+        proposals = propose(self.toolbox, cands, query, limit=k + 3)
+        report = self.guard.validate(proposals, query, k=k, max_runtime=max_runtime)
+        self.toolbox.trace.append(
+            TraceEvent("guard", "guard", f"{len(report.accepted)} accepted, {len(report.rejected)} rejected",
+                       {"rejected": [(p.item_id, why) for p, why in report.rejected]})
+        )  # fmt: skip
+        return report.accepted
+
+    def _compose(self, recs: list[Recommendation], query: Query, notes: list[str], llm_text: str, mode: str) -> str:
+        lines: list[str] = []
+        if mode == "offline":
+            what = describe_filters(query)
+            header = f"[offline mode] Here are {len(recs)} recommendation(s)"
+            header += f" for {what}" if what else ""
+            if query.user_id:
+                header += f", personalised for user {query.user_id}"
+            lines.append(header + ":" if recs else "[offline mode] I found nothing that fits.")
+        elif llm_text.strip():
+            lines.append(llm_text.strip())
+        for n, r in enumerate(recs, 1):
+            year = f" ({r.year})" if r.year is not None and f"({r.year})" not in r.title else ""
+            lines.append(f"{n}. {r.title}{year} [{'/'.join(r.genres)}] - {r.reason}")
+        if not recs:
+            lines.append("Try fewer constraints (fewer genres, a wider year range) or start over.")
+        lines += [f"Note: {n}" for n in notes]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ profiles
+    def _load_profile(self, state: ConversationState) -> None:
+        if self.profiles is None or state.user_id is None:
+            return
+        prof = self.profiles.load(state.user_id)
+        if prof is None:
+            return
+        ids = self.components.catalog.id_to_index
+        for raw, fn in ((prof.liked, state.like), (prof.disliked, state.dislike), (prof.rejected, state.reject)):
+            for item_id in raw:
+                if item_id in ids:
+                    fn(ids[item_id])
+        genres = {g.lower(): g for g in self.components.catalog.genres}
+        exc = tuple(genres[g.lower()] for g in prof.exclude_genres if g.lower() in genres)
+        if exc:
+            f = state.filters
+            state.filters = type(f)(**{**f.__dict__, "exclude_genres": tuple(dict.fromkeys([*f.exclude_genres, *exc]))})
+
+    def _save_profile(self, state: ConversationState) -> None:
+        if self.profiles is None or state.user_id is None:
+            return
+        items = self.components.catalog.items
+        self.profiles.save(
+            StoredProfile(
+                user_id=state.user_id,
+                liked=tuple(items[i].item_id for i in state.liked),
+                disliked=tuple(items[i].item_id for i in state.disliked),
+                rejected=tuple(items[i].item_id for i in state.rejected),
+                exclude_genres=state.filters.exclude_genres,
+            )
+        )
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be an integer between 1 and {MAX_K}, got {k!r}")
+    return k
+
+
+def _restore(state: ConversationState, before: ConversationState) -> None:
+    for name in before.__dataclass_fields__:
+        setattr(state, name, getattr(before, name))
