@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentrec.agent.llm_client import FINAL_TOOL_NAME, LLMUnavailable, describe_failure, final_schema, make_chat_model
 from agentrec.agent.types import GuardReport, Proposal, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
 from agentrec.types import Recommendation
@@ -28,18 +29,9 @@ __all__ = ["FINAL_TOOL_NAME", "LLMAgent", "LLMResult", "LLMUnavailable", "make_c
 
 logger = logging.getLogger(__name__)
 
-FINAL_TOOL_NAME = "RecommendationList"
 MAX_MESSAGE_CHARS = 8000  # longer user messages are cut before they reach the LLM
 MAX_HISTORY_MESSAGES = 12  # earlier turns kept in the LLM's context
 MAX_MALFORMED_ROUNDS = 2  # times a turn is resumed after tool calls whose arguments are not JSON
-
-
-class LLMUnavailable(RuntimeError):
-    """The LLM cannot be used for this turn; ``reason`` says why and how to fix it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -62,118 +54,6 @@ class LLMResult:
     usage: dict[str, int]
     repaired: bool
     rejected: list[tuple[Proposal, str]] = field(default_factory=list)
-
-
-def make_chat_model(config: AgentConfig) -> Any:
-    """Build the ``ChatOpenAI`` client described by ``config`` (model, base URL, key, timeout, retries).
-
-    A local server (vLLM, Ollama, llama.cpp) usually needs no key; a placeholder is sent when
-    ``OPENAI_BASE_URL`` is set without ``OPENAI_API_KEY``.
-
-    Raises:
-        LLMUnavailable: when no model is configured, langchain-openai is missing, or no key is set for
-            the default OpenAI endpoint.
-    """
-    if not config.model:
-        raise LLMUnavailable("no LLM is configured; set AGENTREC_LLM_MODEL (and OPENAI_BASE_URL for a local server)")
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise LLMUnavailable("the LLM agent needs langchain-openai: pip install 'agentrec[agent]'") from exc
-    api_key = config.api_key
-    if api_key is None:
-        if config.base_url is None:
-            raise LLMUnavailable(
-                "OPENAI_API_KEY is not set; set it for api.openai.com, or set OPENAI_BASE_URL to a local "
-                "OpenAI-compatible server (vLLM, Ollama, llama.cpp)"
-            )
-        api_key = "not-needed"
-    return ChatOpenAI(
-        model=config.model,
-        base_url=config.base_url,
-        api_key=api_key,  # type: ignore[arg-type]
-        timeout=config.timeout_s,
-        max_retries=config.max_retries,
-        temperature=0.0,
-        stream_usage=True,
-    )
-
-
-def _final_schema() -> type:
-    from pydantic import BaseModel, Field
-
-    class RecommendedItem(BaseModel):
-        """One recommended item."""
-
-        item_id: str = Field(description="the item_id exactly as a tool result showed it")
-        reason: str = Field(description="one or two sentences addressed to the user, saying why")
-        evidence: list[str] = Field(
-            default_factory=list,
-            description="path references from explain (e.g. 'p3') or facts like 'genre: Comedy', 'year: 1995'",
-        )
-
-    class RecommendationList(BaseModel):
-        """Your final answer: the recommendations, best first, and a short message to the user.
-
-        Call this exactly once, at the end, after gathering candidates and evidence with the other tools.
-        """
-
-        message: str = Field(description="one or two sentences for the user introducing the list, with caveats")
-        items: list[RecommendedItem] = Field(default_factory=list, description="the recommendations, best first")
-
-    return RecommendationList
-
-
-def describe_failure(exc: BaseException, config: AgentConfig) -> str | None:
-    """A user-facing reason for an LLM client failure, or None when ``exc`` is not one."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - depends on the install
-        return None
-    where = config.base_url or "https://api.openai.com/v1"
-    tries = f"after {config.max_retries} retries" if config.max_retries else "(retries disabled)"
-    if isinstance(exc, openai.NotFoundError):
-        return (
-            f"the LLM server at {where} does not serve model {config.model!r} (404: {_message(exc)}); set "
-            f"AGENTREC_LLM_MODEL to one of the models it lists at {where.rstrip('/')}/models"
-        )
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return f"the LLM server at {where} rejected the API key ({_message(exc)}); check OPENAI_API_KEY"
-    if isinstance(exc, openai.RateLimitError):
-        return f"the LLM server at {where} is still rate-limiting requests (429) {tries}; try again later"
-    if isinstance(exc, openai.APITimeoutError):
-        return (
-            f"the LLM at {where} did not answer within {config.timeout_s:g} s {tries}; raise "
-            "AGENTREC_LLM_TIMEOUT or use a faster model"
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        return (
-            f"could not connect to the LLM server at {where} {tries}; check that it is running and that "
-            "OPENAI_BASE_URL is right (it usually ends in /v1)"
-        )
-    if isinstance(exc, openai.InternalServerError):
-        return f"the LLM server at {where} kept failing ({exc.status_code}: {_message(exc)}) {tries}"
-    if isinstance(exc, openai.BadRequestError):
-        return (
-            f"the LLM server at {where} rejected the request (400: {_message(exc)}); model {config.model!r} "
-            "may not support tool calling"
-        )
-    if isinstance(exc, openai.APIStatusError):
-        return f"the LLM server at {where} answered HTTP {exc.status_code}: {_message(exc)}"
-    if isinstance(exc, openai.OpenAIError):
-        return f"the LLM client failed: {exc}"
-    return None
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if body.get("message"):
-            return str(body["message"])
-    return str(getattr(exc, "message", exc))
 
 
 def _add_usage(usage: dict[str, int], message: Any) -> None:
@@ -264,7 +144,7 @@ class LLMAgent:
             model,
             tools=make_langchain_tools(self.toolbox),
             middleware=[prompt],
-            response_format=ToolStrategy(_final_schema(), handle_errors=True),
+            response_format=ToolStrategy(final_schema(), handle_errors=True),
         )
         return self._graph
 
