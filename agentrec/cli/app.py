@@ -1,0 +1,90 @@
+"""``agentrec serve``: start the Gradio chat app (binds 127.0.0.1 unless told otherwise)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+__all__ = ["parse_auth", "register", "serve", "user_choices"]
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` sub-command."""
+    p = subparsers.add_parser(
+        "serve",
+        help="start the chat app in the browser",
+        description="Start the Gradio chat app: streaming chat, recommendation cards with evidence paths, "
+        "like / dislike, the agent's tool trace. Analytics are off; there is no public share link.",
+    )
+    add_serve_arguments(p)
+    p.set_defaults(func=serve)
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``agentrec serve`` (also used by the repository's ``app.py``)."""
+    p.add_argument("--dataset", default="ml-latest-small", help="dataset name or artifacts path (ml-latest-small)")
+    p.add_argument("--data-dir", default=None, help="raw data root (default: $AGENTREC_DATA_DIR)")
+    p.add_argument("--artifacts-dir", default=None, help="artifacts root (default: $AGENTREC_ARTIFACTS_DIR)")
+    p.add_argument("--no-build", action="store_true", help="fail instead of building missing artifacts")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="TCP port (7860)")
+    p.add_argument("--auth", default=None, metavar="USER:PASS", help="require this login in the browser")
+    p.add_argument("--concurrency", type=int, default=8, help="chat turns answered at the same time (8)")
+    p.add_argument("--max-cards", type=int, default=10, help="recommendation cards shown at most (10)")
+    p.add_argument("--max-users", type=int, default=200, help="user ids listed in the user picker (200)")
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:pass"`` -> ``("user", "pass")``; None stays None.
+
+    Raises:
+        ValueError: when the value has no ``:`` or an empty user or password (the password is not echoed).
+    """
+    if value is None:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth must be USER:PASSWORD with a non-empty user and password, e.g. --auth me:secret")
+    return user, password
+
+
+def user_choices(agent: Any, limit: int = 200) -> list[str]:
+    """Raw ids of the most active training users (for the user picker), most active first."""
+    import numpy as np
+
+    train = agent.components.train
+    if limit <= 0 or train.num_users == 0:
+        return []
+    counts = np.bincount(train.user_index, minlength=train.num_users)
+    order = np.argsort(-counts, kind="stable")[:limit]
+    return [train.user_ids[int(u)] for u in order if counts[u] > 0]
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the agent for ``args.dataset`` and serve the app until interrupted."""
+    from agentrec.agent import Agent
+
+    try:
+        from agentrec.ui.layout import build_demo, launch
+    except ImportError as exc:
+        raise RuntimeError(f"the chat app needs Gradio ({exc}); install it with: pip install 'agentrec[app]'") from exc
+
+    auth = parse_auth(args.auth)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        logger.warning("serving on %s without --auth: anyone who can reach this address can use the app", args.host)
+    agent = Agent.load(
+        args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, build_missing=not args.no_build
+    )
+    demo = build_demo(
+        agent,
+        dataset=str(args.dataset),
+        user_choices=user_choices(agent, args.max_users),
+        max_cards=args.max_cards,
+        concurrency_limit=args.concurrency,
+    )
+    logger.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
+    return 0

@@ -1,0 +1,41 @@
+"""The agentrec chat app: ``python app.py [--dataset ml-latest-small] [--port 7860]`` (= ``agentrec serve``).
+
+Builds an Agent for the dataset (building missing artifacts), lays out the Gradio UI
+(``agentrec.ui.layout.build_demo``, which wires the events to a per-session controller) and serves it on
+127.0.0.1 with analytics off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from agentrec.cli.app import add_serve_arguments, parse_auth, user_choices
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="agentrec chat app")
+    add_serve_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from agentrec.agent import Agent
+    from agentrec.ui.layout import build_demo, launch
+
+    agent = Agent.load(
+        args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, build_missing=not args.no_build
+    )
+    demo = build_demo(
+        agent,
+        dataset=args.dataset,
+        user_choices=user_choices(agent, args.max_users),
+        max_cards=args.max_cards,
+        concurrency_limit=args.concurrency,
+    )
+    launch(demo, host=args.host, port=args.port, auth=parse_auth(args.auth), block=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The chat app with a real Agent: turns, feedback, session isolation and bad input (through the real server).
+
+The app runs on a free 127.0.0.1 port in this process; ``gradio_client`` talks to it like any client.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+pytest.importorskip("gradio")
+pytest.importorskip("gradio_client")
+
+from app_helpers import AppServer, make_agent, serve_app  # noqa: E402
+from openai_server import ScriptedOpenAIServer, Step, final, tool_calls  # noqa: E402
+
+from agentrec.config import AgentConfig  # noqa: E402
+from agentrec.ui.controller import AppController  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def agent() -> Any:
+    return make_agent()
+
+
+@pytest.fixture(scope="module")
+def server(agent: Any) -> Iterator[AppServer]:
+    with serve_app(agent) as srv:
+        yield srv
+
+
+def connect(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False, analytics_enabled=False)
+
+
+def say(client: Any, message: str, user: str = "new user") -> tuple[str, dict[str, Any]]:
+    """Send one message; return the last assistant message and the session's state JSON."""
+    out = client.predict(message, user, api_name="/respond")
+    history = out[1]
+    return _text(history[-1]), client.predict(api_name="/session_state")
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+# ------------------------------------------------------------------------------------- controller level
+def test_turn_streams_cards_explanation_and_trace(agent: Any) -> None:
+    ctl = AppController(agent)
+    views = list(ctl.respond("s-turn", "dark sci-fi from the 80s"))
+    assert len(views) >= 2 and views[0].busy and not views[-1].busy  # streamed: first update before the end
+    last = views[-1]
+    assert last.recommendations, last.history[-1]
+    for rec in last.recommendations:
+        assert "Sci-Fi" in rec.genres and rec.year is not None and 1980 <= rec.year <= 1989
+        assert rec.reason
+    assert last.history[-1]["role"] == "assistant" and len(last.history[-1]["content"]) > 10
+    assert any(e.kind == "tool_call" for e in last.trace)
+    assert "1980" in last.memory  # the constraint is remembered and shown
+
+
+def test_dislike_is_gone_from_the_next_turn_and_remembered(agent: Any) -> None:
+    ctl = AppController(agent)
+    first = list(ctl.respond("s-dislike", "animated movies"))[-1]
+    victim = first.recommendations[0]
+    view = ctl.feedback("s-dislike", victim.item_id, liked=False)
+    assert view.feedback == {victim.item_id: False} and victim.title.split(" (")[0] in view.memory
+    second = list(ctl.respond("s-dislike", "more please"))[-1]
+    assert second.recommendations and victim.item_id not in {r.item_id for r in second.recommendations}
+
+
+def test_feedback_for_an_item_not_on_screen_says_what_is(agent: Any) -> None:
+    ctl = AppController(agent)
+    with pytest.raises(ValueError, match="ask for recommendations first"):
+        ctl.feedback("s-none", "101", liked=True)
+
+
+def test_request_while_previous_is_streaming_is_refused_with_a_message(agent: Any) -> None:
+    ctl = AppController(agent)
+    running = ctl.respond("s-busy", "crime movies from the 90s")
+    assert next(running).busy  # the first turn is now in flight
+    overlapping = list(ctl.respond("s-busy", "romantic comedies"))
+    assert "still answering" in overlapping[-1].history[-1]["content"]
+    done = list(running)[-1]
+    assert done.recommendations and all("Crime" in r.genres for r in done.recommendations)
+    assert any("still answering" in m["content"] for m in done.history)  # the notice stays in the chat
+    after = list(ctl.respond("s-busy", "romantic comedies"))[-1]  # and the session works afterwards
+    assert after.recommendations and all("Romance" in r.genres for r in after.recommendations)
+
+
+def test_sessions_do_not_share_memory(agent: Any) -> None:
+    ctl = AppController(agent)
+    a = list(ctl.respond("s-a", "horror movies"))[-1]
+    b = list(ctl.respond("s-b", "animated movies"))[-1]
+    a2 = list(ctl.respond("s-a", "more"))[-1]
+    assert all("Horror" in r.genres for r in a.recommendations + a2.recommendations)
+    assert all("Animation" in r.genres for r in b.recommendations)
+    assert "Horror" in a2.memory and "Animation" not in a2.memory
+
+
+# ------------------------------------------------------------------------------------- through the server
+def test_empty_messages_are_answered_with_a_hint(server: AppServer) -> None:
+    client = connect(server.url)
+    for message in ("", "   \n\t "):
+        text, state = say(client, message)
+        assert "empty" in text and "watch" in text
+        assert state["recommendations"] == []
+    text, state = say(client, "comedies please")  # still works
+    assert state["recommendations"]
+
+
+def test_very_long_message_is_cut_and_the_user_told(server: AppServer) -> None:
+    client = connect(server.url)
+    text, state = say(client, "I want a sci-fi movie " + "with lots of space " * 5000)
+    assert "characters long" in text and "first 2,000" in text
+    assert state["recommendations"] and all("Sci-Fi" in r["genres"] for r in state["recommendations"])
+
+
+def test_rapid_repeated_sends_in_one_session_all_get_an_answer(server: AppServer) -> None:
+    client = connect(server.url)
+    jobs = [client.submit("animated movies", "new user", api_name="/respond") for _ in range(6)]
+    outs = [job.result(timeout=60) for job in jobs]  # none raises
+    assert all(out[1] for out in outs)
+    state = client.predict(api_name="/session_state")
+    assert state["recommendations"] and all("Animation" in r["genres"] for r in state["recommendations"])
+    text, state = say(client, "something funny")  # the session is not stuck
+    assert "still answering" not in text and state["recommendations"]
+
+
+def test_rapid_repeated_clicks_on_dislike(server: AppServer) -> None:
+    client = connect(server.url)
+    _, state = say(client, "crime movies")
+    item = state["recommendations"][0]["item_id"]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: client.predict(item, False, api_name="/feedback"), range(12)))
+    assert all(r["feedback"] == {item: False} for r in results)
+    _, state = say(client, "more crime movies")
+    assert item not in {r["item_id"] for r in state["recommendations"]}
+
+
+def test_feedback_on_unknown_item_is_a_clear_error(server: AppServer) -> None:
+    client = connect(server.url)
+    with pytest.raises(Exception, match="not one of the recommendations on screen"):
+        client.predict("nope", True, api_name="/feedback")
+
+
+def test_new_conversation_clears_memory(server: AppServer) -> None:
+    client = connect(server.url)
+    _, state = say(client, "horror movies from the 80s")
+    assert "Horror" in state["memory"]
+    client.predict("3", api_name="/new_conversation")
+    state = client.predict(api_name="/session_state")
+    assert state["recommendations"] == [] and "Horror" not in state["memory"] and "**User:** 3" in state["memory"]
+
+
+# ------------------------------------------------------------------------------------- dead LLM endpoint
+def _propose_from_tool_results(body: dict[str, Any]) -> Step:
+    """The scripted LLM's final answer: the first two items a tool returned this turn, with a genre as evidence."""
+    tool_text = "\n".join(str(m.get("content")) for m in body["messages"] if m.get("role") == "tool")
+    hits = re.findall(r"id=(\S+) \| [^|]+\| ([^/\n]+)", tool_text)[:2]
+    items = [
+        {"item_id": i, "reason": f"A {g.strip()} film you asked for.", "evidence": [f"genre: {g.strip()}"]}
+        for i, g in hits
+    ]
+    return final({"message": "Here are two picks from the catalogue.", "items": items})
+
+
+def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
+    llm = ScriptedOpenAIServer(models=("test-model",)).start()
+    try:
+        config = AgentConfig(model="test-model", base_url=llm.base_url, api_key="sk-test", timeout_s=3.0, max_retries=0)
+        with serve_app(make_agent(config)) as srv:
+            client = connect(srv.url)
+            with urllib.request.urlopen(srv.url + "config", timeout=10) as resp:
+                assert "LLM mode" in resp.read().decode() and "test-model" in str(client.config)  # the banner
+            llm.push(
+                tool_calls(("search_catalog", {"description": "space", "genres": ["Sci-Fi"]})),
+                _propose_from_tool_results,
+            )
+            text, state = say(client, "sci-fi movies set in space")
+            assert state["recommendations"], text
+            assert any(t["kind"] == "tool_call" for t in state["trace"])
+            llm.stop()  # the endpoint dies mid-conversation
+            text, state = say(client, "more sci-fi please")
+            assert state["recommendations"], text  # the offline planner answered
+            assert re.search(r"LLM|offline|unavailable|could not", text, re.IGNORECASE), text
+            assert any(t["kind"] in ("fallback", "error") for t in state["trace"])
+            text, state = say(client, "and something funny")  # still working afterwards
+            assert state["recommendations"]
+    finally:
+        llm.stop()
+
+
+def test_app_module_imports_do_not_start_anything() -> None:
+    # app.py only defines main(); importing it must not build an agent or bind a port.
+    import importlib.util
+
+    from app_helpers import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("agentrec_app_script", REPO_ROOT / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    before = threading.active_count()
+    spec.loader.exec_module(module)
+    assert callable(module.main) and threading.active_count() == before

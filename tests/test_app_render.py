@@ -1,0 +1,130 @@
+"""The app's pure pieces: card HTML, trace / memory / banner Markdown, `agentrec serve` options."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pytest
+
+from agentrec.cli.app import add_serve_arguments, parse_auth
+from agentrec.types import Catalog, Filters, GraphPath, PathEdge, PathNode, Query, Recommendation
+from agentrec.ui.render import (
+    banner_markdown,
+    card_html,
+    describe_filters,
+    evidence_in_words,
+    memory_markdown,
+    trace_markdown,
+)
+
+
+def _path(text: str = "") -> GraphPath:
+    return GraphPath(
+        "co_interaction",
+        (
+            PathNode("user", "", "You"),
+            PathNode("item", "1", "Alien (1979)"),
+            PathNode("users", "12", "12 users"),
+            PathNode("item", "2", "Aliens (1986)"),
+        ),
+        (PathEdge("liked"), PathEdge("liked_by", 12), PathEdge("also_liked", 12)),
+        1.0,
+        text,
+    )
+
+
+def _rec(title: str = "Aliens", evidence: tuple[GraphPath, ...] = ()) -> Recommendation:
+    return Recommendation(1, "2", title, 1986, ("Action", "Sci-Fi"), "Because you liked Alien.", evidence)
+
+
+def test_card_shows_title_year_genres_reason_and_evidence_in_words() -> None:
+    html = card_html(_rec(evidence=(_path("12 people who liked Alien also liked Aliens"),)), rank=1)
+    for part in ("Aliens", "(1986)", "Action", "Sci-Fi", "Because you liked Alien.", "12 people who liked Alien"):
+        assert part in html
+    assert "data-item-id='2'" in html and "data-feedback='none'" in html
+
+
+def test_card_escapes_html_from_data() -> None:
+    html = card_html(_rec(title="<script>alert(1)</script>"), rank=3)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "No graph path" in html  # no evidence: says so instead of an empty block
+
+
+@pytest.mark.parametrize(("liked", "state", "words"), [(True, "liked", "liked"), (False, "disliked", "won't be")])
+def test_card_marks_feedback(liked: bool, state: str, words: str) -> None:
+    html = card_html(_rec(), rank=1, feedback=liked)
+    assert f"data-feedback='{state}'" in html and words in html
+
+
+def test_card_limits_paths_and_counts_the_rest() -> None:
+    html = card_html(_rec(evidence=tuple(_path(f"path {i}") for i in range(4))), rank=1, max_paths=2)
+    assert "path 0" in html and "path 1" in html and "path 2" not in html and "+2 more paths" in html
+
+
+def test_evidence_without_text_is_spelled_from_nodes() -> None:
+    words = evidence_in_words(_path(""))
+    assert words.startswith("You") and "Aliens (1986)" in words and "liked_by" in words
+
+
+@dataclass
+class _Event:
+    kind: str
+    name: str
+    detail: str
+
+
+def test_trace_lists_each_step_and_escapes() -> None:
+    assert "No agent steps" in trace_markdown([])
+    md = trace_markdown([_Event("tool_call", "search_catalog", "text='<b>space</b>'"), _Event("guard", "g", "x" * 900)])
+    lines = md.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("1.") and "search_catalog" in lines[0]
+    assert "<b>" not in md and lines[1].endswith("…")
+
+
+def test_banner_names_the_mode() -> None:
+    assert "Offline mode" in banner_markdown("offline")
+    llm = banner_markdown("llm:gpt-4o-mini", dataset="ml-latest-small")
+    assert "LLM mode" in llm and "gpt-4o-mini" in llm and "ml-latest-small" in llm
+
+
+def test_memory_lists_user_constraints_likes_and_dislikes(tiny_catalog: Catalog) -> None:
+    query = Query(filters=Filters(include_genres=("Horror",), year_min=1980), liked_items=(3,), rejected=(4,))
+    md = memory_markdown(
+        user_id="7",
+        query=query,
+        feedback={"0": True, "1": False},
+        titles={"0": "Alien", "1": "Aliens"},
+        catalog=tiny_catalog,
+    )
+    assert "**User:** 7" in md
+    assert "genres Horror; from 1980" in md
+    liked = next(line for line in md.splitlines() if "Liked" in line)
+    disliked = next(line for line in md.splitlines() if "Disliked" in line)
+    assert "Alien" in liked and "Toy Story" in liked and "Shrek" in disliked and "Aliens" in disliked
+    empty = memory_markdown(user_id=None, query=None, feedback={}, titles={})
+    assert "new user" in empty and "none yet" in empty
+
+
+def test_describe_filters() -> None:
+    assert describe_filters(Filters()) == ""
+    f = Filters(include_genres=("Comedy", "Drama"), genre_match="any", exclude_genres=("Horror",), year_max=1999)
+    assert describe_filters(f) == "genres Comedy or Drama; not Horror; up to 1999"
+    assert describe_filters(Filters(year_min=1990, year_max=1999)) == "years 1990–1999"
+
+
+def test_parse_auth() -> None:
+    assert parse_auth(None) is None
+    assert parse_auth("me:se:cret") == ("me", "se:cret")
+    for bad in ("nocolon", ":hunter2", "user:"):
+        with pytest.raises(ValueError, match="USER:PASSWORD") as err:
+            parse_auth(bad)
+        assert "hunter2" not in str(err.value)  # the password is never echoed
+
+
+def test_serve_defaults_bind_loopback() -> None:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
+    assert not any(a.dest == "share" for a in parser._actions)
