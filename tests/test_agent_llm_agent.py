@@ -1,0 +1,126 @@
+"""The whole LLM path: ``Agent.chat`` with the real retriever, explainer and guard, the scripted server behind
+the real ChatOpenAI client, and the fallback to the offline planner when the LLM cannot be used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langchain")
+pytest.importorskip("langchain_openai")
+
+from openai_server import ScriptedOpenAIServer, Step, error, final, tool_calls  # noqa: E402
+
+from agentrec.agent.core import Agent  # noqa: E402
+from agentrec.config import AgentConfig  # noqa: E402
+from agentrec.types import Catalog, Interactions  # noqa: E402
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer(models=("test-model",)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def components(tiny_catalog: Catalog, tiny_interactions: Interactions) -> Any:
+    from agentrec.graph.paths import Explainer
+    from agentrec.retrieve import Retriever
+
+    return SimpleNamespace(
+        name="tiny",
+        catalog=tiny_catalog,
+        train=tiny_interactions,
+        retriever=Retriever(tiny_catalog, tiny_interactions),
+        explainer=Explainer(tiny_catalog, tiny_interactions),
+    )
+
+
+def make_agent(server: ScriptedOpenAIServer, components: Any, model: str = "test-model") -> Agent:
+    cfg = AgentConfig(model=model, base_url=server.base_url, api_key="sk-test", timeout_s=5, max_retries=0)
+    return Agent(components, config=cfg)
+
+
+def answer(*items: tuple[str, list[str]], message: str = "My picks.") -> Step:
+    return final({"message": message, "items": [{"item_id": i, "reason": "fits", "evidence": e} for i, e in items]})
+
+
+def rec_ids(reply: Any) -> list[str]:
+    return [r.item_id for r in reply.recommendations]
+
+
+def test_llm_turn_guarded_repaired_and_filled(server, components):
+    def repair(body: dict[str, Any]) -> Step:
+        assert "999999" in body["messages"][-1]["content"]
+        return answer(("5", ["p2"]))
+
+    server.push(
+        tool_calls(("lookup_title", {"title": "toy story"}), ("similar_items", {"title_or_id": "3", "k": 5})),
+        tool_calls(("explain", {"item": "4"}), ("explain", {"item": "5"})),
+        answer(("999999", ["p1"]), ("4", ["p1"])),
+        repair,
+    )
+    agent = make_agent(server, components)
+    reply = agent.chat("something like Toy Story", session="s")
+    assert reply.mode == "llm:test-model"
+    ids = rec_ids(reply)
+    assert ids[:2] == ["4", "5"] and "999999" not in ids and "3" not in ids
+    assert reply.recommendations[0].evidence  # the cited path is attached, verified
+    kinds = [e.kind for e in reply.trace]
+    assert kinds.count("guard") >= 2 and "fallback" in kinds  # rejected, repaired, then filled
+    assert "My picks." in reply.text
+
+
+def test_rejected_item_never_returns_on_the_llm_path(server, components):
+    agent = make_agent(server, components)
+    server.push(
+        tool_calls(("similar_items", {"title_or_id": "Toy Story", "k": 5})),
+        answer(("4", ["genre: Comedy"]), ("5", ["genre: Animation"])),
+    )
+    first = agent.chat("something like Toy Story", session="m")
+    assert rec_ids(first)[:2] == ["4", "5"]
+    # The model insists on the rejected item (twice): the guard drops it both times.
+    server.push(
+        tool_calls(("similar_items", {"title_or_id": "Toy Story", "k": 5})),
+        answer(("4", ["genre: Comedy"])),
+        answer(("4", ["genre: Comedy"])),
+    )
+    second = agent.chat("not the first one", session="m")
+    assert "4" not in rec_ids(second)
+    assert second.mode == "llm:test-model"
+
+
+def test_unusable_llm_falls_back_to_the_planner(server, components):
+    server.set_default(error(500, "overloaded"))
+    agent = make_agent(server, components)
+    reply = agent.chat("something like Toy Story", session="f")
+    assert reply.mode == "offline" and rec_ids(reply)[:2] == ["4", "5"]
+    assert any(e.kind == "fallback" and "kept failing" in e.detail for e in reply.trace)
+    assert any("could not be used" in n for n in reply.notes)
+
+
+def test_model_name_rejected_gives_a_clear_note(server, components):
+    agent = make_agent(server, components, model="no-such-model")
+    reply = agent.chat("something like Toy Story", session="n")
+    assert reply.recommendations  # the user still gets an answer
+    assert any("no-such-model" in n and "AGENTREC_LLM_MODEL" in n for n in reply.notes)
+    later = agent.chat("something like Alien", session="n")  # nothing lost from the conversation
+    assert later.recommendations
+    state = agent.sessions.get("n")
+    assert [m["role"] for m in state.messages] == ["user", "assistant", "user", "assistant"]
+
+
+def test_stream_yields_tokens_tools_and_recommendations(server, components):
+    server.push(
+        tool_calls(("similar_items", {"title_or_id": "3", "k": 3}), content="Looking for similar films."),
+        answer(("4", ["genre: Comedy"]), message="Shrek is a safe bet."),
+    )
+    agent = make_agent(server, components)
+    events = list(agent.stream("something like Toy Story", session="st"))
+    kinds = [e.kind for e in events]
+    assert "token" in kinds and "tool" in kinds and "recommendations" in kinds
+    text = "".join(e.text for e in events if e.kind == "token")
+    assert "Looking for similar films." in text
