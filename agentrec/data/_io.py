@@ -137,7 +137,7 @@ def check_columns(path: Path, found: Sequence[str], required: Sequence[str], sep
     if len(found) == 1:
         guess = _guess_sep(found[0], sep)
         if guess:
-            hint = f"The file looks {_sep_name(guess)}-separated; pass sep={guess!r}"
+            hint = f"The file looks {_sep_name(guess)}-separated (sep={guess!r}), not {_sep_name(sep)}-separated"
     raise DataFormatError(
         path,
         1,
@@ -233,7 +233,6 @@ def _fast_read(
                 header=None,
                 skiprows=1 if header else 0,
                 names=fields,
-                usecols=list(columns),
                 dtype=dtype,  # type: ignore[arg-type]
                 encoding=encoding,
                 engine="c",
@@ -288,7 +287,9 @@ def _slow_read(
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if len(row) != len(fields):
-            bad.bad(lineno, f"found {len(row)} field(s)", expected_row)
+            guess = _guess_sep(row[0], sep) if len(row) == 1 else None
+            hint = f"The line looks {_sep_name(guess)}-separated (sep={guess!r})" if guess else ""
+            bad.bad(lineno, f"found {len(row)} field(s)", expected_row, hint)
             continue
         values: dict[str, object] = {}
         ok = True

@@ -82,9 +82,10 @@ def _read_any(
         if c in optional:
             continue
         for r in np.flatnonzero(empty & keep):
+            value = "no value" if pd.isna(col.iloc[r]) or str(col.iloc[r]).strip() == "" else repr(col.iloc[r])
             bad.bad(
                 None,
-                f"data row {r + 1} has {col.iloc[r]!r} in column {c!r}",
+                f"data row {r + 1} has {value} in column {c!r}",
                 f"a {'number' if t != 'str' else 'value'}",
             )
         keep &= ~empty
