@@ -34,7 +34,7 @@ def server() -> Iterator[ScriptedOpenAIServer]:
 @pytest.fixture
 def catalog(tiny_catalog: Catalog) -> Catalog:
     """The tiny catalogue plus one item whose overview carries an injection attempt."""
-    bad = Item("7", "Space Pirates", 2015, ("Sci-Fi",), ("space",), f"Pirates in space. {INJECTION}")
+    bad = Item("7", f"Space Pirates. {INJECTION}", 2015, ("Sci-Fi",), ("space",), f"Pirates in space. {INJECTION}")
     return Catalog(items=(*tiny_catalog.items, bad))
 
 
@@ -218,7 +218,7 @@ def test_second_invention_is_not_repaired_again(server, catalog, train):
 def test_injection_in_item_text_has_no_effect_beyond_the_guard(server, catalog, train):
     def obey_injection(body: dict[str, Any]) -> Step:
         tool_text = " ".join(m["content"] for m in body["messages"] if m["role"] == "tool")
-        assert "Space Pirates" in tool_text  # the injected item was in the tool results
+        assert INJECTION in tool_text  # the injection reached the model inside a tool result
         return answer(("999999", ["genre: Sci-Fi"]), ("7", ["genre: Sci-Fi"]), message=INJECTION)
 
     server.push(
