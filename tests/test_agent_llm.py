@@ -170,6 +170,18 @@ def test_wrong_argument_types_are_reported_to_the_model(server, catalog, train):
     assert "description" in tool_msg["content"] and "k" in tool_msg["content"]
 
 
+def test_final_answer_with_a_bad_shape_is_sent_back_for_correction(server, catalog, train):
+    server.push(
+        tool_calls(("lookup_title", {"title": "shrek"})),
+        final({"message": "hi", "items": "Shrek"}),  # items must be a list of objects
+        answer(("4", ["genre: Comedy"])),
+    )
+    result = run(make_agent(server, catalog, train), "shrek")
+    assert ids(result) == ["4"] and not result.repaired
+    retry = server.chat_requests[2]["messages"][-1]
+    assert retry["role"] == "tool" and "items" in retry["content"]
+
+
 def test_unknown_tool_name_gets_a_helpful_message(server, catalog, train):
     server.push(tool_calls(("drop_database", {"really": True})), answer())
     result = run(make_agent(server, catalog, train), "x")

@@ -189,10 +189,7 @@ class LLMAgent:
             text = text[:MAX_MESSAGE_CHARS] + " [message cut]"
         trace: list[TraceEvent] = []
         usage: dict[str, int] = {}
-        try:
-            graph = self._build()
-        except LLMUnavailable:
-            raise
+        graph = self._build()  # LLMUnavailable when no usable client can be configured
         context = {"system_prompt": self.system_prompt(state)}
         messages: list[Any] = [
             *history_messages(state, MAX_HISTORY_MESSAGES, current=message),
