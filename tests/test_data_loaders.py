@@ -23,9 +23,10 @@ def test_gowalla_published_stats(shared_data: Path) -> None:
     assert ds.catalog[0].item_id == "0" and ds.catalog[0].title == "Location 8975"
     assert ds.interactions.item_ids[40_980] == "40980"
     # train and test of one user never overlap in the published split
-    tr = set(zip(ds.split.train.user_index.tolist(), ds.split.train.item_index.tolist(), strict=True))
-    te = zip(ds.split.test.user_index.tolist(), ds.split.test.item_index.tolist(), strict=True)
-    assert not any(pair in tr for pair in te)
+    train_keys = ds.split.train.user_index * ds.num_items + ds.split.train.item_index
+    test_keys = ds.split.test.user_index * ds.num_items + ds.split.test.item_index
+    assert len(np.intersect1d(train_keys, test_keys)) == 0
+    assert len(np.unique(train_keys)) == len(train_keys)
 
 
 @pytest.mark.data
@@ -81,3 +82,26 @@ def test_ml100k_published_stats(shared_data: Path) -> None:
 )
 def test_split_title(raw: str, title: str, year: int | None) -> None:
     assert split_title(raw) == (title, year)
+
+
+def test_ml1m_fixture_in_exact_format(tmp_path: Path) -> None:
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    movies = (
+        "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+        "2::Jumanji (1995)::Adventure|Children's|Fantasy\n"
+        "3::Misérables, Les (1995)::Drama|Musical\n"
+        "4::Unrated Movie (2000)::Drama\n"
+    )
+    (folder / "movies.dat").write_bytes(movies.encode("latin-1"))
+    ratings = "1::1::5::978300760\n1::3::3::978302109\n2::1::4::978298413\n6040::2::1::956703954\n"
+    (folder / "ratings.dat").write_bytes(ratings.encode("latin-1"))
+    (folder / "users.dat").write_bytes(b"1::F::1::10::48067\n2::M::56::16::70072\n6040::M::25::6::11106\n")
+    ds = load_dataset("ml-1m", tmp_path)
+    assert (ds.num_users, ds.num_items, len(ds.interactions)) == (3, 4, 4)
+    assert ds.interactions.user_ids == ("1", "2", "6040")
+    assert ds.interactions.item_ids == ("1", "2", "3", "4")  # movies.dat order, unrated movie included
+    les = ds.catalog[2]
+    assert (les.title, les.year, les.genres) == ("Misérables, Les", 1995, ("Drama", "Musical"))
+    assert ds.interactions.rating is not None and ds.interactions.rating.tolist() == [5.0, 3.0, 4.0, 1.0]
+    assert ds.interactions.timestamp is not None and int(ds.interactions.timestamp[0]) == 978300760
