@@ -165,7 +165,10 @@ class _SentenceTransformerBackend:
     def embed(self, texts: list[str], show_progress: bool) -> np.ndarray:
         model = self.model
         limit = int(model.max_seq_length)
-        lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+        lengths = [
+            len(ids)
+            for ids in model.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        ]
         over = [i for i, n in enumerate(lengths) if n > limit]
         if over:
             first = texts[over[0]]
