@@ -277,6 +277,17 @@ def test_base_url_that_does_not_answer(catalog, train):
         run(agent, "hello")
 
 
+def test_local_server_needs_no_key_but_a_rejected_key_is_explained(server, catalog, train):
+    server.push(tool_calls(("lookup_title", {"title": "shrek"})), answer(("4", ["genre: Comedy"])))
+    agent = LLMAgent(AgentConfig(model="test-model", base_url=server.base_url), make_toolbox(catalog, train))
+    assert ids(run(agent, "shrek")) == ["4"]
+    server.push(error(401, "Incorrect API key provided"))
+    with pytest.raises(
+        LLMUnavailable, match=r"rejected the API key \(Incorrect API key provided\); check OPENAI_API_KEY"
+    ):
+        run(make_agent(server, catalog, train), "shrek")
+
+
 def test_missing_key_for_openai_is_a_clear_failure(catalog, train):
     agent = LLMAgent(AgentConfig(model="gpt-4o-mini"), make_toolbox(catalog, train))
     with pytest.raises(LLMUnavailable, match="OPENAI_API_KEY is not set"):
