@@ -50,7 +50,7 @@ GENRE_SYNONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Horror",),
     ),
     "IMAX": (("imax",), ("IMAX",)),
-    "Musical": (("musical", "musicals", "music", "singing"), ("Musical", "Music")),
+    "Musical": (("musical", "musicals", "singing"), ("Musical", "Music")),
     "Mystery": (("mystery", "mysteries", "whodunit", "whodunnit", "detective", "detectives"), ("Mystery",)),
     "Romance": (("romance", "romances", "romantic", "love story", "love stories"), ("Romance",)),
     "Sci-Fi": (

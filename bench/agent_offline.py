@@ -1,0 +1,136 @@
+"""Offline-mode agent benchmark on ml-latest-small.
+
+Measures ``Agent.load`` from built artifacts (target <= 10 s), warm offline ``recommend()`` latency p50 / p95
+over the visible request set (target p95 <= 150 ms), and the held-out target hit rate of requests phrased
+from a held-out item's genres and decade (personalised for its user).
+
+Usage: .venv/bin/python bench/agent_offline.py [--artifacts-dir DIR] [--repeats 3] [--users 100]
+Writes bench/results/agent_offline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from planner_requests import REQUESTS  # noqa: E402
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default="ml-latest-small")
+    ap.add_argument("--artifacts-dir", default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--repeats", type=int, default=3, help="passes over the request set")
+    ap.add_argument("--users", type=int, default=100, help="held-out targets to try")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "agent_offline.json"))
+    args = ap.parse_args()
+
+    from agentrec.artifacts import load_components
+
+    # Make sure the artifacts exist (build once) so that the timed load below really loads.
+    load_components(args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, show_progress=False)
+
+    from agentrec.agent import Agent
+    from agentrec.config import AgentConfig
+
+    loads = []
+    agent = None
+    for _ in range(2):
+        t = time.perf_counter()
+        agent = Agent.load(
+            args.dataset,
+            data_dir=args.data_dir,
+            artifacts_dir=args.artifacts_dir,
+            config=AgentConfig(),
+            build_missing=False,
+        )
+        loads.append(time.perf_counter() - t)
+    assert agent is not None
+
+    for spec in REQUESTS[:5]:  # warm-up
+        agent.recommend(spec["text"], user=spec.get("user"), k=10)
+    lat: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    for _ in range(args.repeats):
+        for spec in REQUESTS:
+            t = time.perf_counter()
+            recs = agent.recommend(spec["text"], user=spec.get("user"), k=10)
+            ms = (time.perf_counter() - t) * 1000
+            lat.append(ms)
+            kind = "like" if spec.get("like") else "user" if spec.get("user") else "constraints"
+            by_kind.setdefault(kind, []).append(ms)
+            assert recs, spec["text"]
+
+    comps = agent.components
+    test, catalog = comps.split.test, comps.catalog
+    rng = np.random.default_rng(0)
+    users = rng.choice(np.unique(test.user_index), size=min(args.users, len(np.unique(test.user_index))), replace=False)
+    hits = total = 0
+    for u in users:
+        rows = np.flatnonzero(test.user_index == u)
+        item_index = int(test.item_index[rng.choice(rows)])
+        item = catalog[item_index]
+        if not item.genres or item.year is None:
+            continue
+        text = f"{' '.join(item.genres[:2]).lower()} from the {item.year // 10 * 10}s"
+        recs = agent.recommend(text, user=test.user_ids[int(u)], k=10)
+        total += 1
+        hits += int(item_index in {r.item_index for r in recs})
+
+    import torch
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    result = {
+        "benchmark": "agent_offline",
+        "dataset": args.dataset,
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": commit.strip(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+            "loadavg": os.getloadavg(),
+        },
+        "agent_load_s": {"first": round(loads[0], 3), "second": round(loads[1], 3), "target": 10.0},
+        "recommend_ms": {
+            "n": len(lat),
+            "p50": round(pct(lat, 50), 1),
+            "p95": round(pct(lat, 95), 1),
+            "max": round(max(lat), 1),
+            "target_p95": 150.0,
+            "by_kind_p50_p95": {k: [round(pct(v, 50), 1), round(pct(v, 95), 1)] for k, v in by_kind.items()},
+        },
+        "held_out_hit_at_10": {"hits": hits, "requests": total, "rate": round(hits / max(total, 1), 4)},
+        "k": 10,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print()
+    print("| metric | value | target |")
+    print("|---|---|---|")
+    print(f"| Agent.load (built artifacts) | {loads[0]:.2f} s (again: {loads[1]:.2f} s) | <= 10 s |")
+    print(f"| offline recommend() p50 / p95 (k=10, n={len(lat)}) | {pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms | "
+          "p95 <= 150 ms |")  # fmt: skip
+    print(f"| held-out target hit@10 ({total} requests) | {hits / max(total, 1):.3f} | - |")
+
+
+if __name__ == "__main__":
+    main()
