@@ -125,6 +125,15 @@ def test_transient_errors_are_retried_then_succeed(server, catalog, train, statu
     assert len(server.chat_requests) == 5
 
 
+def test_retries_back_off_when_the_server_gives_no_hint(server, catalog, train):
+    server.push(error(503, retry_after_ms=None), tool_calls(("lookup_title", {"title": "shrek"})))
+    server.push(answer(("4", ["genre: Comedy"])))
+    started = time.perf_counter()
+    result = run(make_agent(server, catalog, train, max_retries=1), "shrek")
+    assert ids(result) == ["4"]
+    assert time.perf_counter() - started >= 0.375  # the client's first backoff is 0.5 s minus up to 25% jitter
+
+
 @pytest.mark.parametrize(("status", "words"), [(429, "rate-limiting"), (503, "kept failing")])
 def test_persistent_errors_raise_llm_unavailable(server, catalog, train, status, words):
     server.set_default(error(status))
