@@ -272,3 +272,27 @@ def test_import_is_light() -> None:
 
     code = "import agentrec.agent, sys; assert 'langchain' not in sys.modules and 'gradio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _FailingLLM:
+    """Stands in for LLMAgent: raises what a broken endpoint or a bug would raise."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def run(self, *args: object, **kwargs: object) -> None:
+        raise self.exc
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "bug"])
+def test_llm_failure_falls_back_to_planner(comps: types.SimpleNamespace, kind: str) -> None:
+    from agentrec.agent.llm import LLMUnavailable
+    from agentrec.config import AgentConfig
+
+    exc = LLMUnavailable("the base URL does not answer") if kind == "unavailable" else RuntimeError("boom")
+    agent = Agent(comps, config=AgentConfig(model="m"), llm=_FailingLLM(exc))
+    assert agent.mode == "llm:m"
+    reply = agent.chat("animated comedy", session="f")
+    assert reply.mode == "offline" and reply.recommendations
+    assert any(t.kind == "fallback" for t in reply.trace) and reply.notes
+    assert len(agent.sessions.get("f").messages) == 2

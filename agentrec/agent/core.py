@@ -273,13 +273,20 @@ class Agent:
                     on_event=on_event,
                 )
                 trace += list(result.trace)
+                self.toolbox.trace.clear()  # the LLM's trace already holds its tool calls
                 usage, llm_text, mode = dict(result.usage), result.text, self.mode
                 recs = list(result.accepted)[: query.k]
                 if len(recs) < query.k:
                     trace.append(TraceEvent("fallback", "fill", f"{query.k - len(recs)} filled deterministically"))
             except LLMUnavailable as exc:
+                trace += self.toolbox.trace
                 trace.append(TraceEvent("fallback", "planner", f"LLM unavailable: {exc.reason}"))
                 notes.append(f"The language model could not be used ({exc.reason}); answering in offline mode.")
+            except Exception as exc:  # a bug or an unexpected reply in the LLM path: the user still gets an answer
+                logger.exception("LLM turn failed; falling back to the offline planner")
+                trace += self.toolbox.trace
+                trace.append(TraceEvent("fallback", "planner", f"LLM turn failed: {type(exc).__name__}: {exc}"))
+                notes.append("The language model's answer could not be used; answering in offline mode.")
         if len(recs) < query.k:
             if mode == "offline":
                 self.toolbox.begin_turn(state, text=query.text)
