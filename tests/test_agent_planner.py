@@ -155,3 +155,11 @@ def test_title_index_year_disambiguates() -> None:
     cat = Catalog(items=(Item("1", "Heat", 1986), Item("2", "Heat", 1995), Item("3", "Heathers", 1989)))
     hits = TitleIndex(cat).lookup("Heat (1995)")
     assert hits[0].item_id == "2" and hits[0].score == 1.0
+
+
+def test_short_titles_and_titles_with_numbers() -> None:
+    cat = Catalog(items=(Item("1", "Up", 2009, ("Animation",)), Item("2", "2001: A Space Odyssey", 1968, ("Sci-Fi",))))
+    titles = TitleIndex(cat)
+    assert parse("something like Up", titles).like_items == [0]
+    req = parse("like 2001: a space odyssey, after 1990", titles)
+    assert req.like_items == [1] and req.year_min == 1991

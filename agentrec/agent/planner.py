@@ -321,8 +321,10 @@ def _blank(text: str, start: int, end: int) -> str:
 
 def _is_filler_phrase(phrase: str) -> bool:
     words = re.findall(r"[a-z0-9'-]+", phrase.lower())
-    genre_words = {w for phrases, _ in GENRE_SYNONYMS.values() for p in phrases for w in p.split()}
-    return all(w in _FILLER or w in genre_words or w in _ORDINALS or w in _DECADE_WORDS for w in words)
+    genre_phrases = {p for phrases, _ in GENRE_SYNONYMS.values() for p in phrases} | {c.lower() for c in GENRE_SYNONYMS}
+    if " ".join(words) in genre_phrases:
+        return True
+    return all(w in _FILLER or w in genre_phrases or w in _ORDINALS or w in _DECADE_WORDS for w in words)
 
 
 def _match_title(span: str, titles: TitleIndexLike, max_words: int = 10) -> tuple[TitleMatch, int] | None:
