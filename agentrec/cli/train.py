@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--num-layers", type=int, default=None, help="GNN layers (default: 3 LightGCN, 2 GAT)")
     train.add_argument("--cl-weight", type=float, default=0.0, help="XSimGCL contrastive weight (default: 0, off)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    train.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's; 1 is fastest on a busy machine)"
+    )
     train.add_argument("--split", default="auto", help=f"one of {', '.join(SPLITS)} (default: auto)")
     train.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and sampling")
     train.add_argument("--eval-every", type=int, default=5, help="validate every N epochs (default: 5)")
@@ -129,6 +132,8 @@ def _run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--loss must be bpr or softmax, got {args.loss!r}")
     if args.k <= 0:
         raise ValueError(f"--k must be a positive integer, got {args.k}")
+    if args.threads is not None and args.threads <= 0:
+        raise ValueError(f"--threads must be a positive integer, got {args.threads}")
     device = resolve_device(args.device)  # fail before loading anything when CUDA is missing
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
     prepared = _prepare(args.dataset, args.split, args.seed, paths)
@@ -169,6 +174,7 @@ def _run_train(args: argparse.Namespace) -> int:
             eval_k=args.k,
             seed=args.seed,
             device=str(device),
+            num_threads=args.threads,
             time_budget_s=args.time_budget,
             checkpoint_dir=out / f"{args.model}-state",
             resume=args.resume,
