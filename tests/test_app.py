@@ -44,8 +44,9 @@ def connect(url: str) -> Any:
 def say(client: Any, message: str, user: str = "new user") -> tuple[str, dict[str, Any]]:
     """Send one message; return the last assistant message and the session's state JSON."""
     out = client.predict(message, user, api_name="/respond")
-    history = out[1]
-    return _text(history[-1]), client.predict(api_name="/session_state")
+    state = client.predict(api_name="/session_state")
+    assert out[4] == state  # the turn's own JSON output agrees with the session_state endpoint
+    return _text(out[1][-1]), state
 
 
 def _text(message: dict[str, Any]) -> str:

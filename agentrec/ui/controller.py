@@ -248,9 +248,11 @@ class AppController:
                         notes.append(f"⚠️ {event.text}")
                         sess.history[slot]["content"] = _with_notes("".join(tokens), notes)
                     now = time.monotonic()
-                    if kind != "token" or now - last_yield >= self.stream_interval_s:
+                    # Recommendations and done are shown by the final snapshot below; stream the rest.
+                    due = kind in ("tool", "error") or (kind == "token" and now - last_yield >= self.stream_interval_s)
+                    if due:
                         last_yield = now
-                        update = self._snapshot(sess, busy=kind != "done")
+                        update = self._snapshot(sess, busy=True)
                 if update is not None:
                     yield update
         except Exception as exc:  # the app must survive any agent failure and say what happened
@@ -274,7 +276,7 @@ class AppController:
         self._show(sess, list(reply.recommendations))
         sess.trace = list(reply.trace)
         sess.query = reply.query
-        notes.extend(str(n) for n in reply.notes)
+        notes.extend(str(n) for n in reply.notes if str(n) not in reply.text)  # the text may already say it
 
     def _show(self, sess: UISession, recommendations: Sequence[Recommendation]) -> None:
         sess.recommendations = list(recommendations)

@@ -5,7 +5,8 @@ agent's tool calls; on the right what the conversation remembers, the picture of
 paths and the recommendation cards, each with like / dislike / paths buttons. Card slots are fixed
 components shown or hidden per turn, so every button has a plain event listener.
 
-Public API endpoints (``gradio_client``): ``/respond(message, user)`` streams a turn,
+Public API endpoints (``gradio_client``): ``/respond(message, user)`` streams a turn (its fifth output is
+the finished turn's ``session_state`` JSON),
 ``/new_conversation(user)`` starts over, ``/feedback(item_id, liked)`` likes or dislikes a shown item and
 ``/session_state()`` returns the session's cards and memory as JSON (what scripts and tests read).
 Each browser tab or client is one session (Gradio's session hash).
@@ -145,6 +146,8 @@ def build_demo(
                     elem_id="agentrec-paths",
                 )
                 paths_caption = gr.Markdown("", elem_id="agentrec-paths-caption")
+                # The finished turn's cards and memory as JSON, for API clients (hidden in the page).
+                state_json = gr.JSON(visible=False, elem_id="agentrec-state")
                 slots: list[_Slot] = []
                 for i in range(max_cards):
                     with gr.Column(visible=False, elem_classes=["agentrec-slot"]) as box:
@@ -172,9 +175,10 @@ def build_demo(
             previous: list[str] | None = None
             for view in controller.respond(_sid(request), message_text, user_id):
                 slot_values, previous = _slot_updates(view, previous)
-                yield ["", view.history, trace_markdown(view.trace), view.memory, *slot_values]
+                final = gr.skip() if view.busy else view_json(view)
+                yield ["", view.history, trace_markdown(view.trace), view.memory, final, *slot_values]
 
-        respond_outputs = [message, chatbot, trace, memory, *slot_outputs]
+        respond_outputs = [message, chatbot, trace, memory, state_json, *slot_outputs]
         gr.on(
             triggers=[message.submit, send.click],
             fn=respond,
