@@ -131,8 +131,15 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def serve_app(agent: Any, *, concurrency_limit: int = 8, max_cards: int = 6, **kwargs: Any) -> Iterator[AppServer]:
-    """Run the real app for ``agent`` on a free 127.0.0.1 port; close it afterwards."""
+def serve_app(
+    agent: Any,
+    *,
+    concurrency_limit: int = 8,
+    max_cards: int = 6,
+    auth: tuple[str, str] | None = None,
+    **kwargs: Any,
+) -> Iterator[AppServer]:
+    """Run the real app for ``agent`` on a free 127.0.0.1 port (default host); close it afterwards."""
     from agentrec.cli.app import user_choices
     from agentrec.ui.layout import build_demo, launch
 
@@ -145,7 +152,7 @@ def serve_app(agent: Any, *, concurrency_limit: int = 8, max_cards: int = 6, **k
         **kwargs,
     )
     port = free_port()
-    url = launch(demo, host="127.0.0.1", port=port, block=False)
+    url = launch(demo, port=port, auth=auth, block=False)
     try:
         yield AppServer(url=url.rstrip("/") + "/", demo=demo, agent=agent)
     finally:

@@ -215,3 +215,23 @@ def test_app_module_imports_do_not_start_anything() -> None:
     before = threading.active_count()
     spec.loader.exec_module(module)
     assert callable(module.main) and threading.active_count() == before
+
+
+def test_auth_is_required_when_set(agent: Any) -> None:
+    from gradio_client import Client
+
+    with serve_app(agent, auth=("ana", "s3cret")) as srv:
+        assert srv.url.startswith("http://127.0.0.1:")
+        with pytest.raises(Exception, match="login"):
+            Client(srv.url, verbose=False, download_files=False, analytics_enabled=False)
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(srv.url, auth=("ana", "wrong"), verbose=False, download_files=False, analytics_enabled=False)
+        client = Client(srv.url, auth=("ana", "s3cret"), verbose=False, download_files=False, analytics_enabled=False)
+        assert client.predict(api_name="/session_state")["recommendations"] == []
+
+
+def test_serve_is_a_registered_command() -> None:
+    from agentrec.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--port", "8123", "--auth", "a:b"])
+    assert args.command == "serve" and args.port == 8123 and args.host == "127.0.0.1"
