@@ -118,9 +118,13 @@ def test_guard_attribute_fact_is_a_verifiable_path(comps: types.SimpleNamespace)
     tb = Toolbox(comps)
     tb.begin_turn()
     tb.search_catalog("", k=7)
-    report = Guard(tb).validate([Proposal("3", "An animated film", ("genre: animation", "year: 1995"))], Query())
-    (rec,) = report.accepted
+    proposal = Proposal("3", "An animated film", ("genre: animation", "year: 1995"))
+    asked = Query(filters=Filters(include_genres=("Animation",)))
+    (rec,) = Guard(tb).validate([proposal], asked).accepted
     assert rec.evidence and comps.explainer.verify(rec.evidence[0])
+    # A true attribute the user did not ask for is cited without a path (no "you asked for" claim).
+    (rec,) = Guard(tb).validate([proposal], Query()).accepted
+    assert rec.evidence == ()
 
 
 # ---------------------------------------------------------------- the agent

@@ -55,7 +55,8 @@ def violations(
         out.append("in the user's training history")
     if idx in blocked:
         out.append("rejected or built upon earlier in the conversation")
-    if not rec.reason or not rec.evidence:
+    cites_attribute = (lo is not None or hi is not None) and str(item.year) in rec.reason
+    if not rec.reason or not (rec.evidence or cites_attribute or any(g in rec.reason for g in item.genres)):
         out.append("no reason / evidence")
     return out
 

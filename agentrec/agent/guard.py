@@ -63,8 +63,12 @@ class Guard:
         path = GraphPath("semantic", nodes, draft.edges, 0.5, path_text(draft))
         return path if self.explainer.verify(path) else None
 
-    def _resolve_evidence(self, item_index: int, entry: str) -> tuple[GraphPath | None, bool]:
-        """(path, cited): a verified path for the entry, or a true path-less fact (year), or nothing."""
+    def _resolve_evidence(self, item_index: int, entry: str, query: Query) -> tuple[GraphPath | None, bool]:
+        """(path, cited): a verified path for the entry, a true path-less fact, or nothing.
+
+        A true genre / tag fact becomes a path ("you asked for X -> item") only when the request did ask for
+        X; otherwise (and for years) it is cited as a true attribute without a path.
+        """
         item = self.catalog[item_index]
         entry = str(entry).strip()
         path = self.toolbox.paths.get(entry) or self.toolbox.paths.get(entry.strip("[]"))
@@ -79,6 +83,12 @@ class Guard:
         kind, value = m.group(1).lower(), m.group(2)
         if kind == "year":
             return None, value.isdigit() and item.year == int(value)
+        values = item.genres if kind == "genre" else item.tags
+        if not any(v.lower() == value.strip().lower() for v in values):
+            return None, False
+        asked = {g.lower() for g in query.filters.include_genres} | set(re.findall(r"[\w-]+", query.text.lower()))
+        if value.strip().lower() not in asked:
+            return None, True
         fact = self.fact_path(item_index, kind, value)
         return fact, fact is not None
 
@@ -135,7 +145,7 @@ class Guard:
             paths: list[GraphPath] = []
             cited = False
             for entry in prop.evidence:
-                path, ok = self._resolve_evidence(idx, entry)
+                path, ok = self._resolve_evidence(idx, entry, query)
                 cited = cited or ok
                 if path is not None and path not in paths:
                     paths.append(path)

@@ -175,6 +175,12 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATORS.search(prefix[cut:]))
 
 
+def _negated_near(text: str, start: int, words: int = 2) -> bool:
+    """True when one of the ``words`` words right before ``start`` (same clause) is a negation."""
+    before = re.findall(r"[\w']+", _clause_prefix(text, start))[-words:]
+    return bool(_NEGATORS.search(" ".join(before)))
+
+
 def _clause_prefix(text: str, start: int) -> str:
     cut = 0
     for m in _CLAUSE_SPLIT.finditer(text[:start]):
@@ -258,7 +264,7 @@ def _parse_years(text: str, latest_year: int | None) -> tuple[list[tuple[int | N
                 break
             lo, hi = fn(m)
             phrase = m.group(0).strip()
-            if _negated(out, m.start()):
+            if _negated_near(out, m.start()):
                 notes.append(f"I can't exclude a period ('{phrase}'); I only filter to a single year range.")
             else:
                 found.append((lo, hi, phrase))
@@ -269,7 +275,7 @@ def _parse_years(text: str, latest_year: int | None) -> tuple[list[tuple[int | N
             (r"\b(?:old|older|oldies|vintage)\b", (None, 1979)),
         ):
             m = re.search(pattern, out)
-            if m and not _negated(out, m.start()):
+            if m and not _negated_near(out, m.start()):
                 found.append((rng[0], rng[1], m.group(0)))
                 out = out[: m.start()] + blank(m) + out[m.end() :]
     return found, out, notes
