@@ -235,3 +235,13 @@ def test_serve_is_a_registered_command() -> None:
 
     args = build_parser().parse_args(["serve", "--port", "8123", "--auth", "a:b"])
     assert args.command == "serve" and args.port == 8123 and args.host == "127.0.0.1"
+
+
+def test_user_picker_personalises_and_switching_user_clears_memory(agent: Any) -> None:
+    ctl = AppController(agent)
+    first = list(ctl.respond("s-user", "horror movies", user="new user"))[-1]
+    assert "new user" in first.memory and "Horror" in first.memory
+    personal = list(ctl.respond("s-user", "recommend me something", user="1"))[-1]
+    assert "**User:** 1" in personal.memory and "Horror" not in personal.memory  # switching user starts over
+    assert "memory was cleared" in personal.history[-1]["content"]
+    assert personal.recommendations

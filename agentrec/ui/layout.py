@@ -142,7 +142,7 @@ def build_demo(
                     label="Evidence paths of the selected card",
                     visible=False,
                     interactive=False,
-                    height=300,
+                    buttons=["download", "fullscreen"],
                     elem_id="agentrec-paths",
                 )
                 paths_caption = gr.Markdown("", elem_id="agentrec-paths-caption")
@@ -255,7 +255,7 @@ def launch(
         share=False,
         prevent_thread_lock=not block,
         show_error=True,
-        quiet=not block,
+        quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
         max_threads=max_threads,
         css=CARD_CSS,
         footer_links=["api"],
