@@ -50,6 +50,17 @@ def main() -> None:
     from agentrec.agent import Agent
     from agentrec.config import AgentConfig
 
+    # Agent.load in a fresh process (imports included), as a user sees it.
+    code = (
+        "import time; t = time.perf_counter(); from agentrec.agent import Agent; "
+        "from agentrec.config import AgentConfig; "
+        f"Agent.load({args.dataset!r}, data_dir={args.data_dir!r}, artifacts_dir={args.artifacts_dir!r}, "
+        "config=AgentConfig(), build_missing=False); print(time.perf_counter() - t)"
+    )
+    fresh = float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1]
+    )
+
     loads = []
     agent = None
     for _ in range(2):
@@ -64,16 +75,39 @@ def main() -> None:
         loads.append(time.perf_counter() - t)
     assert agent is not None
 
+    retrieval_ms: list[float] = []
+
+    class TimedRetriever:
+        """Delegates to the real retriever and records the time spent in retrieve()."""
+
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        def retrieve(self, query: object) -> object:
+            t = time.perf_counter()
+            try:
+                return self.inner.retrieve(query)  # type: ignore[attr-defined]
+            finally:
+                retrieval_ms.append((time.perf_counter() - t) * 1000)
+
+    agent.toolbox.retriever = TimedRetriever(agent.toolbox.retriever)
+    agent.guard.retriever = agent.toolbox.retriever
     for spec in REQUESTS[:5]:  # warm-up
         agent.recommend(spec["text"], user=spec.get("user"), k=10)
     lat: list[float] = []
+    own: list[float] = []
     by_kind: dict[str, list[float]] = {}
     for _ in range(args.repeats):
         for spec in REQUESTS:
+            retrieval_ms.clear()
             t = time.perf_counter()
             recs = agent.recommend(spec["text"], user=spec.get("user"), k=10)
             ms = (time.perf_counter() - t) * 1000
             lat.append(ms)
+            own.append(ms - sum(retrieval_ms))
             kind = "like" if spec.get("like") else "user" if spec.get("user") else "constraints"
             by_kind.setdefault(kind, []).append(ms)
             assert recs, spec["text"]
@@ -108,7 +142,12 @@ def main() -> None:
             "torch": torch.__version__,
             "loadavg": os.getloadavg(),
         },
-        "agent_load_s": {"first": round(loads[0], 3), "second": round(loads[1], 3), "target": 10.0},
+        "agent_load_s": {
+            "fresh_process": round(fresh, 3),
+            "in_process": round(loads[0], 3),
+            "in_process_again": round(loads[1], 3),
+            "target": 10.0,
+        },
         "recommend_ms": {
             "n": len(lat),
             "p50": round(pct(lat, 50), 1),
@@ -117,6 +156,7 @@ def main() -> None:
             "target_p95": 150.0,
             "by_kind_p50_p95": {k: [round(pct(v, 50), 1), round(pct(v, 95), 1)] for k, v in by_kind.items()},
         },
+        "agent_own_ms_excluding_retriever": {"p50": round(pct(own, 50), 1), "p95": round(pct(own, 95), 1)},
         "held_out_hit_at_10": {"hits": hits, "requests": total, "rate": round(hits / max(total, 1), 4)},
         "k": 10,
     }
@@ -126,9 +166,10 @@ def main() -> None:
     print()
     print("| metric | value | target |")
     print("|---|---|---|")
-    print(f"| Agent.load (built artifacts) | {loads[0]:.2f} s (again: {loads[1]:.2f} s) | <= 10 s |")
+    print(f"| Agent.load (built artifacts, fresh process) | {fresh:.2f} s (in process: {loads[0]:.2f} s) | <= 10 s |")
     print(f"| offline recommend() p50 / p95 (k=10, n={len(lat)}) | {pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms | "
           "p95 <= 150 ms |")  # fmt: skip
+    print(f"| agent own time excl. retriever p50 / p95 | {pct(own, 50):.1f} / {pct(own, 95):.1f} ms | - |")
     print(f"| held-out target hit@10 ({total} requests) | {hits / max(total, 1):.3f} | - |")
 
 

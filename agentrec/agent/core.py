@@ -26,7 +26,7 @@ from agentrec.agent.session import (
     conflict_reply,
 )
 from agentrec.agent.toolbox import Components, Toolbox
-from agentrec.agent.types import Reply, StreamEvent, TraceEvent
+from agentrec.agent.types import GuardReport, Reply, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
 from agentrec.types import Query, Recommendation
 
@@ -335,8 +335,21 @@ class Agent:
         if max_runtime is not None:
             cands = [c for c in cands if (rt := runtime_of(self.components.catalog[c.item_index].attributes))
                      and rt <= max_runtime]  # fmt: skip
-        proposals = propose(self.toolbox, cands, query, limit=k + 3)
-        report = self.guard.validate(proposals, query, k=k, max_runtime=max_runtime)
+        # Explain only as many candidates as needed: the retriever already enforces the hard filters, so the
+        # guard rarely drops one; when it does, the next candidates are explained and checked.
+        report = GuardReport()
+        start = 0
+        while len(report.accepted) < k and start < len(cands):
+            chunk = cands[start : start + k - len(report.accepted)]
+            start += len(chunk)
+            part = self.guard.validate(
+                propose(self.toolbox, chunk, query, limit=len(chunk)),
+                query,
+                k=k - len(report.accepted),
+                max_runtime=max_runtime,
+            )
+            report.accepted += part.accepted
+            report.rejected += part.rejected
         self.toolbox.trace.append(
             TraceEvent("guard", "guard", f"{len(report.accepted)} accepted, {len(report.rejected)} rejected",
                        {"rejected": [(p.item_id, why) for p, why in report.rejected]})

@@ -11,6 +11,7 @@ shorter"). The agent core merges it into the conversation's memory and builds th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -522,33 +523,44 @@ def _add_title(req: ParsedRequest, kind: str, hit: TitleMatch) -> None:
     req.mentions.append(f"{kind} title {hit.title}")
 
 
+@functools.lru_cache(maxsize=16)
+def _genre_matcher(catalog_genres: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """One alternation over every genre phrase (longest first, so "romantic comedy" beats "comedy")."""
+    phrases: dict[str, tuple[str, ...]] = {}
+    for g in catalog_genres:
+        phrases.setdefault(g.lower(), (g,))
+    for concept, (words, _aliases) in GENRE_SYNONYMS.items():
+        phrases.setdefault(concept.lower(), (concept,))
+        for w in words:
+            phrases.setdefault(w, (concept,))
+    for p, c in _COMPOUND.items():
+        phrases[p] = c
+    for v in _VIOLENT:
+        phrases[v] = ("__violent__",)
+    ordered = sorted(phrases, key=lambda p: -len(p))
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?![\w-])")
+    return pattern, phrases
+
+
 def _parse_genres(text: str, catalog_genres: Sequence[str], req: ParsedRequest) -> None:
     lookup = {g.lower(): g for g in catalog_genres}
-    phrases: list[tuple[str, tuple[str, ...]]] = [(p, c) for p, c in _COMPOUND.items()]
-    for concept, (words, _aliases) in GENRE_SYNONYMS.items():
-        phrases.extend((w, (concept,)) for w in words)
-        phrases.append((concept.lower(), (concept,)))
-    phrases.extend((g.lower(), (g,)) for g in catalog_genres)
-    phrases.extend((v, ("__violent__",)) for v in _VIOLENT)
-    phrases.sort(key=lambda pc: -len(pc[0]))
+    pattern, table = _genre_matcher(tuple(catalog_genres))
     mentions: list[tuple[int, int, tuple[str, ...], bool, str]] = []
-    work = text
-    for phrase, concepts in phrases:
-        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", work):
-            neg = _negated(work, m.start())
-            if concepts == ("__violent__",):
-                if neg:
-                    genres = tuple(lookup[g.lower()] for g in _VIOLENT_GENRES if g.lower() in lookup)
-                    req.notes.append(f"I read '{phrase}' as the genres {', '.join(genres)}.")
-                    mentions.append((m.start(), m.end(), genres, True, phrase))
-                continue
-            genres = tuple(
-                g for c in concepts for g in (_resolve_concept(c, lookup) if c in GENRE_SYNONYMS else
-                                              ((lookup[c.lower()],) if c.lower() in lookup else ()))
-            )  # fmt: skip
-            if genres:
-                mentions.append((m.start(), m.end(), genres, neg, phrase))
-            work = _blank(work, m.start(), m.end())
+    for m in pattern.finditer(text):
+        phrase, concepts = m.group(0), table[m.group(0)]
+        neg = _negated(text, m.start())
+        if concepts == ("__violent__",):
+            if neg:
+                genres = tuple(lookup[g.lower()] for g in _VIOLENT_GENRES if g.lower() in lookup)
+                req.notes.append(f"I read '{phrase}' as the genres {', '.join(genres)}.")
+                mentions.append((m.start(), m.end(), genres, True, phrase))
+            continue
+        genres = tuple(
+            g for c in concepts for g in (_resolve_concept(c, lookup) if c in GENRE_SYNONYMS else
+                                          ((lookup[c.lower()],) if c.lower() in lookup else ()))
+        )  # fmt: skip
+        if genres:
+            mentions.append((m.start(), m.end(), genres, neg, phrase))
     mentions.sort()
     inc: list[str] = []
     exc: list[str] = []
