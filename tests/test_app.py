@@ -195,7 +195,7 @@ def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
             llm.stop()  # the endpoint dies mid-conversation
             text, state = say(client, "more sci-fi please")
             assert state["recommendations"], text  # the offline planner answered
-            assert re.search(r"LLM|offline|unavailable|could not", text, re.IGNORECASE), text
+            assert re.search(r"could not|unavailable", text, re.IGNORECASE) and "offline" in text, text  # says why
             assert any(t["kind"] in ("fallback", "error") for t in state["trace"])
             text, state = say(client, "and something funny")  # still working afterwards
             assert state["recommendations"]

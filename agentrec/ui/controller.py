@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,7 +238,7 @@ class AppController:
                         tokens.append(event.text)
                         sess.history[slot]["content"] = "".join(tokens) or "…"
                     elif kind == "tool":
-                        sess.trace.append(event.data if _is_trace(event.data) else _Note("tool_call", event.text))
+                        sess.trace.append(_trace_of(event))
                     elif kind == "recommendations":
                         self._show(sess, list(event.data or []))
                     elif kind == "done":
@@ -271,8 +271,8 @@ class AppController:
     def _finish(self, sess: UISession, reply: Any, tokens: list[str], notes: list[str]) -> None:
         if reply is None:
             return
-        if not tokens and reply.text:
-            tokens.append(reply.text)
+        if reply.text:  # the reply's text is authoritative (streamed tokens may hold only part of it)
+            tokens[:] = [reply.text]
         self._show(sess, list(reply.recommendations))
         sess.trace = list(reply.trace)
         sess.query = reply.query
@@ -314,8 +314,13 @@ class _Note:
     name: str = "app"
 
 
-def _is_trace(value: Any) -> bool:
-    return all(hasattr(value, a) for a in ("kind", "name", "detail"))
+def _trace_of(event: Any) -> Any:
+    """A live ``tool`` stream event as a trace line (the full trace replaces these when the turn is done)."""
+    data = event.data
+    if all(hasattr(data, a) for a in ("kind", "name", "detail")):
+        return data
+    name = str(data.get("name", "agent")) if isinstance(data, Mapping) else "agent"
+    return _Note("tool_call", event.text, name=name)
 
 
 def _normalise_user(user: str | None) -> str | None:
