@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from agentrec.config import AgentConfig
 from agentrec.types import Catalog, Interactions, Item
@@ -143,20 +145,22 @@ def serve_app(
     from agentrec.cli.app import user_choices
     from agentrec.ui.layout import build_demo, launch
 
-    demo = build_demo(
-        agent,
-        dataset="films (test)",
-        user_choices=user_choices(agent, 10),
-        max_cards=max_cards,
-        concurrency_limit=concurrency_limit,
-        **kwargs,
-    )
-    port = free_port()
-    url = launch(demo, port=port, auth=auth, block=False)
-    try:
-        yield AppServer(url=url.rstrip("/") + "/", demo=demo, agent=agent)
-    finally:
-        demo.close()
+    with tempfile.TemporaryDirectory(prefix="gradio-") as tmp, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", tmp)  # path pictures are cached here, not in the shared /tmp/gradio
+        demo = build_demo(
+            agent,
+            dataset="films (test)",
+            user_choices=user_choices(agent, 10),
+            max_cards=max_cards,
+            concurrency_limit=concurrency_limit,
+            **kwargs,
+        )
+        port = free_port()
+        url = launch(demo, port=port, auth=auth, block=False)
+        try:
+            yield AppServer(url=url.rstrip("/") + "/", demo=demo, agent=agent)
+        finally:
+            demo.close()
 
 
 def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:

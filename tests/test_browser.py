@@ -127,3 +127,19 @@ def test_empty_message_in_the_browser(server: AppServer, page: Any) -> None:
         )
     )
     assert card_ids(page) == []
+
+
+def test_rapid_clicks_on_send_and_like_keep_the_app_working(server: AppServer, page: Any) -> None:
+    page.goto(server.url, wait_until="load")
+    box = page.locator("#agentrec-message textarea")
+    box.wait_for(state="visible", timeout=30_000)
+    box.fill("crime movies")
+    for _ in range(6):  # a person hammering Send while the answer streams
+        page.locator("#agentrec-send").click()
+    wait_for(lambda: card_ids(page))
+    for _ in range(6):
+        page.locator("#agentrec-like-0").click()
+    page.locator(".agentrec-card[data-feedback='liked']").first.wait_for(timeout=10_000)
+    assert page.locator(".toast-body.error").count() == 0  # no error popped up
+    answer = send(page, "more please")
+    assert answer and card_ids(page)

@@ -192,10 +192,11 @@ def _md_escape(text: str) -> str:
 
 
 CARD_CSS = """
-.agentrec-card {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 12px;
-  background: var(--background-fill-secondary);}
-.agentrec-card.agentrec-disliked {opacity: 0.55;}
-.agentrec-card.agentrec-liked {border-color: #2e9e5b;}
+.agentrec-slot {border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 10px 12px 8px;
+  background: var(--background-fill-secondary); gap: 6px !important;}
+.agentrec-card {padding: 0 0 0 10px; border-left: 4px solid transparent;}
+.agentrec-card.agentrec-disliked {opacity: 0.5;}
+.agentrec-card.agentrec-liked {border-left-color: #2e9e5b;}
 .agentrec-title {font-weight: 600; font-size: 1.05em; margin-bottom: 4px;}
 .agentrec-rank {color: var(--body-text-color-subdued); margin-right: 2px;}
 .agentrec-year {font-weight: 400; color: var(--body-text-color-subdued);}
@@ -206,5 +207,6 @@ CARD_CSS = """
 .agentrec-evidence ul {margin: 2px 0 0 0; padding-left: 18px;}
 .agentrec-badge {display: inline-block; font-size: 0.85em; margin-top: 4px;}
 .agentrec-banner {padding: 6px 12px; border-radius: 8px; background: var(--background-fill-secondary);}
+.agentrec-card-actions {gap: 6px !important;}
 .agentrec-card-actions button {min-width: 0 !important;}
 """
