@@ -191,7 +191,7 @@ def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
             )
             text, state = say(client, "sci-fi movies set in space")
             assert state["recommendations"], text
-            assert any(t["kind"] == "tool_call" for t in state["trace"])
+            assert any(t["kind"] == "tool_call" and t["name"] == "search_catalog" for t in state["trace"])  # the LLM's
             llm.stop()  # the endpoint dies mid-conversation
             text, state = say(client, "more sci-fi please")
             assert state["recommendations"], text  # the offline planner answered
@@ -245,3 +245,20 @@ def test_user_picker_personalises_and_switching_user_clears_memory(agent: Any) -
     assert "**User:** 1" in personal.memory and "Horror" not in personal.memory  # switching user starts over
     assert "memory was cleared" in personal.history[-1]["content"]
     assert personal.recommendations
+
+
+def test_old_sessions_are_evicted_and_forgotten(agent: Any) -> None:
+    ctl = AppController(agent, max_sessions=2)
+    for sid in ("e1", "e2", "e3"):
+        list(ctl.respond(sid, "comedies"))
+    assert ctl.view("e1").history == []  # evicted: a fresh screen (and the agent forgot it)
+    assert ctl.view("e3").recommendations
+    ctl.forget("e3")
+    assert ctl.view("e3").recommendations == []
+
+
+def test_controller_rejects_bad_settings(agent: Any) -> None:
+    with pytest.raises(ValueError, match="max_message_chars"):
+        AppController(agent, max_message_chars=0)
+    with pytest.raises(ValueError, match="max_sessions"):
+        AppController(agent, max_sessions=0)
