@@ -262,3 +262,18 @@ def test_controller_rejects_bad_settings(agent: Any) -> None:
         AppController(agent, max_message_chars=0)
     with pytest.raises(ValueError, match="max_sessions"):
         AppController(agent, max_sessions=0)
+
+
+def test_launch_says_when_the_port_is_taken(agent: Any) -> None:
+    import socket
+
+    from agentrec.ui.layout import build_demo, launch
+
+    demo = build_demo(agent, max_cards=1)
+    with pytest.raises(ValueError, match="port must be between"):
+        launch(demo, port=0, block=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(RuntimeError, match="choose another port"):
+            launch(demo, port=busy.getsockname()[1], block=False)

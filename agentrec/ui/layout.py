@@ -248,20 +248,23 @@ def launch(
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
     demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(
-        server_name=host,
-        server_port=port,
-        auth=auth,
-        share=False,
-        prevent_thread_lock=not block,
-        show_error=True,
-        quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
-        max_threads=max_threads,
-        css=CARD_CSS,
-        footer_links=["api"],
-        ssr_mode=False,
-        mcp_server=False,
-    )
+    try:
+        _, url, _ = demo.launch(
+            server_name=host,
+            server_port=port,
+            auth=auth,
+            share=False,
+            prevent_thread_lock=not block,
+            show_error=True,
+            quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
+            max_threads=max_threads,
+            css=CARD_CSS,
+            footer_links=["api"],
+            ssr_mode=False,
+            mcp_server=False,
+        )
+    except OSError as exc:
+        raise RuntimeError(f"could not serve on {host}:{port} ({exc}); choose another port with --port") from exc
     return str(url)
 
 
