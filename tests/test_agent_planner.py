@@ -163,3 +163,8 @@ def test_short_titles_and_titles_with_numbers() -> None:
     assert parse("something like Up", titles).like_items == [0]
     req = parse("like 2001: a space odyssey, after 1990", titles)
     assert req.like_items == [1] and req.year_min == 1991
+
+
+def test_reset_words_are_not_search_text() -> None:
+    req = parse("start over: sci-fi from the 90s")
+    assert req.reset and "start" not in req.text and req.include_genres == ("Sci-Fi",)

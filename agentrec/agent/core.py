@@ -264,7 +264,7 @@ class Agent:
         if self.config.llm_enabled:
             from agentrec.agent.llm import LLMUnavailable
 
-            self.toolbox.begin_turn(state, text=query.text)
+            self.toolbox.begin_turn(state, text=parsed.text)
             try:
                 result = self._llm_agent().run(
                     text,
@@ -289,7 +289,7 @@ class Agent:
                 notes.append("The language model's answer could not be used; answering in offline mode.")
         if len(recs) < query.k:
             if mode == "offline":
-                self.toolbox.begin_turn(state, text=query.text)
+                self.toolbox.begin_turn(state, text=parsed.text)
             fill = self._offline_ranking(query, k=query.k, exclude={r.item_index for r in recs}, state=state)
             recs += fill[: query.k - len(recs)]
         trace += self.toolbox.trace

@@ -47,10 +47,12 @@ def write_reason(item: Item, paths: Sequence[GraphPath], query: Query, *, num_ra
     f = query.filters
     matched = [g for g in item.genres if g.lower() in {x.lower() for x in f.include_genres}]
     in_years = item.year is not None and (f.year_min is not None or f.year_max is not None)
-    if matched or in_years:
-        what = "/".join(matched) if matched else "/".join(item.genres[:2]) or "title"
+    if matched:
+        what = "/".join(matched)
         when = f" from {item.year}" if in_years else ""
         sentences.append(f"{_article(what)} {what}{when}, as you asked")
+    elif in_years:
+        sentences.append(f"From {item.year}, as you asked")
     kinds_used: set[str] = set()
     for p in paths:
         if p.kind in kinds_used or len(kinds_used) >= 2:

@@ -383,9 +383,11 @@ def parse_request(
     req = ParsedRequest()
     text = " " + re.sub(r"\s+", " ", message.lower().replace("’", "'")) + " "
     text = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", text)
-    if _RESET.search(text):
+    m = _RESET.search(text)
+    if m:
         req.reset = True
         req.mentions.append("reset")
+        text = _blank(text, m.start(), m.end())
 
     m = _USER_RE.search(text)
     if m:

@@ -15,10 +15,11 @@ from typing import Any
 __all__ = ["DEMO_REQUESTS", "register"]
 
 DEMO_REQUESTS = (
-    "sci-fi from the 90s, nothing too violent",
     "something like Toy Story",
     "more like the second one",
     "not the first one, and no animation",
+    "only 90s",
+    "start over: sci-fi from the 90s, nothing too violent",
     "a funny crime movie after 2000",
 )
 
