@@ -277,3 +277,9 @@ def test_launch_says_when_the_port_is_taken(agent: Any) -> None:
         busy.listen()
         with pytest.raises(RuntimeError, match="choose another port"):
             launch(demo, port=busy.getsockname()[1], block=False)
+
+
+def test_unknown_user_is_named_as_such(agent: Any) -> None:
+    view = list(AppController(agent).respond("s-unknown", "comedies", user="nobody"))[-1]
+    assert "nobody (not in the dataset" in view.memory and "nobody" in view.history[-1]["content"]
+    assert view.recommendations and all("Comedy" in r.genres for r in view.recommendations)

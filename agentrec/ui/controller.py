@@ -88,6 +88,8 @@ class AppController:
         self.max_message_chars = max_message_chars
         self.max_sessions = max_sessions
         self.stream_interval_s = stream_interval_s
+        train = getattr(getattr(agent, "components", None), "train", None)
+        self._user_ids: frozenset[str] | None = frozenset(train.user_ids) if train is not None else None
         self._sessions: OrderedDict[str, UISession] = OrderedDict()
         self._sessions_lock = threading.Lock()
 
@@ -287,7 +289,12 @@ class AppController:
         components = getattr(self.agent, "components", None)
         catalog = getattr(components, "catalog", None) if components is not None else None
         memory = memory_markdown(
-            user_id=sess.user, query=sess.query, feedback=sess.feedback, titles=sess.titles, catalog=catalog
+            user_id=sess.user,
+            query=sess.query,
+            feedback=sess.feedback,
+            titles=sess.titles,
+            catalog=catalog,
+            known_user=self._user_ids is None or sess.user is None or sess.user in self._user_ids,
         )
         return View(
             history=[dict(m) for m in sess.history],

@@ -134,6 +134,7 @@ def memory_markdown(
     feedback: Mapping[str, bool],
     titles: Mapping[str, str],
     catalog: Catalog | None = None,
+    known_user: bool = True,
 ) -> str:
     """What the conversation remembers: the user, constraints, liked and disliked items.
 
@@ -143,8 +144,12 @@ def memory_markdown(
         feedback: item id -> liked (True) / disliked (False) from the card buttons.
         titles: item id -> display title, for items the feedback refers to.
         catalog: used to name the query's liked / rejected item indices.
+        known_user: False when ``user_id`` is not in the dataset (so nothing is personalised).
     """
-    lines = [f"- **User:** {'new user' if user_id is None else _md_escape(user_id)}"]
+    who = "new user" if user_id is None else _md_escape(user_id)
+    if user_id is not None and not known_user:
+        who += " (not in the dataset: not personalised)"
+    lines = [f"- **User:** {who}"]
     constraints = describe_filters(query.filters) if query is not None else ""
     lines.append(f"- **Constraints:** {constraints or 'none yet'}")
     liked = [titles.get(i, i) for i, v in feedback.items() if v]
