@@ -22,12 +22,33 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def agent(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Agent:
+def artifacts_root(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.environ.get("AGENTREC_ARTIFACTS_DIR") or str(tmp_path_factory.mktemp("artifacts"))
+
+
+@pytest.fixture(scope="module")
+def agent(shared_data: Path, artifacts_root: str) -> Agent:
     from agentrec.artifacts import load_components
 
-    root = os.environ.get("AGENTREC_ARTIFACTS_DIR") or str(tmp_path_factory.mktemp("artifacts"))
-    comps = load_components("ml-latest-small", data_dir=shared_data, artifacts_dir=root, show_progress=False)
+    comps = load_components("ml-latest-small", data_dir=shared_data, artifacts_dir=artifacts_root, show_progress=False)
     return Agent(comps)
+
+
+def test_load_from_an_artifacts_directory_and_cli(
+    agent: Agent, shared_data: Path, artifacts_root: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentrec.cli import main
+    from agentrec.config import AgentConfig
+
+    loaded = Agent.load(
+        Path(artifacts_root) / "ml-latest-small", data_dir=shared_data, config=AgentConfig(), build_missing=False
+    )
+    assert loaded.mode == "offline" and len(loaded.recommend("westerns", k=3)) == 3
+    args = ["--data-dir", str(shared_data), "--artifacts-dir", artifacts_root, "--k", "2"]
+    assert main(["recommend", "a comedy from the 80s, no romance", *args]) == 0
+    out = capsys.readouterr().out
+    assert "[offline mode] Here are 2 recommendation(s) for Comedy, 1980-1989, no Romance" in out
+    assert main(["recommend", "x", *args[:-1], "0"]) == 1  # --k 0: a clear error, no traceback
 
 
 def violations(
