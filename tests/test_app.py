@@ -283,3 +283,22 @@ def test_unknown_user_is_named_as_such(agent: Any) -> None:
     view = list(AppController(agent).respond("s-unknown", "comedies", user="nobody"))[-1]
     assert "nobody (not in the dataset" in view.memory and "nobody" in view.history[-1]["content"]
     assert view.recommendations and all("Comedy" in r.genres for r in view.recommendations)
+
+
+def test_llm_endpoint_dying_during_a_turn_falls_back_within_the_turn() -> None:
+    from openai_server import delayed
+
+    llm = ScriptedOpenAIServer(models=("test-model",)).start()
+    try:
+        config = AgentConfig(model="test-model", base_url=llm.base_url, api_key="sk-test", timeout_s=3.0, max_retries=0)
+        ctl = AppController(make_agent(config))
+        llm.push(delayed(1.0, tool_calls(("search_catalog", {"description": "crime"}))))
+        turn = ctl.respond("s-dying", "crime movies")
+        assert next(turn).busy  # the request is in flight
+        threading.Timer(0.3, llm.stop).start()  # the endpoint dies while the LLM is "thinking"
+        last = list(turn)[-1]
+        assert last.recommendations and all("Crime" in r.genres for r in last.recommendations)
+        assert "could not" in last.history[-1]["content"] and "offline" in last.history[-1]["content"]
+        assert any(e.kind == "fallback" for e in last.trace)
+    finally:
+        llm.stop()
