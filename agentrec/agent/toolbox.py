@@ -70,6 +70,10 @@ class TitleIndex:
         for i, n in enumerate(self._norm):
             self._by_norm.setdefault(n, []).append(i)
         self._keys = list(self._by_norm)
+        # Fuzzy matching compares only titles that start with the same two letters (fast on 10k+ titles).
+        self._by_start: dict[str, list[str]] = {}
+        for key in self._keys:
+            self._by_start.setdefault(key[:2], []).append(key)
 
     def lookup(self, title: str, k: int = 5, cutoff: float = 0.6) -> list[TitleMatch]:
         """The best matching items for a title, best first; an exact normalised match scores 1.0.
@@ -88,15 +92,21 @@ class TitleIndex:
             stripped = normalize_title(title[: year_m.start()]) if year_m else norm
             if stripped in self._by_norm:
                 scored[stripped] = 1.0
-        for key in difflib.get_close_matches(norm, self._keys, n=k * 2, cutoff=cutoff):
+        if len(scored) >= k or cutoff >= 0.99:
+            return self._hits(scored, year, k)
+        pool = self._by_start.get(norm[:2], [])
+        for key in difflib.get_close_matches(norm, pool, n=k * 2, cutoff=cutoff):
             scored.setdefault(key, difflib.SequenceMatcher(None, norm, key).ratio())
         if len(scored) < k and len(norm) >= 4:
             # A query that is a whole-word prefix of a title ("lord of the rings" -> "... fellowship ...").
-            for key in self._keys:
+            for key in pool:
                 if key.startswith(norm + " ") and key not in scored:
                     scored[key] = 0.9 * len(norm) / len(key) + 0.1
                     if len(scored) >= 4 * k:
                         break
+        return self._hits(scored, year, k)
+
+    def _hits(self, scored: dict[str, float], year: int | None, k: int) -> list[TitleMatch]:
         hits: list[TitleMatch] = []
         for key, score in scored.items():
             for i in self._by_norm[key]:
