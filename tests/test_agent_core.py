@@ -274,7 +274,10 @@ def test_import_is_light() -> None:
     import subprocess
     import sys
 
-    code = "import agentrec.agent, sys; assert 'langchain' not in sys.modules and 'gradio' not in sys.modules"
+    code = (
+        "import sys, agentrec.agent, agentrec.agent.core; "
+        "assert not {'langchain', 'gradio', 'torch'} & set(sys.modules), 'the agent layer must stay light'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

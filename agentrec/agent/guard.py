@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import GuardReport, Proposal
-from agentrec.graph.render import path_text
 from agentrec.types import GraphPath, PathEdge, PathNode, Query, Recommendation
 
 __all__ = ["Guard", "runtime_of"]
@@ -49,6 +48,8 @@ class Guard:
 
     def fact_path(self, item_index: int, kind: str, value: str) -> GraphPath | None:
         """A verifiable path for a true genre / tag fact ("the request's <value> -> item"), else None."""
+        from agentrec.graph.render import path_text  # lazy: the graph package imports torch
+
         item = self.catalog[item_index]
         values = item.genres if kind == "genre" else item.tags
         match = next((v for v in values if v.lower() == value.strip().lower()), None)
