@@ -302,3 +302,10 @@ def test_llm_endpoint_dying_during_a_turn_falls_back_within_the_turn() -> None:
         assert any(e.kind == "fallback" for e in last.trace)
     finally:
         llm.stop()
+
+
+def test_analytics_are_off_whatever_the_environment(agent: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentrec.ui.layout import build_demo
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
+    assert build_demo(agent, max_cards=1).analytics_enabled is False
