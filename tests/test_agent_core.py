@@ -64,6 +64,7 @@ def test_toolbox_tools(comps: types.SimpleNamespace) -> None:
         (lambda tb: tb.similar_items("Zzyzx Road Blues"), "lookup_title"),
         (lambda tb: tb.user_profile("nobody"), "Unknown user id"),
         (lambda tb: tb.lookup_title("qqqqqqqq"), "No title matches"),
+        (lambda tb: tb.retrieve(Query(k=0)), "search failed"),
     ],
 )
 def test_toolbox_errors_say_what_to_try(comps: types.SimpleNamespace, call, match: str) -> None:

@@ -329,7 +329,8 @@ class Agent:
         """The deterministic ranking: retrieve, explain, justify, guard."""
         max_runtime = state.max_runtime if state is not None else None
         extra = 3 * k if max_runtime is not None else 5
-        want = min(k + len(exclude or ()) + extra, 200)
+        max_k = int(getattr(getattr(self.toolbox.retriever, "config", None), "max_k", 200))
+        want = min(k + len(exclude or ()) + extra, max_k)
         result = self.toolbox.retrieve(Query(**{**query.__dict__, "k": want}), tool="planner")
         cands = [c for c in result.artifact if c.item_index not in (exclude or set())]
         if max_runtime is not None:

@@ -269,7 +269,10 @@ class Toolbox:
             k=query.k,
         )
         self._record("tool_call", tool, _describe(query), {"k": query.k})
-        result = self.retriever.retrieve(query)
+        try:
+            result = self.retriever.retrieve(query)
+        except ValueError as exc:
+            raise ToolError(f"The search failed: {exc}. Fix that argument and call the tool again.") from exc
         cands: list[Candidate] = list(result.candidates)
         for c in cands:
             self.allowed_item_indices.add(c.item_index)
