@@ -309,3 +309,15 @@ def test_analytics_are_off_whatever_the_environment(agent: Any, monkeypatch: pyt
 
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
     assert build_demo(agent, max_cards=1).analytics_enabled is False
+
+
+def test_new_conversation_while_a_turn_streams(agent: Any) -> None:
+    ctl = AppController(agent)
+    turn = ctl.respond("s-reset", "horror movies")
+    assert next(turn).busy
+    ctl.reset("s-reset", "new user")
+    last = list(turn)[-1]  # the old turn ends quietly instead of writing into the fresh conversation
+    assert [m["content"] for m in last.history] == ["Started a fresh conversation for a new user."]
+    assert last.recommendations == [] and "Horror" not in last.memory
+    after = list(ctl.respond("s-reset", "comedies"))[-1]
+    assert after.recommendations and all("Comedy" in r.genres for r in after.recommendations)

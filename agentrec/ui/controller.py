@@ -55,6 +55,7 @@ class UISession:
     titles: dict[str, str] = field(default_factory=dict)
     trace: list[Any] = field(default_factory=list)
     query: Query | None = None
+    generation: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     turn_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -135,6 +136,7 @@ class AppController:
         sess = self.session(session_id)
         self._reset_agent(session_id)
         with sess.lock:
+            sess.generation += 1
             sess.user = user
             sess.history.clear()
             sess.recommendations = []
@@ -224,8 +226,9 @@ class AppController:
                 notes.append(f"Switched to {'a new user' if user is None else f'user {user}'}; memory was cleared.")
         with sess.lock:
             sess.history.append({"role": "user", "content": text})
-            sess.history.append({"role": "assistant", "content": "…"})
-            slot = len(sess.history) - 1
+            answer = {"role": "assistant", "content": "…"}  # updated in place (survives a reset)
+            sess.history.append(answer)
+            generation = sess.generation
             sess.trace = []
             snap = self._snapshot(sess, busy=True)
         yield snap
@@ -236,19 +239,21 @@ class AppController:
                 kind = event.kind
                 update: View | None = None
                 with sess.lock:
+                    if sess.generation != generation:
+                        break  # "New conversation" was pressed meanwhile: this turn no longer has a screen
                     if kind == "token":
                         tokens.append(event.text)
-                        sess.history[slot]["content"] = "".join(tokens) or "…"
+                        answer["content"] = "".join(tokens) or "…"
                     elif kind == "tool":
                         sess.trace.append(_trace_of(event))
                     elif kind == "recommendations":
                         self._show(sess, list(event.data or []))
                     elif kind == "done":
                         self._finish(sess, event.data, tokens, notes)
-                        sess.history[slot]["content"] = _with_notes("".join(tokens), notes)
+                        answer["content"] = _with_notes("".join(tokens), notes)
                     elif kind == "error":
                         notes.append(f"⚠️ {event.text}")
-                        sess.history[slot]["content"] = _with_notes("".join(tokens), notes)
+                        answer["content"] = _with_notes("".join(tokens), notes)
                     now = time.monotonic()
                     # Recommendations and done are shown by the final snapshot below; stream the rest.
                     due = kind in ("tool", "error") or (kind == "token" and now - last_yield >= self.stream_interval_s)
@@ -266,7 +271,7 @@ class AppController:
             with sess.lock:
                 sess.trace.append(_Note("error", f"{type(exc).__name__}: {exc}"))
         with sess.lock:
-            sess.history[slot]["content"] = _with_notes("".join(tokens), notes)
+            answer["content"] = _with_notes("".join(tokens), notes)
             snap = self._snapshot(sess)
         yield snap
 
