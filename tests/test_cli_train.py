@@ -23,6 +23,8 @@ def test_bad_split_and_loss(capsys, tmp_path) -> None:
     assert "--loss must be bpr or softmax, got 'hinge'" in capsys.readouterr().err
     assert main([*base, "--split", "weird", "--device", "cpu"]) == 1
     assert "--split must be one of auto, random, cold" in capsys.readouterr().err
+    assert main([*base, "--option", "id_dropout"]) == 1
+    assert "--option must look like KEY=VALUE" in capsys.readouterr().err
 
 
 def test_missing_checkpoint(capsys, tmp_path) -> None:
@@ -48,7 +50,8 @@ def test_train_then_evaluate_on_movielens(capsys, tmp_path, shared_data: Path) -
     common = ["--data-dir", str(shared_data), "--artifacts-dir", str(tmp_path / "art")]
     code = main(
         ["train", "--dataset", "ml-latest-small", "--model", "mf-bpr", "--split", "random", "--epochs", "2"]
-        + ["--eval-every", "1", "--threads", "1", "--no-progress", "--out", str(out), *common]
+        + ["--eval-every", "1", "--threads", "1", "--no-progress", "--out", str(out), "--option", "init_std=0.05"]
+        + common
     )
     printed = capsys.readouterr().out
     assert code == 0, printed
@@ -59,6 +62,7 @@ def test_train_then_evaluate_on_movielens(capsys, tmp_path, shared_data: Path) -
     record = json.loads(record_file.read_text())
     assert record["dataset"] == "ml-latest-small" and record["split"] == "random"
     assert len(record["history"]["loss"]) == 2
+    assert torch.load(ckpt, weights_only=False)["config"]["init_std"] == 0.05
     recall = record["test_metrics"]["recall@20"]
     assert 0.0 < recall < 1.0
     assert f"recall@20          {recall:.4f}" in printed

@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--embedding-dim", type=int, default=64, help="embedding size (default: 64)")
     train.add_argument("--num-layers", type=int, default=None, help="GNN layers (default: 3 LightGCN, 2 GAT)")
+    train.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model config field, e.g. id_dropout=0.3 (text-lightgcn), heads=2 (gat), k_neighbors=50 (text-knn)",
+    )
     train.add_argument("--cl-weight", type=float, default=0.0, help="XSimGCL contrastive weight (default: 0, off)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     train.add_argument(
@@ -101,6 +108,20 @@ def item_text_features(
     return emb
 
 
+def _parse_options(items: list[str]) -> dict[str, Any]:
+    """``["id_dropout=0.3", "conv=gatv2"]`` -> ``{"id_dropout": 0.3, "conv": "gatv2"}`` (JSON values, else text)."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--option must look like KEY=VALUE (e.g. id_dropout=0.3), got {item!r}")
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    return options
+
+
 def _prepare(dataset: str, split: str, seed: int, paths: Paths) -> Any:
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -134,6 +155,7 @@ def _run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--k must be a positive integer, got {args.k}")
     if args.threads is not None and args.threads <= 0:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
+    options = _parse_options(args.option)
     device = resolve_device(args.device)  # fail before loading anything when CUDA is missing
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
     prepared = _prepare(args.dataset, args.split, args.seed, paths)
@@ -155,6 +177,7 @@ def _run_train(args: argparse.Namespace) -> int:
         embedding_dim=args.embedding_dim,
         num_layers=args.num_layers,
         seed=args.seed,
+        **options,
     )
     history: dict[str, Any] | None = None
     start = time.perf_counter()
