@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()
     t_setup = time.perf_counter() - t_start
     hist = fit(model, split, train_cfg)
-    final = evaluate(model, split, ks=(20,), batch_size=4096)
+    final = evaluate(model, split, ks=(20,), batch_size=2048)
     wall = time.perf_counter() - t_start
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:

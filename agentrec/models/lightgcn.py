@@ -92,6 +92,12 @@ def _check_features(features: np.ndarray | torch.Tensor, rows: int | None, dim: 
     return t
 
 
+def _spmm(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``adj @ x`` into a fresh buffer (``beta=0`` skips zero-filling the output first)."""
+    out = torch.empty(adj.shape[0], x.shape[1], dtype=x.dtype, device=x.device)
+    return torch.addmm(out, adj, x.contiguous(), beta=0.0, out=out)
+
+
 class _Propagate(torch.autograd.Function):
     """``out = sum_l w_l A^l x`` (+ optional XSimGCL noise per layer), optional extra output ``A^k x``."""
 
@@ -103,7 +109,7 @@ class _Propagate(torch.autograd.Function):
         out = x * weights[0]
         h, view = x, x.new_zeros(0)
         for layer, w in enumerate(weights[1:], start=1):
-            h = adj @ h
+            h = _spmm(adj, h)
             if eps > 0:
                 # XSimGCL: a random direction, sign-aligned with h, of length eps (a constant for autograd).
                 noise = torch.nn.functional.normalize(torch.rand_like(h), dim=-1)
@@ -116,16 +122,16 @@ class _Propagate(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor, grad_view: torch.Tensor | None) -> Any:  # type: ignore[override]
         weights, adj, k = ctx.weights, ctx.adj, ctx.view_layer
-        has_view = grad_view is not None and grad_view.numel() > 0
+        gv = grad_view if grad_view is not None and grad_view.numel() > 0 else None
         # Horner scheme: sum_l w_l A^l g + A^k g_view with only num_layers SpMMs (A is symmetric).
         acc = grad_out * weights[-1]
-        if has_view and k == len(weights) - 1:
-            acc = acc + grad_view
+        if gv is not None and k == len(weights) - 1:
+            acc = acc + gv
         for layer in range(len(weights) - 2, -1, -1):
-            acc = adj @ acc
+            acc = _spmm(adj, acc)
             acc.add_(grad_out, alpha=weights[layer])
-            if has_view and layer == k and layer > 0:
-                acc.add_(grad_view)
+            if gv is not None and layer == k and layer > 0:
+                acc.add_(gv)
         return acc, None, None, None, None
 
 
