@@ -169,10 +169,10 @@ def test_tabular_bad_inputs(tmp_path: Path) -> None:
         load_tabular(inter, user_col="uid", item_col="iid", rating_col="score")
     items = tmp_path / "items.csv"
     items.write_text("iid,title\na,Apple\na,Avocado\n")
-    with pytest.raises(DataFormatError, match=r"items.csv: duplicate item id 'a'"):
+    with pytest.raises(DataFormatError, match=r"items.csv, line 3: duplicate item id 'a', already on line 2"):
         load_tabular(inter, user_col="uid", item_col="iid", items_path=items)
     items.write_text("iid,title\na,Apple\n")
-    with pytest.raises(DataFormatError, match=r"item 'b' is not in"):
+    with pytest.raises(DataFormatError, match=r"events.csv, line 3: item 'b' is not in"):
         load_tabular(inter, user_col="uid", item_col="iid", items_path=items)
     with pytest.warns(DataWarning, match="skipped 1"):
         ds = load_tabular(inter, user_col="uid", item_col="iid", items_path=items, strict=False)
@@ -195,3 +195,12 @@ def test_ml1m_bad_row(tmp_path: Path) -> None:
     (tmp_path / "ratings.dat").write_bytes(b"1::1::5::978300760\n1::1\n")
     with pytest.raises(DataFormatError, match=r"ratings.dat, line 2: found 2 field\(s\).*'::'-separated"):
         load_ml1m(tmp_path)
+
+
+def test_tabular_bad_date_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,item_id,when\n1,a,2024-01-01\n\n2,b,yesterday\n")  # a blank line shifts the count
+    with pytest.raises(DataFormatError, match=r"e.csv, line 4: column 'when' has 'yesterday'.*unix seconds or a date"):
+        load_tabular(path, timestamp_col="when")
+    with pytest.warns(DataWarning, match="skipped 1"):
+        assert len(load_tabular(path, timestamp_col="when", strict=False).interactions) == 1

@@ -196,8 +196,9 @@ def read_table(
         df = _fast_read(path, fields, columns, sep=sep, header=header, encoding=encoding, optional=optional,
                         quoting=quoting)  # fmt: skip
     if df is None:
+        # A line-numbered read is a second pass: its skipped rows were already reported by the first.
         df = _slow_read(path, fields, columns, sep=sep, header=header, encoding=encoding, strict=strict,
-                        optional=optional, quoting=quoting)  # fmt: skip
+                        optional=optional, quoting=quoting, report=not line_numbers)  # fmt: skip
         if not line_numbers:
             df = df.drop(columns="_line")
     if df.empty:
@@ -266,6 +267,7 @@ def _slow_read(
     strict: bool,
     optional: Sequence[str],
     quoting: bool,
+    report: bool = True,
 ) -> pd.DataFrame:
     bad = BadRows(path, strict)
     positions = {c: fields.index(c) for c in columns}
@@ -320,7 +322,8 @@ def _slow_read(
             kept_lines.append(lineno)
             for c in columns:
                 out[c].append(values[c])
-    bad.report()
+    if report:
+        bad.report()
     df = pd.DataFrame(out)
     df["_line"] = np.asarray(kept_lines, dtype=np.int64)
     for c, t in columns.items():

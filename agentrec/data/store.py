@@ -120,8 +120,13 @@ def save_prepared(folder: Path, dataset: Dataset, split: Split, *, params: dict[
         items_df.to_parquet(tmp / "items.parquet", index=False)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            # Another process finished the same preparation first: keep its (identical) copy.
+            if not (folder / "manifest.json").is_file():
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

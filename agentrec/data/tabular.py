@@ -39,6 +39,26 @@ def _infer_sep(path: Path, sep: str | None, encoding: str) -> str:
     return ","
 
 
+class _Locator:
+    """Names rows of a read table: the exact line for CSV, ``data row N`` for Parquet.
+
+    CSV line numbers come from a second, line-numbered read, done only when a problem needs reporting.
+    """
+
+    def __init__(self, path: Path, reread: dict[str, object] | None) -> None:
+        self.path = path
+        self.reread = reread
+        self._lines: np.ndarray | None = None
+
+    def __call__(self, position: int) -> tuple[int | None, str]:
+        """``(line, prefix)`` for a row position: the CSV line number, or None and ``"data row N: "``."""
+        if self.reread is None:
+            return None, f"data row {position + 1}: "
+        if self._lines is None:
+            self._lines = read_table(self.path, line_numbers=True, **self.reread)["_line"].to_numpy()  # type: ignore[arg-type]
+        return int(self._lines[position]), ""
+
+
 def _read_any(
     path: Path,
     columns: dict[str, ColumnType],
@@ -47,13 +67,14 @@ def _read_any(
     encoding: str,
     strict: bool,
     optional: Sequence[str] = (),
-) -> tuple[pd.DataFrame, str]:
-    """Read CSV/TSV or Parquet; returns the frame and a describer for row positions ("line" or "row")."""
+) -> tuple[pd.DataFrame, _Locator]:
+    """Read CSV/TSV or Parquet; returns the frame and a namer of its row positions (``"line 7"``)."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; pass the path of your CSV / TSV / Parquet file")
     if path.suffix.lower() not in _PARQUET:
-        real_sep = _infer_sep(path, sep, encoding)
-        return read_table(path, columns, sep=real_sep, encoding=encoding, strict=strict, optional=optional), "csv"
+        reread: dict[str, object] = {"columns": columns, "sep": _infer_sep(path, sep, encoding), "encoding": encoding,
+                                     "strict": strict, "optional": optional}  # fmt: skip
+        return read_table(path, **reread), _Locator(path, reread)  # type: ignore[arg-type]
     import pyarrow.parquet as pq
 
     try:
@@ -96,10 +117,12 @@ def _read_any(
             df[c] = df[c].astype("int64")
         elif t == "float":
             df[c] = df[c].astype("float64")
-    return df, "parquet"
+    return df, _Locator(path, None)
 
 
-def _timestamps(values: pd.Series, path: Path, col: str, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+def _timestamps(
+    values: pd.Series, path: Path, col: str, strict: bool, where: _Locator
+) -> tuple[np.ndarray, np.ndarray]:
     """Unix seconds from numbers or date strings; returns (timestamps, valid mask)."""
     num = pd.to_numeric(values, errors="coerce")
     if num.notna().all():
@@ -109,11 +132,8 @@ def _timestamps(values: pd.Series, path: Path, col: str, strict: bool) -> tuple[
     if not ok.all():
         bad = BadRows(path, strict)
         for r in np.flatnonzero(~ok):
-            bad.bad(
-                None,
-                f"data row {r + 1} has {values.iloc[r]!r} in column {col!r}",
-                f"unix seconds or a date in column {col!r}",
-            )
+            line, prefix = where(int(r))
+            bad.bad(line, f"{prefix}column {col!r} has {values.iloc[r]!r}", f"unix seconds or a date in column {col!r}")
         bad.report()
     # Resolution-independent (pandas may store us or ns): seconds since the epoch.
     secs = ((dt - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).fillna(0).to_numpy(dtype=np.int64)
@@ -174,11 +194,12 @@ def load_tabular(
         cols[timestamp_col] = "str"
     if len(cols) != 2 + bool(rating_col) + bool(timestamp_col):
         raise ValueError(f"user_col, item_col, rating_col and timestamp_col must differ, got {list(cols)}")
-    inter, _ = _read_any(ipath, cols, sep=sep, encoding=encoding, strict=strict)
+    inter, where = _read_any(ipath, cols, sep=sep, encoding=encoding, strict=strict)
+    pos = np.arange(len(inter))  # row positions in what _read_any returned, to name lines in messages
     timestamps = None
     if timestamp_col:
-        timestamps, ok = _timestamps(inter[timestamp_col], ipath, timestamp_col, strict)
-        inter, timestamps = inter[ok].reset_index(drop=True), timestamps[ok]
+        timestamps, ok = _timestamps(inter[timestamp_col], ipath, timestamp_col, strict, where)
+        inter, timestamps, pos = inter[ok].reset_index(drop=True), timestamps[ok], pos[ok]
 
     items: list[Item]
     if items_path is None:
@@ -192,7 +213,8 @@ def load_tabular(
     if unknown.any():
         bad = BadRows(ipath, strict)
         for r in np.flatnonzero(unknown):
-            bad.bad(None, f"data row {r + 1}: item {inter[item_col].iloc[r]!r} is not in {items_path}",
+            line, prefix = where(int(pos[r]))
+            bad.bad(line, f"{prefix}item {inter[item_col].iloc[r]!r} is not in {items_path}",
                     "item ids that the items table lists")  # fmt: skip
         bad.report()
         keep = ~unknown
@@ -243,14 +265,16 @@ def _read_items(
     extra = [c for c in available if c not in wanted]
     columns: dict[str, ColumnType] = {c: "str" for c in [*dict.fromkeys(wanted), *extra]}
     optional = [c for c in columns if c != id_col]
-    df, kind = _read_any(path, columns, sep=sep, encoding=encoding, strict=strict, optional=optional)
+    df, where = _read_any(path, columns, sep=sep, encoding=encoding, strict=strict, optional=optional)
     dup, first = duplicate_lines(df, [id_col])
     if len(dup):
         if strict:
-            where = "line" if kind == "csv" else "row"
+            line, prefix = where(int(dup[0]))
+            first_line, first_prefix = where(int(first[0]))
+            earlier = f"line {first_line}" if first_line is not None else first_prefix.rstrip(": ")
             raise DataFormatError(
-                path, None, f"duplicate item id {df[id_col].iloc[dup[0]]!r} (data {where}s {first[0] + 1} and "
-                f"{dup[0] + 1})", "each item id once", "Fix the file, or pass strict=False to keep the first",
+                path, line, f"{prefix}duplicate item id {df[id_col].iloc[dup[0]]!r}, already on {earlier}",
+                "each item id once", "Fix the file, or pass strict=False to keep the first",
             )  # fmt: skip
         bad = BadRows(path, strict=False)
         for p in dup:
