@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Train LightGCN on gowalla on a CUDA GPU in under 5 minutes and print time-to-0.1830 and final metrics.
+# Uses the repository's .venv (or whatever `python` has agentrec installed); creates nothing but
+# bench/results/retriever_gowalla_gpu.json. Data: ../shared/data or AGENTREC_DATA_DIR.
+#   bash bench/gpu_check.sh            # default 240 s training budget
+#   TIME_BUDGET=120 bash bench/gpu_check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=python
+if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
+"$PY" - <<'PYEOF'
+import sys, torch
+if not torch.cuda.is_available():
+    sys.exit(f"no CUDA device visible to torch {torch.__version__} (CUDA build: {torch.version.cuda}); run this on a GPU machine")
+print("GPU:", torch.cuda.get_device_name(0))
+PYEOF
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec "$PY" bench/retriever_gowalla.py --device cuda --time-budget "${TIME_BUDGET:-240}" \
+  --batch-size 16384 --lr 1.5e-2 --num-negatives 4096 --max-in-batch 4096 --temperature 0.1 \
+  --lr-schedule cosine --eval-every 2 --threads 4 --quiet \
+  --out bench/results/retriever_gowalla_gpu.json "$@"
