@@ -52,6 +52,7 @@ def session(url: str, i: int, turns: int, start: threading.Barrier) -> dict[str,
     lo, hi = 1970 + i, 2000 + i
     sent: list[str] = []
     lat: list[float] = []
+    by_turn: list[tuple[int, float]] = []
     problems: list[str] = []
     errors: list[str] = []
     disliked = None
@@ -66,6 +67,7 @@ def session(url: str, i: int, turns: int, start: threading.Barrier) -> dict[str,
             errors.append(f"session {i} turn {turn}: {type(exc).__name__}: {exc}")
             continue
         lat.append(time.perf_counter() - t0)
+        by_turn.append((turn, lat[-1]))
         state = out[4]
         if [text_of(m) for m in out[1] if m["role"] == "user"] != sent:
             problems.append(f"session {i} turn {turn}: history holds another session's messages")
@@ -81,7 +83,7 @@ def session(url: str, i: int, turns: int, start: threading.Barrier) -> dict[str,
         if turn == 0 and state["recommendations"]:
             disliked = state["recommendations"][0]["item_id"]
             client.predict(disliked, False, api_name="/feedback")
-    return {"latencies": lat, "problems": problems, "errors": errors}
+    return {"latencies": lat, "by_turn": by_turn, "problems": problems, "errors": errors}
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -165,6 +167,17 @@ def main() -> int:
         }
         if len(lat)
         else {},
+        # Turn 0 of every session arrives at once and each needs fresh retrieval (the Agent runs one turn at
+        # a time), so the first wave queues; later turns are mostly app overhead.
+        "latency_by_turn_s": {
+            str(t): {
+                "p50": round(float(np.percentile(v, 50)), 3),
+                "p95": round(float(np.percentile(v, 95)), 3),
+            }
+            for t in range(args.turns)
+            if (v := [x for r in results for (tt, x) in r["by_turn"] if tt == t])
+        },
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "errors": len(errors),
         "isolation_violations": len(problems),
         "examples": (errors + problems)[:10],
