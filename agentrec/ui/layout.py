@@ -87,7 +87,7 @@ def build_demo(
         max_message_chars: longer chat messages are cut to this length (the user is told).
 
     Returns:
-        The ``gr.Blocks`` app (call ``.queue().launch(...)`` on it; analytics are off).
+        The ``gr.Blocks`` app (analytics off); serve it with :func:`launch`.
     """
     if max_cards < 1:
         raise ValueError(f"max_cards must be at least 1, got {max_cards}")
