@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from agentrec.agent.session import (
 from agentrec.agent.toolbox import Components, Toolbox
 from agentrec.agent.types import GuardReport, Reply, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
-from agentrec.types import Query, Recommendation
+from agentrec.types import Candidate, Query, Recommendation
 
 __all__ = ["MAX_MESSAGE_CHARS", "Agent"]
 
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 MAX_K = 50
+RERANK_DEPTH = 40  # candidates considered when reranking for "like <title>" / "more like the second one"
+RERANK_WEIGHT = 0.3  # attribute-overlap share; 0.3 kept held-out hit@10 (0.453 vs 0.447 without, 0.433 at 0.5)
 _EXAMPLES = '"sci-fi from the 90s, no horror", "something like Toy Story", or "more like the second one"'
 
 
@@ -290,7 +292,9 @@ class Agent:
         if len(recs) < query.k:
             if mode == "offline":
                 self.toolbox.begin_turn(state, text=parsed.text)
-            fill = self._offline_ranking(query, k=query.k, exclude={r.item_index for r in recs}, state=state)
+            fill = self._offline_ranking(
+                query, k=query.k, exclude={r.item_index for r in recs}, state=state, similar_to=seeds
+            )
             recs += fill[: query.k - len(recs)]
         trace += self.toolbox.trace
         for note in self.toolbox.notes:
@@ -325,14 +329,23 @@ class Agent:
         k: int,
         exclude: set[int] | None = None,
         state: ConversationState | None = None,
+        similar_to: Sequence[int] = (),
     ) -> list[Recommendation]:
-        """The deterministic ranking: retrieve, explain, justify, guard."""
+        """The deterministic ranking: retrieve, (rerank), explain, justify, guard.
+
+        ``similar_to``: items the user pointed at this turn ("like Alien", "more like the second one"); the
+        candidates are then reranked by their retrieval rank blended with genre / tag overlap with those items.
+        """
         max_runtime = state.max_runtime if state is not None else None
         extra = 3 * k if max_runtime is not None else 5
+        if similar_to:
+            extra = max(extra, RERANK_DEPTH)
         max_k = int(getattr(getattr(self.toolbox.retriever, "config", None), "max_k", 200))
         want = min(k + len(exclude or ()) + extra, max_k)
         result = self.toolbox.retrieve(Query(**{**query.__dict__, "k": want}), tool="planner")
         cands = [c for c in result.artifact if c.item_index not in (exclude or set())]
+        if similar_to:
+            cands = self._rerank_similar(cands, similar_to)
         if max_runtime is not None:
             cands = [c for c in cands if (rt := runtime_of(self.components.catalog[c.item_index].attributes))
                      and rt <= max_runtime]  # fmt: skip
@@ -356,6 +369,27 @@ class Agent:
                        {"rejected": [(p.item_id, why) for p, why in report.rejected]})
         )  # fmt: skip
         return report.accepted
+
+    def _rerank_similar(self, cands: list[Candidate], seeds: Sequence[int]) -> list[Candidate]:
+        """Blend retrieval rank with attribute overlap (Jaccard over genres + tags) with the seed items."""
+        catalog = self.components.catalog
+
+        def attrs(i: int) -> set[str]:
+            it = catalog[i]
+            return {f"g:{g.lower()}" for g in it.genres} | {f"t:{t.lower()}" for t in it.tags}
+
+        seed_attrs = [attrs(i) for i in seeds]
+        n = max(len(cands), 1)
+        scored = []
+        for rank, c in enumerate(cands):
+            a = attrs(c.item_index)
+            sim = max((len(a & s) / len(a | s) for s in seed_attrs if a | s), default=0.0)
+            scored.append(((1 - RERANK_WEIGHT) * (1 - rank / n) + RERANK_WEIGHT * sim, -rank, c))
+        scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+        self.toolbox.trace.append(
+            TraceEvent("note", "rerank", f"{len(cands)} candidates by overlap with {len(seeds)} seed(s)")
+        )
+        return [c for _s, _r, c in scored]
 
     def _compose(self, recs: list[Recommendation], query: Query, notes: list[str], llm_text: str, mode: str) -> str:
         lines: list[str] = []
