@@ -349,9 +349,10 @@ def duplicate_lines(df: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, 
     dup = df.duplicated(list(keys), keep="first").to_numpy()
     if not dup.any():
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    first = df.groupby(list(keys), sort=False).cumcount().to_numpy()  # occurrence number per row
-    positions = np.flatnonzero(dup)
-    keyed = df[list(keys)].astype(str).agg("\x1f".join, axis=1) if len(keys) > 1 else df[keys[0]].astype(str)
-    first_pos = {k: i for i, k in reversed(list(enumerate(keyed.tolist())))}
-    del first
-    return positions.astype(np.int64), np.array([first_pos[keyed.iloc[p]] for p in positions], dtype=np.int64)
+    # Position of the first row of each key group, broadcast to every row of the group.
+    first_of_group = df.reset_index(drop=True).groupby(list(keys), sort=False).ngroup().to_numpy()
+    first_pos = np.full(first_of_group.max() + 1, -1, dtype=np.int64)
+    firsts = np.flatnonzero(~dup)  # exactly one per group
+    first_pos[first_of_group[firsts]] = firsts
+    positions = np.flatnonzero(dup).astype(np.int64)
+    return positions, first_pos[first_of_group[positions]]
