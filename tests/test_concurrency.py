@@ -76,6 +76,7 @@ def run_session(url: str, i: int, start: threading.Barrier) -> dict[str, Any]:
     return {"latencies": latencies, "problems": problems}
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_sessions_never_share_memory(server: AppServer) -> None:
     start = threading.Barrier(SESSIONS)
     t0 = time.perf_counter()
