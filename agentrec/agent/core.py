@@ -101,7 +101,9 @@ class Agent:
 
         path = Path(dataset).expanduser()
         name = str(dataset)
-        if path.is_dir():
+        # A directory is meant when a Path or something path-like is given ("ml-latest-small" stays a name,
+        # even when the current directory happens to hold a folder of that name).
+        if (isinstance(dataset, Path) or "/" in name or "\\" in name) and path.is_dir():
             name, artifacts_dir = path.name, path.parent
         comps = load_components(
             name,
