@@ -304,3 +304,8 @@ def test_llm_failure_falls_back_to_planner(comps: types.SimpleNamespace, kind: s
     assert reply.mode == "offline" and reply.recommendations
     assert any(t.kind == "fallback" for t in reply.trace) and reply.notes
     assert len(agent.sessions.get("f").messages) == 2
+
+
+def test_load_rejects_a_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is not a directory"):
+        Agent.load(tmp_path / "nope")

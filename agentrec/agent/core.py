@@ -103,7 +103,12 @@ class Agent:
         name = str(dataset)
         # A directory is meant when a Path or something path-like is given ("ml-latest-small" stays a name,
         # even when the current directory happens to hold a folder of that name).
-        if (isinstance(dataset, Path) or "/" in name or "\\" in name) and path.is_dir():
+        if isinstance(dataset, Path) or "/" in name or "\\" in name:
+            if not path.is_dir():
+                raise ValueError(
+                    f"dataset: {str(dataset)!r} is not a directory; pass a dataset name such as 'ml-latest-small' "
+                    "or the built artifacts directory of one dataset (<artifacts>/<name>)"
+                )
             name, artifacts_dir = path.name, path.parent
         comps = load_components(
             name,
