@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
     )
+    logging.getLogger("agentrec.app").info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
     launch(demo, host=args.host, port=args.port, auth=parse_auth(args.auth), block=True)
     return 0
 
