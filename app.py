@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="agentrec chat app")
     add_serve_arguments(parser)
     args = parser.parse_args(argv)
+    auth = parse_auth(args.auth)  # fail fast, before loading anything
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from agentrec.agent import Agent
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency_limit=args.concurrency,
     )
     logging.getLogger("agentrec.app").info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
-    launch(demo, host=args.host, port=args.port, auth=parse_auth(args.auth), block=True)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
     return 0
 
 
