@@ -107,14 +107,19 @@ def index_ids(raw: np.ndarray, known: Sequence[str] | None = None) -> tuple[np.n
     Returns:
         ``(index, ids)``: ``(n,)`` int64 positions into ``ids``.
     """
-    as_str = np.asarray(raw).astype(str)
-    uniq, inverse = np.unique(as_str, return_inverse=True)
-    if known is None:
-        ids = tuple(natural_sort(uniq.tolist()))
+    arr = np.asarray(raw)
+    if np.issubdtype(arr.dtype, np.integer):
+        # Integer ids: unique on the integers (fast), already in numeric order.
+        uniq_int, inverse = np.unique(arr, return_inverse=True)
+        uniq = [str(int(x)) for x in uniq_int.tolist()]
+        natural = uniq
     else:
-        ids = tuple(known)
+        uniq_str, inverse = np.unique(arr.astype(str), return_inverse=True)
+        uniq = uniq_str.tolist()
+        natural = natural_sort(uniq)
+    ids = tuple(natural) if known is None else tuple(known)
     pos = {v: i for i, v in enumerate(ids)}
-    lookup = np.array([pos.get(u, -1) for u in uniq.tolist()], dtype=np.int64)
+    lookup = np.array([pos.get(u, -1) for u in uniq], dtype=np.int64)
     return lookup[inverse.reshape(-1)], ids
 
 

@@ -74,12 +74,12 @@ def _build(
         if strict:
             lines = read_table(ratings_path, line_numbers=True, **reread)["_line"].to_numpy()
             raise DataFormatError(
-                ratings_path, int(lines[first]), f"item id {ratings['item'].iloc[first]!r} is not in the item file",
+                ratings_path, int(lines[first]), f"item id '{ratings['item'].iloc[first]}' is not in the item file",
                 "only item ids listed in the item file", "Pass strict=False to skip such ratings",
             )  # fmt: skip
         bad = BadRows(ratings_path, strict=False)
         for p in np.flatnonzero(unknown):
-            bad.bad(None, f"unknown item id {ratings['item'].iloc[p]!r}", "item ids listed in the item file")
+            bad.bad(None, f"unknown item id {str(ratings['item'].iloc[p])!r}", "item ids listed in the item file")
         bad.report()
         ratings = ratings[~unknown].reset_index(drop=True)
         item_index = item_index[~unknown]
@@ -145,22 +145,22 @@ def load_movielens(
     for p in (ratings_path, movies_path):
         if not p.is_file():
             raise FileNotFoundError(f"{p} does not exist; {path} must be a MovieLens CSV release folder")
-    mcols = {"movieId": "str", "title": "str", "genres": "str"}
+    mcols = {"movieId": "int", "title": "str", "genres": "str"}
     movies = read_table(movies_path, mcols, strict=strict, optional=["genres"])  # type: ignore[arg-type]
     movies = _check_unique(movies, ["movieId"], movies_path, strict, "movieId",
                            {"columns": mcols, "strict": strict, "optional": ["genres"]})  # fmt: skip
-    tags: dict[str, tuple[str, ...]] = {}
+    tags: dict[int, tuple[str, ...]] = {}
     if (path / "tags.csv").is_file():
-        tdf = read_table(path / "tags.csv", {"movieId": "str", "tag": "str"}, strict=strict)
+        tdf = read_table(path / "tags.csv", {"movieId": "int", "tag": "str"}, strict=strict)
         tdf["tag"] = tdf["tag"].str.strip().str.lower()
         counts = tdf.groupby(["movieId", "tag"]).size().reset_index(name="n")
         counts = counts.sort_values(["movieId", "n", "tag"], ascending=[True, False, True])
-        tags = {str(m): tuple(g["tag"]) for m, g in counts.groupby("movieId", sort=False)}
-    links: dict[str, tuple[str, str]] = {}
+        tags = {int(m): tuple(g["tag"]) for m, g in counts.groupby("movieId", sort=False)}  # type: ignore[arg-type]
+    links: dict[int, tuple[str, str]] = {}
     if (path / "links.csv").is_file():
-        ldf = read_table(path / "links.csv", {"movieId": "str", "imdbId": "str", "tmdbId": "str"}, strict=strict,
+        ldf = read_table(path / "links.csv", {"movieId": "int", "imdbId": "str", "tmdbId": "str"}, strict=strict,
                          optional=["imdbId", "tmdbId"])  # fmt: skip
-        links = {m: (i, t) for m, i, t in ldf.itertuples(index=False)}
+        links = {int(m): (str(i), str(t)) for m, i, t in ldf.itertuples(index=False)}
     tmdb: dict[str, tuple[str, tuple[str, ...]]] = {}
     if enrich:
         tpath = Path(tmdb_path) if tmdb_path is not None else path.parent / "tmdb-5000" / "tmdb_5000_movies.csv"
@@ -182,8 +182,8 @@ def load_movielens(
                 overview, keywords = tmdb[tmdb_id]
                 attrs["keywords"] = keywords
         g = () if genres in ("", "(no genres listed)") else tuple(x for x in genres.split("|") if x)
-        items.append(Item(movie_id, title, year, g, tags.get(movie_id, ()), overview, attrs))
-    rcols = {"userId": "str", "movieId": "str", "rating": "float", "timestamp": "int"}
+        items.append(Item(str(movie_id), title, year, g, tags.get(movie_id, ()), overview, attrs))
+    rcols = {"userId": "int", "movieId": "int", "rating": "float", "timestamp": "int"}
     ratings = read_table(ratings_path, rcols, strict=strict)  # type: ignore[arg-type]
     ratings = ratings.rename(columns={"userId": "user", "movieId": "item"})
     reread = {"columns": rcols, "strict": strict}
@@ -215,7 +215,7 @@ def load_ml100k(path: str | Path, *, name: str = "ml-100k", strict: bool = True)
         genre_names = [n for n, _ in sorted(zip(gdf["name"], gdf["index"], strict=True), key=lambda t: t[1])]
     flags = [f"g{i}" for i in range(len(genre_names))]
     fields = ["item", "title", "release", "video", "url", *flags]
-    icols = {"item": "str", "title": "str", "release": "str", **{f: "int" for f in flags}}
+    icols = {"item": "int", "title": "str", "release": "str", **{f: "int" for f in flags}}
     item_path = path / "u.item"
     idf = read_table(item_path, icols, sep="|", header=False, names=fields, encoding="latin-1", strict=strict,  # type: ignore[arg-type]
                      optional=["release", "title"], quoting=False)  # fmt: skip
@@ -229,9 +229,9 @@ def load_ml100k(path: str | Path, *, name: str = "ml-100k", strict: bool = True)
         if year is None and re.search(r"\d{4}$", release):
             year = int(release[-4:])
         genres = tuple(genre_names[j] for j in np.flatnonzero(flag_arr[row]) if genre_names[j] != "unknown")
-        items.append(Item(item_id, title or f"Movie {item_id}", year, genres, (), "", {"release_date": release}))
+        items.append(Item(str(item_id), title or f"Movie {item_id}", year, genres, (), "", {"release_date": release}))
     rfields = ["user", "item", "rating", "timestamp"]
-    rcols = {"user": "str", "item": "str", "rating": "float", "timestamp": "int"}
+    rcols = {"user": "int", "item": "int", "rating": "float", "timestamp": "int"}
     ratings_path = path / "u.data"
     reread = {"columns": rcols, "sep": "\t", "header": False, "names": rfields, "strict": strict, "quoting": False}
     ratings = read_table(ratings_path, line_numbers=False, **reread)  # type: ignore[arg-type]
@@ -252,7 +252,7 @@ def load_ml1m(path: str | Path, *, name: str = "ml-1m", strict: bool = True) -> 
     """
     path = Path(path)
     mfields = ["item", "title", "genres"]
-    mcols = {"item": "str", "title": "str", "genres": "str"}
+    mcols = {"item": "int", "title": "str", "genres": "str"}
     movies_path = path / "movies.dat"
     mread = {"columns": mcols, "sep": "::", "header": False, "names": mfields, "encoding": "latin-1",
              "strict": strict, "optional": ["genres"], "quoting": False}  # fmt: skip
@@ -261,9 +261,9 @@ def load_ml1m(path: str | Path, *, name: str = "ml-1m", strict: bool = True) -> 
     items = []
     for item_id, raw_title, genres in movies.itertuples(index=False):
         title, year = split_title(raw_title)
-        items.append(Item(item_id, title, year, tuple(g for g in genres.split("|") if g)))
+        items.append(Item(str(item_id), title, year, tuple(g for g in genres.split("|") if g)))
     rfields = ["user", "item", "rating", "timestamp"]
-    rcols = {"user": "str", "item": "str", "rating": "float", "timestamp": "int"}
+    rcols = {"user": "int", "item": "int", "rating": "float", "timestamp": "int"}
     ratings_path = path / "ratings.dat"
     reread = {"columns": rcols, "sep": "::", "header": False, "names": rfields, "encoding": "latin-1",
               "strict": strict, "quoting": False}  # fmt: skip
