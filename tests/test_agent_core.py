@@ -245,6 +245,7 @@ def test_stream_yields_tokens_tools_and_done(agent: Agent) -> None:
     events = list(agent.stream("animated comedy", session="st"))
     kinds = [e.kind for e in events]
     assert "token" in kinds and kinds[-2:] == ["recommendations", "done"]
+    assert "planner" in {e.text for e in events if e.kind == "tool"}
     reply = events[-1].data
     assert "".join(e.text for e in events if e.kind == "token").strip() == reply.text.strip()
 

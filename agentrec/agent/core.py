@@ -177,13 +177,18 @@ class Agent:
                 events.put(None)
 
         threading.Thread(target=work, daemon=True).start()
-        streamed_tokens = False
+        streamed_tokens = streamed_tools = False
         while (event := events.get()) is not None:
             streamed_tokens = streamed_tokens or event.kind == "token"
+            streamed_tools = streamed_tools or (event.kind == "tool" and event.text != "guard")
             yield event
         reply = box.get("reply")
         if reply is None:
             return
+        if not streamed_tools:  # offline mode: the planner's tool calls, in order
+            for ev in reply.trace:
+                if ev.kind in ("tool_call", "fallback", "guard"):
+                    yield StreamEvent("tool", ev.name, data=ev)
         if not streamed_tokens:
             for word in reply.text.split(" "):
                 yield StreamEvent("token", word + " ")
