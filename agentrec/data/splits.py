@@ -101,7 +101,10 @@ def temporal_split(interactions: Interactions, n_last: int = 1, n_valid: int = 0
         A Split named ``"temporal"``.
     """
     if interactions.timestamp is None:
-        raise ValueError("temporal_split needs timestamps but these interactions have none; use random_split instead")
+        raise ValueError(
+            "temporal_split needs timestamps but these interactions have none; use a random split instead "
+            "(random_split, split='random', --split random)"
+        )
     if n_last < 1:
         raise ValueError(f"n_last must be >= 1, got {n_last}")
     if n_valid < 0:
