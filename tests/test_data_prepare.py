@@ -100,3 +100,16 @@ def test_prepare_default_random_split_and_raw_change(shared_data: Path, tmp_path
     (data / "ml-100k" / "u.data").write_text("\n".join(lines[:-1]) + "\n")
     rebuilt = prepare_dataset("ml-100k", data_dir=data, artifacts_dir=tmp_path / "art")
     assert len(rebuilt.dataset.interactions) == 99_999
+
+
+def test_corrupt_persisted_copy_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ds = load_lightgcn_split(_lightgcn_folder(tmp_path))
+    first = prepare_dataset(ds, artifacts_dir=tmp_path / "art", split="random", test_fraction=0.3)
+    (first.path / "interactions.parquet").write_bytes(b"not parquet")
+    with caplog.at_level("WARNING"):
+        again = prepare_dataset(ds, artifacts_dir=tmp_path / "art", split="random", test_fraction=0.3)
+    assert "rebuilding" in caplog.text
+    assert _pairs(again.split.test) == _pairs(first.split.test)
+    assert len(list((tmp_path / "art" / "mini" / "data").iterdir())) == 1  # replaced in place, no temp left
+    other = prepare_dataset(ds, artifacts_dir=tmp_path / "art", split="random", test_fraction=0.4)
+    assert other.path != first.path  # different parameters, different folder
