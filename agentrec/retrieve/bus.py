@@ -237,7 +237,7 @@ class Retriever:
             out["item2item"] = item2item_source(self._item_emb, seeds, eligible, depth)
         if w.get("co_interaction", 0) > 0:
             out["co_interaction"] = co_interaction_source(
-                self._x_csc, seeds, self.item_degree, eligible, depth, alpha=self.config.co_alpha
+                self._x, self._x_csc, seeds, self.item_degree, eligible, depth, alpha=self.config.co_alpha
             )
         if w.get("popularity", 0) > 0 or not any(v is not None and len(v[0]) for v in out.values()):
             # Popularity is the cold fallback: it always runs when nothing else produced a candidate.

@@ -89,6 +89,7 @@ def item2item_source(
 
 
 def co_interaction_source(
+    x_csr: sp.csr_matrix,
     x_csc: sp.csc_matrix,
     seeds: Sequence[int] | np.ndarray,
     item_degree: np.ndarray,
@@ -99,8 +100,8 @@ def co_interaction_source(
 ) -> Ranked | None:
     """Items co-liked with the seeds: ``X.T @ X[:, seeds] 1`` divided by ``degree ** alpha``.
 
-    ``x_csc`` is the binary ``(num_users, num_items)`` training matrix in CSC form; ``alpha`` damps
-    popular items (0 = raw co-like counts).
+    ``x_csr`` / ``x_csc`` are the binary ``(num_users, num_items)`` training matrix in both layouts (column
+    slices of the seeds, row slices of their likers); ``alpha`` damps popular items (0 = raw co-like counts).
     """
     if not len(seeds):
         return None
@@ -109,7 +110,7 @@ def co_interaction_source(
     users = np.flatnonzero(w)
     if not len(users):
         return None
-    counts = np.asarray(x_csc[users].T @ w[users]).ravel().astype(np.float64)
+    counts = np.asarray(x_csr[users].T @ w[users]).ravel().astype(np.float64)
     scores = np.where(counts > 0, counts / np.maximum(item_degree, 1) ** alpha, -np.inf)
     return top_eligible(scores, eligible, depth)
 

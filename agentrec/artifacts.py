@@ -1,0 +1,227 @@
+"""Build once, then load in seconds: everything the retriever, the explainer and the agent need for a dataset.
+
+``<artifacts>/<name>/`` holds the prepared split (written by :func:`agentrec.data.prepare_dataset`), the item
+text embeddings (``item_text_embeddings.npy``), the Chroma index (``chroma/``), a trained retriever
+checkpoint (``retriever-<model>.pt``) and ``components.json`` (what was built, from which data, how long it took).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentrec.config import Paths
+from agentrec.graph import BipartiteGraph, build_graph
+from agentrec.graph.paths import Explainer
+from agentrec.retrieve import Retriever, RetrieverConfig
+from agentrec.types import Catalog, Interactions, Split
+
+__all__ = ["MODELS", "Components", "load_components", "quick_train_config"]
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("text-lightgcn", "lightgcn")
+_MANIFEST = "components.json"
+
+
+@dataclass(eq=False)
+class Components:
+    """Everything built for one dataset.
+
+    Attributes:
+        name: the artifacts name (the dataset name).
+        dataset: the loaded ``agentrec.data.Dataset``.
+        split: the train / (valid) / test split everything was trained on.
+        catalog: the items in item-index order.
+        train: ``split.train``.
+        graph: the training graph.
+        model: the trained retriever (a LightGCN, text-aware when the catalogue has text).
+        store: the vector store, or None when the catalogue has no text (e.g. gowalla).
+        item_text_embeddings: ``(num_items, dim)`` unit-norm text embeddings, or None without text.
+        retriever: the candidate bus over all of the above.
+        explainer: the explanation-path finder.
+        path: ``<artifacts>/<name>``.
+    """
+
+    name: str
+    dataset: Any
+    split: Split
+    catalog: Catalog
+    train: Interactions
+    graph: BipartiteGraph
+    model: Any
+    store: Any | None
+    item_text_embeddings: np.ndarray | None
+    retriever: Retriever
+    explainer: Explainer
+    path: Path
+
+
+def quick_train_config(show_progress: bool = True, time_budget_s: float = 60.0) -> Any:
+    """A quick LightGCN recipe: BPR, early stopping on validation recall@20, at most ``time_budget_s`` seconds."""
+    from agentrec.train import TrainConfig
+
+    return TrainConfig(
+        epochs=60,
+        batch_size=4096,
+        lr=5e-3,
+        weight_decay=1e-4,
+        loss="bpr",
+        eval_every=5,
+        patience=2,
+        eval_part="auto",
+        time_budget_s=time_budget_s,
+        device="cpu",
+        show_progress=show_progress,
+    )
+
+
+def _has_text(catalog: Catalog) -> bool:
+    return any(it.genres or it.tags or it.overview for it in catalog.items)
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    file = path / _MANIFEST
+    return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def load_components(
+    dataset: str = "ml-latest-small",
+    *,
+    data_dir: str | Path | None = None,
+    artifacts_dir: str | Path | None = None,
+    build_missing: bool = True,
+    show_progress: bool = True,
+    model: str = "text-lightgcn",
+    train_config: Any | None = None,
+    split: str = "auto",
+    retriever_config: RetrieverConfig | None = None,
+    max_paths: int = 3,
+) -> Components:
+    """Load (building once what is missing) the components of a dataset.
+
+    Args:
+        dataset: a dataset name (see ``agentrec.data.DATASETS``).
+        data_dir: raw data root (default: ``AGENTREC_DATA_DIR`` or the user cache).
+        artifacts_dir: artifacts root (default: ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
+        build_missing: build what is missing (prepared split, embeddings, index, checkpoint); when False a
+            missing piece raises ``FileNotFoundError`` naming the command that builds it.
+        show_progress: progress bars while building.
+        model: ``"text-lightgcn"`` (item text embeddings as features) or ``"lightgcn"``. A catalogue with
+            no text (gowalla) always gets ``"lightgcn"`` and no vector store.
+        train_config: an ``agentrec.train.TrainConfig`` for the first build (default:
+            :func:`quick_train_config`, about a minute on two CPU cores for ml-latest-small).
+        split: the split kind passed to ``prepare_dataset`` (``"auto"``: the shipped split, else a random
+            per-user hold-out with seed 0 and 10 % validation for early stopping).
+        retriever_config: fusion settings of the retriever.
+        max_paths: explanation paths kept per item.
+
+    Returns:
+        The :class:`Components`.
+
+    Raises:
+        ValueError: for an unknown model.
+        FileNotFoundError: when something is missing and ``build_missing`` is False.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    from agentrec.data import fingerprint, prepare_dataset
+
+    paths = Paths.from_env(data_dir, artifacts_dir)
+    start = time.perf_counter()
+    prepared = prepare_dataset(
+        dataset,
+        data_dir=paths.data_dir,
+        artifacts_dir=paths.artifacts_dir,
+        split=split,  # type: ignore[arg-type]
+    )
+    ds, data_split = prepared.dataset, prepared.split
+    catalog, train = ds.catalog, data_split.train
+    out = paths.dataset_artifacts(prepared.name)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(out)
+    data_fp = str(fingerprint(train))
+    graph = build_graph(train)
+
+    has_text = _has_text(catalog)
+    if not has_text and model == "text-lightgcn":
+        logger.info("%s has no item text: using lightgcn without a vector store", prepared.name)
+        model = "lightgcn"
+    emb: np.ndarray | None = None
+    store = None
+    if has_text:
+        emb, store = _text_parts(prepared.name, catalog, train, paths, out, build_missing, show_progress)
+
+    ckpt = out / f"retriever-{model}.pt"
+    stale = ckpt.is_file() and manifest.get("checkpoints", {}).get(ckpt.name, {}).get("fingerprint") != data_fp
+    if stale:
+        logger.warning("%s was trained on different data: retraining", ckpt)
+    from agentrec.models.lightgcn import LightGCN, LightGCNConfig
+
+    if ckpt.is_file() and not stale:
+        net = LightGCN.load(ckpt, graph)
+    else:
+        if not build_missing:
+            raise FileNotFoundError(
+                f"no trained retriever at {ckpt}; build it with load_components({prepared.name!r}) or drop --no-build"
+            )
+        from agentrec.train import fit
+
+        net = LightGCN(graph, LightGCNConfig(item_features=emb if model == "text-lightgcn" else None))
+        t0 = time.perf_counter()
+        history = fit(net, data_split, train_config or quick_train_config(show_progress))
+        net.save(ckpt)
+        entry: dict[str, Any] = {"fingerprint": data_fp, "train_seconds": round(time.perf_counter() - t0, 1)}
+        entry.update(metric=history.metric, best_value=history.best_value, best_epoch=history.best_epoch)
+        manifest.setdefault("checkpoints", {})[ckpt.name] = entry
+        manifest.update(dataset=prepared.name, model=model)
+        (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    net.eval()
+    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config)
+    item_emb = net.item_embeddings().detach().cpu().numpy()
+    explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)
+    logger.info("components of %s ready in %.1f s", prepared.name, time.perf_counter() - start)
+    return Components(
+        name=prepared.name,
+        dataset=ds,
+        split=data_split,
+        catalog=catalog,
+        train=train,
+        graph=graph,
+        model=net,
+        store=store,
+        item_text_embeddings=emb,
+        retriever=retriever,
+        explainer=explainer,
+        path=out,
+    )
+
+
+def _text_parts(
+    name: str, catalog: Catalog, train: Interactions, paths: Paths, out: Path, build_missing: bool, show_progress: bool
+) -> tuple[np.ndarray, Any]:
+    """Item text embeddings (cached as .npy) and the filled vector store."""
+    from agentrec.text import TextEncoder, VectorStore, default_cache_dir, default_store_path, embed_catalog
+
+    encoder = TextEncoder.from_name(cache_dir=default_cache_dir(paths.artifacts_dir), show_progress=show_progress)
+    emb_file = out / "item_text_embeddings.npy"
+    emb = np.load(emb_file) if emb_file.is_file() else None
+    if emb is None or emb.shape[0] != len(catalog):
+        if not build_missing:
+            raise FileNotFoundError(f"no item text embeddings at {emb_file}; run `agentrec index --dataset {name}`")
+        emb = embed_catalog(catalog, encoder).astype(np.float32)
+        np.save(emb_file, emb)
+    store_path = default_store_path(paths.artifacts_dir, name)
+    store = VectorStore.open(store_path, encoder=encoder, create=build_missing)
+    if store.count() != len(catalog):
+        if not build_missing:
+            raise FileNotFoundError(f"the index at {store_path} is incomplete; run `agentrec index --dataset {name}`")
+        popularity = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
+        store.build(catalog, popularity=popularity)
+    return emb, store
