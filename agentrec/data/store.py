@@ -185,19 +185,21 @@ def load_prepared(folder: Path, signature: dict) -> tuple[Dataset, Split] | None
     except (OSError, ValueError, KeyError) as exc:
         logger.warning("could not read %s (%s); rebuilding", folder, exc)
         return None
-    columns = ("item_id", "title", "year", "genres", "tags", "overview", "attributes")
+    columns = ("item_id", "title", "year", "genres", "tags", "overview")
+    # One JSON parse for all items' attributes (per-item json.loads dominated the load time).
+    all_attrs = json.loads("[" + ",".join(items_df["attributes"].tolist()) + "]")
     items = tuple(
         Item(
             item_id=str(item_id),
             title=str(title),
-            year=None if pd.isna(year) else int(year),
-            genres=tuple(str(g) for g in genres),
-            tags=tuple(str(t) for t in tags),
+            year=None if year is None or pd.isna(year) else int(year),
+            genres=tuple(genres.tolist()) if len(genres) else (),
+            tags=tuple(tags.tolist()) if len(tags) else (),
             overview=str(overview),
-            attributes={k: _from_json(v) for k, v in json.loads(attributes).items()},
+            attributes={k: _from_json(v) for k, v in attributes.items()} if attributes else {},
         )
         for item_id, title, year, genres, tags, overview, attributes in zip(
-            *(items_df[c].tolist() for c in columns), strict=True
+            *(items_df[c].tolist() for c in columns), all_attrs, strict=True
         )
     )
     inter = Interactions(
