@@ -310,3 +310,11 @@ def test_llm_failure_falls_back_to_planner(comps: types.SimpleNamespace, kind: s
 def test_load_rejects_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not a directory"):
         Agent.load(tmp_path / "nope")
+
+
+def test_follow_ups_prefer_items_not_shown_yet(agent: Agent) -> None:
+    first = {r.item_index for r in agent.chat("show me 3 movies", session="n").recommendations}
+    second = {r.item_index for r in agent.chat("anything else?", session="n").recommendations}
+    assert len(first) == len(second) == 3 and not first & second
+    third = agent.chat("more", session="n").recommendations  # only one new item left: shown ones fill up
+    assert len(third) == 3 and len({r.item_index for r in third} - first - second) == 1

@@ -130,7 +130,7 @@ def test_held_out_target_hit_rate(agent: Agent, record_property: Any) -> None:
     comps = agent.components
     test, catalog = comps.split.test, comps.catalog
     rng = np.random.default_rng(0)
-    users = rng.choice(np.unique(test.user_index), size=20, replace=False)
+    users = rng.choice(np.unique(test.user_index), size=12, replace=False)
     hits, total = 0, 0
     failures: list[str] = []
     for u in users:
@@ -148,6 +148,6 @@ def test_held_out_target_hit_rate(agent: Agent, record_property: Any) -> None:
         _check_reply(agent, reply, spec, set(), failures)
         total += 1
         hits += int(item_index in {r.item_index for r in reply.recommendations})
-    assert total >= 15 and not failures, "\n".join(failures)
+    assert total >= 10 and not failures, "\n".join(failures)
     record_property("held_out_hit_at_10", hits / total)
     print(f"held-out target hit@10: {hits}/{total} = {hits / total:.2f}")

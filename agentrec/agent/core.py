@@ -270,7 +270,8 @@ class Agent:
         state.add_message("user", text)
         seeds, memo_notes = apply_request(state, parsed, self.toolbox, has_runtime=self.has_runtime, max_k=MAX_K)
         notes += list(parsed.notes) + memo_notes
-        query = self._query(state, parsed.text, seeds)
+        search_text = parsed.text
+        query = self._query(state, search_text, seeds)
         recs: list[Recommendation] = []
         usage: dict[str, int] = {}
         llm_text = ""
@@ -279,11 +280,12 @@ class Agent:
             from agentrec.agent.llm import LLMUnavailable
 
             self.toolbox.begin_turn(state, text=parsed.text)
+            guard_query = self._query(state, search_text, seeds, fresh=False)  # the LLM may bring back a shown item
             try:
                 result = self._llm_agent().run(
                     text,
                     state,
-                    validate=lambda ps: self.guard.validate(ps, query, max_runtime=state.max_runtime),
+                    validate=lambda ps: self.guard.validate(ps, guard_query, max_runtime=state.max_runtime),
                     on_event=on_event,
                 )
                 trace += list(result.trace)
@@ -308,11 +310,19 @@ class Agent:
                 query, k=query.k, exclude={r.item_index for r in recs}, state=state, similar_to=seeds
             )
             recs += fill[: query.k - len(recs)]
+            if len(recs) < query.k and state.shown:
+                # Not enough new items: items shown earlier (never rejected ones) may come back.
+                again = self._query(state, search_text, seeds, fresh=False)
+                fill = self._offline_ranking(
+                    again, k=query.k, exclude={r.item_index for r in recs}, state=state, similar_to=seeds
+                )
+                recs += fill[: query.k - len(recs)]
         trace += self.toolbox.trace
         for note in self.toolbox.notes:
             if note not in notes and not note.startswith("unknown user"):
                 notes.append(note)
         state.last_shown = [r.item_index for r in recs]
+        state.shown = list(dict.fromkeys([*state.shown, *state.last_shown]))
         state.focus = None
         reply_text = self._compose(recs, query, notes, llm_text, mode)
         state.add_message("assistant", reply_text)
@@ -321,9 +331,10 @@ class Agent:
             on_event(StreamEvent("tool", "guard", data={"accepted": len(recs)}))
         return Reply(reply_text, recs, trace, mode, notes, query, usage)
 
-    def _query(self, state: ConversationState, text: str, seeds: list[int]) -> Query:
+    def _query(self, state: ConversationState, text: str, seeds: list[int], *, fresh: bool = True) -> Query:
+        """The turn's query; with ``fresh`` the items already shown in the conversation are left out too."""
         liked = tuple(seeds) if seeds else tuple(state.liked)
-        seen = tuple(dict.fromkeys([*state.seen, *state.liked]))
+        seen = tuple(dict.fromkeys([*state.seen, *state.liked, *(state.shown if fresh else ())]))
         return Query(
             text=text,
             user_id=state.user_id,

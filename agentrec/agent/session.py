@@ -36,6 +36,7 @@ class ConversationState:
         filters: the stated constraints accumulated over the conversation.
         max_runtime: a stated runtime ceiling in minutes (only when the catalogue has runtimes).
         last_shown: the item indices of the last list shown, in display order.
+        shown: every item shown in this conversation (new lists prefer items not shown yet).
         focus: the item most recently referred to ("that one"), or None.
         user_id: the raw id of the known user this conversation is for, or None.
         k: how many recommendations to show per turn.
@@ -49,6 +50,7 @@ class ConversationState:
     filters: Filters = field(default_factory=Filters)
     max_runtime: int | None = None
     last_shown: list[int] = field(default_factory=list)
+    shown: list[int] = field(default_factory=list)
     focus: int | None = None
     user_id: str | None = None
     k: int = 10
@@ -111,6 +113,7 @@ class ConversationState:
             rejected=list(self.rejected),
             seen=list(self.seen),
             last_shown=list(self.last_shown),
+            shown=list(self.shown),
         )
 
 
