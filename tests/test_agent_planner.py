@@ -168,3 +168,14 @@ def test_short_titles_and_titles_with_numbers() -> None:
 def test_reset_words_are_not_search_text() -> None:
     req = parse("start over: sci-fi from the 90s")
     assert req.reset and "start" not in req.text and req.include_genres == ("Sci-Fi",)
+
+
+def test_one_word_titles_need_the_users_capital() -> None:
+    cat = Catalog(items=(Item("1", "The Dark", 2005, ("Horror",)), Item("2", "Heat", 1995, ("Crime",))))
+    titles = TitleIndex(cat)
+    assert parse("something like dark stuff", titles).like_items == []
+    assert parse("something like The Dark", titles).like_items == [0]
+    assert parse("something like the dark", titles).like_items == [0]  # "the ..." reads as a title
+    assert parse("i loved heat", titles).like_items == []
+    assert parse("I loved Heat", titles).like_items == [1]
+    assert parse('i loved "heat"', titles).like_items == [1]  # quoted: a title whatever the case

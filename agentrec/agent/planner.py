@@ -334,8 +334,14 @@ def _is_filler_phrase(phrase: str) -> bool:
     return all(w in _FILLER or w in genre_phrases or w in _ORDINALS or w in _DECADE_WORDS for w in words)
 
 
-def _match_title(span: str, titles: TitleIndexLike, max_words: int = 10) -> tuple[TitleMatch, int] | None:
-    """The longest leading part of ``span`` that names a title: (match, characters used)."""
+def _match_title(
+    span: str, titles: TitleIndexLike, orig: str | None = None, max_words: int = 10
+) -> tuple[TitleMatch, int] | None:
+    """The longest leading part of ``span`` that names a title: (match, characters used).
+
+    ``orig`` is the same span as the user typed it: a one-word title ("Up", "Heat") only counts when the
+    user capitalised it (or wrote "the ..."), so that "like dark stuff" does not become the film "The Dark".
+    """
     words = list(re.finditer(r"\S+", span))[:max_words]
     for fuzzy in (False, True):
         for n in range(len(words), 0, -1):
@@ -344,6 +350,10 @@ def _match_title(span: str, titles: TitleIndexLike, max_words: int = 10) -> tupl
             phrase = re.sub(r"^(?:the\s+(?:movie|film)\s+|(?:movie|film)\s+)", "", phrase)
             if not phrase or _is_filler_phrase(phrase) or (fuzzy and len(phrase) < 5):
                 continue
+            if orig is not None and len(phrase.split()) == 1:
+                typed = orig[words[n - 1].start() : words[n - 1].end()].lstrip("\"'“‘(")
+                if typed[:1].islower():
+                    continue
             hits = titles.lookup(phrase, k=1, cutoff=0.88 if fuzzy else 0.99)
             if hits and (hits[0].score >= 0.999 or (fuzzy and hits[0].score >= 0.88)):
                 return hits[0], end
@@ -381,8 +391,11 @@ def parse_request(
         The parsed request; ``conflicts`` lists contradictions inside the message.
     """
     req = ParsedRequest()
-    text = " " + re.sub(r"\s+", " ", message.lower().replace("’", "'")) + " "
-    text = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", text)
+    cased = " " + re.sub(r"\s+", " ", message.replace("’", "'")) + " "
+    cased = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", cased, flags=re.IGNORECASE)
+    text = cased.lower()
+    if len(text) != len(cased):  # a few Unicode letters change length when lower-cased
+        cased = text
     m = _RESET.search(text)
     if m:
         req.reset = True
@@ -458,7 +471,7 @@ def parse_request(
             if kind == "like" and _NOT_TITLE_BEFORE.search(text[: m.start()]):
                 continue
             span = re.split(r"[.;!?,]", text[m.end() :], maxsplit=1)[0]
-            found = _match_title(span, titles)
+            found = _match_title(span, titles, cased[m.end() : m.end() + len(span)])
             if found is None:
                 continue
             hit, used = found
@@ -469,8 +482,9 @@ def parse_request(
             pos = m.end() + used
             # "I loved Heat and Alien": further titles joined by "and" / "or" / "&".
             while (more := re.match(r"\s*(?:and|or|&|plus)\s+", text[pos:])) is not None:
-                span = re.split(r"[.;!?,]", text[pos + more.end() :], maxsplit=1)[0]
-                found = _match_title(span, titles)
+                start = pos + more.end()
+                span = re.split(r"[.;!?,]", text[start:], maxsplit=1)[0]
+                found = _match_title(span, titles, cased[start : start + len(span)])
                 if found is None:
                     break
                 _add_title(req, kind, found[0])
