@@ -65,21 +65,14 @@ def card_ids(page: Any) -> list[str]:
 def send(page: Any, message: str) -> str:
     """Type a message, press Enter, wait until the streamed answer is complete; return the answer text."""
     bots = page.locator('[data-testid="bot"]')
+    status = page.locator("#agentrec-status")
     before = bots.count()
     box = page.locator("#agentrec-message textarea")
     box.fill(message)
     box.press("Enter")
-
-    def answered() -> str | None:
-        if bots.count() <= before:
-            return None
-        text = bots.last.inner_text().strip()
-        idle = page.locator("#agentrec-send").is_enabled() and page.locator(".progress-text").count() == 0
-        return text if text and text != "…" and idle else None
-
-    text = wait_for(answered, timeout=30)
-    wait_for(lambda: bots.last.inner_text().strip() == text, timeout=5)  # stable: streaming finished
-    return str(text)
+    # The first streamed update adds the bot message and sets "Answering…"; the last one clears it.
+    wait_for(lambda: bots.count() > before and "Answering" not in status.inner_text(), timeout=30)
+    return str(bots.last.inner_text().strip())
 
 
 def test_chat_cards_dislike_trace_and_paths(server: AppServer, page: Any) -> None:

@@ -198,7 +198,7 @@ class AppController:
                         "Send it again once the answer above is complete.",
                     }
                 )
-                snap = self._snapshot(sess, busy=True)
+                snap = self._snapshot(sess)  # not busy: this request is over (the other one is not)
             yield snap
             return
         try:

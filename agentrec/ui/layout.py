@@ -30,6 +30,8 @@ __all__ = ["build_demo", "launch", "view_json"]
 
 logger = logging.getLogger(__name__)
 
+BUSY_STATUS = "⏳ *Answering…*"
+
 EXAMPLES = [
     "A funny animated movie for the whole family",
     "Dark sci-fi from the 80s, no horror",
@@ -127,6 +129,7 @@ def build_demo(
                         elem_id="agentrec-message",
                     )
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="agentrec-send")
+                status = gr.Markdown("", elem_id="agentrec-status")  # "answering…" while a turn streams
                 with gr.Row():
                     gr.Examples(EXAMPLES, inputs=message, label="Try")
                     restart = gr.Button("New conversation", size="sm", scale=0, elem_id="agentrec-restart")
@@ -176,9 +179,10 @@ def build_demo(
             for view in controller.respond(_sid(request), message_text, user_id):
                 slot_values, previous = _slot_updates(view, previous)
                 final = gr.skip() if view.busy else view_json(view)
-                yield ["", view.history, trace_markdown(view.trace), view.memory, final, *slot_values]
+                note = BUSY_STATUS if view.busy else ""
+                yield ["", view.history, trace_markdown(view.trace), view.memory, final, note, *slot_values]
 
-        respond_outputs = [message, chatbot, trace, memory, state_json, *slot_outputs]
+        respond_outputs = [message, chatbot, trace, memory, state_json, status, *slot_outputs]
         gr.on(
             triggers=[message.submit, send.click],
             fn=respond,
