@@ -92,7 +92,7 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 
 def load_components(
-    dataset: str = "ml-latest-small",
+    dataset: str | Any = "ml-latest-small",
     *,
     data_dir: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
@@ -107,7 +107,7 @@ def load_components(
     """Load (building once what is missing) the components of a dataset.
 
     Args:
-        dataset: a dataset name (see ``agentrec.data.DATASETS``).
+        dataset: a dataset name (see ``agentrec.data.DATASETS``) or a loaded ``agentrec.data.Dataset``.
         data_dir: raw data root (default: ``AGENTREC_DATA_DIR`` or the user cache).
         artifacts_dir: artifacts root (default: ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
         build_missing: build what is missing (prepared split, embeddings, index, checkpoint); when False a
