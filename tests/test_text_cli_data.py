@@ -61,7 +61,7 @@ def test_real_catalogue_overview_sentences_find_their_movie(shared_data: Path, t
     keep = np.array(with_overview[:: len(with_overview) // 150][:150])
     # A small real sub-catalogue (with the real interactions of those items) keeps this test fast.
     catalog = Catalog(items=tuple(full.catalog[int(i)] for i in keep))
-    remap = -np.ones(full.catalog.__len__(), dtype=np.int64)
+    remap = -np.ones(len(full.catalog), dtype=np.int64)
     remap[keep] = np.arange(len(keep))
     mask = remap[full.interactions.item_index] >= 0
     inter = Interactions(
