@@ -50,6 +50,8 @@ class TrainConfig:
         num_negatives: see ``loss``.
         temperature: softmax temperature.
         max_in_batch: at most this many in-batch positives serve as softmax negatives (cost control).
+        mask_hits: drop softmax candidates equal to the row's own positive (costs two passes over the
+            ``(batch, candidates)`` logits; without it such a hit only adds a bounded constant).
         cl_weight: weight of the XSimGCL contrastive term (0 = off).
         cl_eps: XSimGCL noise magnitude.
         cl_temperature: contrastive temperature.
@@ -85,6 +87,7 @@ class TrainConfig:
     num_negatives: int = 1
     temperature: float = 0.1
     max_in_batch: int = 2048
+    mask_hits: bool = True
     cl_weight: float = 0.0
     cl_eps: float = 0.2
     cl_temperature: float = 0.2
@@ -243,19 +246,22 @@ def _step_loss(
             loss = F.softplus(neg_s - pos_s).mean()
             reg_idx = torch.cat([u_d, nu + p_d, nu + neg.reshape(-1)])
         else:
-            m = min(cfg.max_in_batch, len(users))
-            in_batch = p_d[torch.randperm(len(users), generator=gen)[:m].to(dev)]
-            neg = sampler.uniform(cfg.num_negatives).to(dev)
-            cand = torch.cat([in_batch, neg])  # (C,)
-            c_emb = final[nu + cand]
+            b, m = len(users), min(cfg.max_in_batch, len(users))
+            in_batch = p_d[torch.randperm(b, generator=gen)[:m].to(dev)]
+            cand = torch.cat([in_batch, sampler.uniform(cfg.num_negatives).to(dev)])  # (C,)
+            # One gather for users, positives and candidates: a single scatter in the backward pass.
+            rows = final[torch.cat([u_d, nu + p_d, nu + cand])]
             if model.config.similarity == "cosine":
-                u_emb, p_emb, c_emb = F.normalize(u_emb, dim=-1), F.normalize(p_emb, dim=-1), F.normalize(c_emb, dim=-1)
-            pos_s = (u_emb * p_emb).sum(-1, keepdim=True) / cfg.temperature  # (B, 1)
-            neg_s = (u_emb @ c_emb.T) / cfg.temperature  # (B, C)
-            # A candidate equal to the row's positive is not a negative.
-            neg_s = neg_s.masked_fill(cand[None, :] == p_d[:, None], -torch.inf)
-            logits = torch.cat([pos_s, neg_s], dim=1).float()
-            loss = (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
+                rows = F.normalize(rows, dim=-1)
+            u_emb, p_emb, c_emb = rows.split([b, b, len(cand)])
+            u_emb = u_emb / cfg.temperature  # scale (B, d) rather than the (B, C) logits
+            pos_s = (u_emb * p_emb).sum(-1)  # (B,)
+            neg_s = u_emb @ c_emb.T  # (B, C)
+            if cfg.mask_hits:
+                # A candidate equal to the row's positive is not a negative.
+                neg_s = neg_s.masked_fill(cand[None, :] == p_d[:, None], -torch.inf)
+            pos_s = pos_s.float()
+            loss = (torch.logaddexp(pos_s, torch.logsumexp(neg_s.float(), dim=1)) - pos_s).mean()
             reg_idx = torch.cat([u_d, nu + p_d])
         if cfg.weight_decay > 0:
             loss = loss + cfg.weight_decay * 0.5 * ego[reg_idx].pow(2).sum() / len(users)

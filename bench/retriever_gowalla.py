@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--loss", default="softmax", choices=["bpr", "softmax"])
     p.add_argument("--num-negatives", type=int, default=1024)
     p.add_argument("--max-in-batch", type=int, default=1024)
+    p.add_argument("--no-mask-hits", action="store_true", help="skip masking accidental hits (faster)")
     p.add_argument("--temperature", type=float, default=0.1)
     p.add_argument("--similarity", default="cosine", choices=["dot", "cosine"])
     p.add_argument("--num-layers", type=int, default=3)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         loss=a.loss,
         num_negatives=a.num_negatives,
         max_in_batch=a.max_in_batch,
+        mask_hits=not a.no_mask_hits,
         temperature=a.temperature,
         cl_weight=a.cl_weight,
         cl_eps=a.cl_eps,
