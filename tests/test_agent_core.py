@@ -205,6 +205,10 @@ def test_conflicting_constraints(agent: Agent) -> None:
     reply = agent.chat("horror please", session="c")
     assert state.filters.include_genres == ("Horror",) and "Horror" not in state.filters.exclude_genres
     assert any("dropped your earlier exclusion" in n for n in reply.notes)
+    agent.chat("only 90s", session="c")
+    reply = agent.chat("after 2000", session="c")
+    assert (state.filters.year_min, state.filters.year_max) == (2001, None)
+    assert any("replaced your earlier period (1990-1999)" in n for n in reply.notes)
 
 
 def test_runtime_is_honest_without_data(agent: Agent) -> None:

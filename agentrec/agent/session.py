@@ -340,6 +340,9 @@ def apply_request(
             exclude.append(g)
     y0, y1 = f.year_min, f.year_max
     if parsed.years_stated:
+        if (y0 is not None or y1 is not None) and (y0, y1) != (parsed.year_min, parsed.year_max):
+            new = _period(parsed.year_min, parsed.year_max)
+            notes.append(f"I replaced your earlier period ({_period(y0, y1)}) with the new one ({new}).")
         y0, y1 = parsed.year_min, parsed.year_max
     state.filters = Filters(
         include_genres=tuple(include),
@@ -368,3 +371,9 @@ def apply_request(
             state.max_runtime = None
             notes.append("I dropped the runtime limit.")
     return seeds, notes
+
+
+def _period(lo: int | None, hi: int | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo}-{hi}"
+    return f"from {lo}" if lo is not None else f"up to {hi}"
