@@ -128,3 +128,11 @@ def test_serve_defaults_bind_loopback() -> None:
     args = parser.parse_args([])
     assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
     assert not any(a.dest == "share" for a in parser._actions)
+
+
+def test_serve_with_bad_auth_fails_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentrec.cli import main
+
+    assert main(["serve", "--dataset", "no-such-dataset", "--auth", "nopassword"]) == 1
+    err = capsys.readouterr().err
+    assert "--auth must be USER:PASSWORD" in err and "no-such-dataset" not in err

@@ -65,14 +65,13 @@ def user_choices(agent: Any, limit: int = 200) -> list[str]:
 
 def serve(args: argparse.Namespace) -> int:
     """Load the agent for ``args.dataset`` and serve the app until interrupted."""
+    auth = parse_auth(args.auth)  # fail fast, before loading anything
     from agentrec.agent import Agent
 
     try:
         from agentrec.ui.layout import build_demo, launch
     except ImportError as exc:
         raise RuntimeError(f"the chat app needs Gradio ({exc}); install it with: pip install 'agentrec[app]'") from exc
-
-    auth = parse_auth(args.auth)
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         logger.warning("serving on %s without --auth: anyone who can reach this address can use the app", args.host)
     agent = Agent.load(
