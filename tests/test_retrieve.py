@@ -180,3 +180,15 @@ def test_bad_config_and_mismatched_catalog(tiny_catalog: Catalog, tiny_interacti
     small = Interactions.from_arrays(np.array([0]), np.array([0]), num_users=1, num_items=3)
     with pytest.raises(ValueError, match="share one index space"):
         Retriever(tiny_catalog, small)
+
+
+def test_item2item_source_ranks_by_embedding_similarity(
+    tiny_catalog: Catalog, tiny_interactions: Interactions, model: LightGCN
+) -> None:
+    r = Retriever(tiny_catalog, tiny_interactions, model=model, config=RetrieverConfig(weights={"item2item": 1.0}))
+    res = r.retrieve(Query(liked_items=(3,), k=6))
+    emb = model.item_embeddings().numpy()
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    expected = sorted((i for i in range(7) if i != 3), key=lambda i: -float(emb[i] @ emb[3]))
+    assert [c.item_index for c in res.candidates] == expected
+    assert [c.source_ranks["item2item"] for c in res.candidates] == list(range(6))
