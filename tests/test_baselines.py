@@ -11,6 +11,16 @@ from agentrec.train import TrainConfig, fit
 from agentrec.types import Interactions, Split
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny graphs gain nothing from threads, and on a busy machine torch's thread pool spin-waits;
+    # restore the setting afterwards (fit(num_threads=...) and --threads change it process-wide).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def graph(tiny_interactions: Interactions):
     return build_graph(tiny_interactions)

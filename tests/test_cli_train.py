@@ -9,6 +9,16 @@ import torch
 from agentrec.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny graphs gain nothing from threads, and on a busy machine torch's thread pool spin-waits;
+    # restore the setting afterwards (fit(num_threads=...) and --threads change it process-wide).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_unknown_model_lists_the_valid_ones(capsys, tmp_path) -> None:
     code = main(["train", "--dataset", "ml-latest-small", "--model", "svd", "--artifacts-dir", str(tmp_path)])
     err = capsys.readouterr().err
