@@ -322,8 +322,9 @@ def fit(
     model.to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    # Fused Adam: one kernel per step instead of a dozen passes over every embedding table.
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    # Fused Adam: one kernel per step instead of a dozen passes over every embedding table (large tables).
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.lr, fused=sum(p.numel() for p in params) >= 1_000_000)
     metric = f"recall@{cfg.eval_k}"
     hist = TrainHistory(metric=metric, eval_part=part, device=str(device))
     start_epoch, step, wall_offset = 0, 0, 0.0

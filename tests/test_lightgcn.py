@@ -11,7 +11,7 @@ from agentrec.models.lightgcn import LightGCN, LightGCNConfig
 from agentrec.train import TrainConfig, fit
 from agentrec.types import Interactions, Split
 
-FAST = dict(epochs=60, batch_size=8, lr=0.05, eval_part="none", show_progress=False, device="cpu")
+FAST = dict(epochs=80, batch_size=24, lr=0.05, eval_part="none", show_progress=False, device="cpu")
 
 
 def _split(train: Interactions) -> Split:
