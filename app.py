@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from agentrec.cli.app import add_serve_arguments, parse_auth, user_choices
+from agentrec.cli.app import add_serve_arguments, parse_auth, set_torch_threads, user_choices
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     add_serve_arguments(parser)
     args = parser.parse_args(argv)
     auth = parse_auth(args.auth)  # fail fast, before loading anything
+    set_torch_threads(args.torch_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from agentrec.agent import Agent

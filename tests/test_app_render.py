@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from agentrec.cli.app import add_serve_arguments, parse_auth
+from agentrec.cli.app import add_serve_arguments, parse_auth, set_torch_threads
 from agentrec.types import Catalog, Filters, GraphPath, PathEdge, PathNode, Query, Recommendation
 from agentrec.ui.render import (
     banner_markdown,
@@ -128,6 +128,10 @@ def test_serve_defaults_bind_loopback() -> None:
     args = parser.parse_args([])
     assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
     assert not any(a.dest == "share" for a in parser._actions)
+    assert args.torch_threads == 1
+    with pytest.raises(ValueError, match="--torch-threads"):
+        set_torch_threads(-1)
+    set_torch_threads(0)  # 0 keeps the default (and changes nothing for the other tests)
 
 
 def test_serve_with_bad_auth_fails_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:

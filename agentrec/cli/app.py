@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-__all__ = ["parse_auth", "register", "serve", "user_choices"]
+__all__ = ["parse_auth", "register", "serve", "set_torch_threads", "user_choices"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=8, help="chat turns answered at the same time (8)")
     p.add_argument("--max-cards", type=int, default=10, help="recommendation cards shown at most (10)")
     p.add_argument("--max-users", type=int, default=200, help="user ids listed in the user picker (200)")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="PyTorch threads per request (1: many small requests on few cores stay fast under load; 0: keep)",
+    )
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -49,6 +55,23 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise ValueError("--auth must be USER:PASSWORD with a non-empty user and password, e.g. --auth me:secret")
     return user, password
+
+
+def set_torch_threads(n: int) -> None:
+    """Use ``n`` PyTorch intra-op threads (0 leaves the default).
+
+    Each chat turn runs small tensor ops (one query embedding, one score vector); on a few busy cores the
+    default thread pool spins and waits, and one thread per request was 4-5x faster in our measurements.
+
+    Raises:
+        ValueError: when ``n`` is negative.
+    """
+    if n < 0:
+        raise ValueError(f"--torch-threads must be 0 (keep the default) or a positive number, got {n}")
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
 
 
 def user_choices(agent: Any, limit: int = 200) -> list[str]:
@@ -66,6 +89,7 @@ def user_choices(agent: Any, limit: int = 200) -> list[str]:
 def serve(args: argparse.Namespace) -> int:
     """Load the agent for ``args.dataset`` and serve the app until interrupted."""
     auth = parse_auth(args.auth)  # fail fast, before loading anything
+    set_torch_threads(args.torch_threads)
     from agentrec.agent import Agent
 
     try:
