@@ -68,6 +68,7 @@ def evaluate_chat(
     systems: Sequence[str] | None = None,
     out_dir: str | Path | None = None,
     seed: int = 0,
+    min_history: int = 5,
     config: AgentConfig | None = None,
     components: Any = None,
     data_dir: str | Path | None = None,
@@ -87,6 +88,7 @@ def evaluate_chat(
         systems: a subset of :data:`~agentrec.evalchat.systems.SYSTEMS` (default: all available).
         out_dir: where ``<name>.json`` / ``.md`` / ``.png`` go (None: nothing is written).
         seed: the simulators' and the user sampling's seed.
+        min_history: training interactions a simulated user needs.
         config: LLM settings (default ``AgentConfig.from_env()``), used by ``agent-llm`` and ``simulator="llm"``.
         components: ready ``agentrec.artifacts.Components`` (loaded from ``dataset`` when None).
         data_dir: raw data root.
@@ -99,7 +101,10 @@ def evaluate_chat(
         The result and the written paths (empty without ``out_dir``).
     """
     config = config if config is not None else AgentConfig.from_env()
-    names = check_arguments(turns=turns, k=k, simulator=simulator, systems=systems, config=config, dataset=dataset)
+    names = check_arguments(
+        turns=turns, k=k, simulator=simulator, systems=systems, config=config,
+        dataset=dataset if components is None else None,
+    )  # fmt: skip
     start = time.perf_counter()
     if components is None:
         from agentrec.artifacts import load_components
@@ -107,7 +112,7 @@ def evaluate_chat(
         components = load_components(
             dataset, data_dir=data_dir, artifacts_dir=artifacts_dir, show_progress=show_progress
         )
-    users = select_users(components.split, components.catalog, episodes, seed=seed)
+    users = select_users(components.split, components.catalog, episodes, seed=seed, min_history=min_history)
     agent = llm_agent = None
     if "agent" in names or "agent-llm" in names:
         from agentrec.agent import Agent
