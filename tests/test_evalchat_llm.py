@@ -51,7 +51,7 @@ def test_runner_with_llm_simulator_regenerates_leaks(
     assert sims[0].regenerations == 1 and sims[0].fallbacks == 0
     assert all(not leaks(t["user"], "Thing, The") for t in log.transcript)
     assert log.transcript[0]["user"].startswith("Hi!")
-    assert log.simulator_tokens > 0
+    assert log.simulator_tokens > 0 and res.metrics()["agent"]["simulator_tokens_per_episode"] > 0
     assert log.hit_turn is not None and log.constraint_violations == 0
     # The prompt carries the target (to be avoided) and the history; the second request says what went wrong.
     system = openai_server.requests[0]["messages"][0]["content"]

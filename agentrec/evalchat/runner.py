@@ -64,7 +64,8 @@ def summarise(logs: Sequence[EpisodeLog], turns: int) -> dict[str, Any]:
 
     Returns:
         ``{"episodes", "hit_rate": {T: rate}, "avg_turns", "repeated_rejections", "constraint_violations",
-        "latency_ms": {"mean", "p50", "p95"}, "tokens_per_episode"}``.
+        "latency_ms": {"mean", "p50", "p95"}, "tokens_per_episode", "simulator_tokens_per_episode"}`` (tokens:
+        the system's LLM; simulator tokens: the LLM simulated user's, 0 with the rules).
     """
     n = len(logs)
     lat = [x for lg in logs for x in lg.latencies_ms]
@@ -83,6 +84,7 @@ def summarise(logs: Sequence[EpisodeLog], turns: int) -> dict[str, Any]:
             "p95": float(np.percentile(lat, 95)) if lat else 0.0,
         },
         "tokens_per_episode": float(np.mean([lg.tokens for lg in logs])) if n else 0.0,
+        "simulator_tokens_per_episode": float(np.mean([lg.simulator_tokens for lg in logs])) if n else 0.0,
     }
 
 
