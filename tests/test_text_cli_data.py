@@ -1,6 +1,7 @@
 """The `agentrec search` command, and the text stage on real ml-latest-small data."""
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,17 @@ from agentrec.text import (
     user_profile_text,
 )
 from agentrec.types import Catalog, Interactions
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """On a shared, oversubscribed CPU two torch threads make small encodes ~10x slower (bench/text_query.py)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_cli_search_prints_ranked_hits(tmp_path: Path, tiny_catalog: Catalog, capsys: pytest.CaptureFixture) -> None:

@@ -1,5 +1,6 @@
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,17 @@ from agentrec.config import AgentConfig  # noqa: E402
 from agentrec.text import TextEncoder, default_model_path, embed_catalog  # noqa: E402
 from agentrec.text.cache import EmbeddingCache, text_key  # noqa: E402
 from agentrec.types import Catalog  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """On a shared, oversubscribed CPU two torch threads make small encodes ~10x slower (bench/text_query.py)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

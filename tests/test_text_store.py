@@ -23,6 +23,17 @@ from agentrec.types import Catalog, Filters, Item  # noqa: E402
 POPULARITY = np.array([10, 5, 3, 8, 1, 2, 0])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """On a shared, oversubscribed CPU two torch threads make small encodes ~10x slower (bench/text_query.py)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory: pytest.TempPathFactory) -> TextEncoder:
     """The real default model, loaded once; its disk cache makes each test's catalogue build cheap."""
