@@ -86,6 +86,9 @@ def test_real_catalogue_overview_sentences_find_their_movie(shared_data: Path, t
     dataset = Dataset(name="ml-sample", interactions=inter, catalog=catalog)
     store = build_index(dataset, tmp_path, show_progress=False)
     assert store.count() == 150
+    emb = np.load(tmp_path / "ml-sample" / "item_text_embeddings.npy")
+    assert emb.shape == (150, 384)
+    np.testing.assert_allclose(store.item_vectors([0, 149]), emb[[0, 149]], atol=1e-5)
     pop = item_popularity(inter)
     hit = store.search(catalog[0].title, k=1)[0]
     assert hit.metadata["popularity"] == int(pop[hit.item_index])

@@ -4,7 +4,14 @@
 embeds something or a store is opened.
 """
 
-from agentrec.text.build import build_index, default_cache_dir, default_store_path, embed_catalog, item_popularity
+from agentrec.text.build import (
+    ITEM_EMBEDDINGS_FILE,
+    build_index,
+    default_cache_dir,
+    default_store_path,
+    embed_catalog,
+    item_popularity,
+)
 from agentrec.text.encoder import TextEncoder, default_model_path
 from agentrec.text.filters import SearchFilters
 from agentrec.text.profile import DEFAULT_ITEM_TEMPLATE, TEMPLATE_FIELDS, ItemTextTemplate, item_text, user_profile_text
@@ -12,6 +19,7 @@ from agentrec.text.store import BuildStats, SearchHit, VectorStore
 
 __all__ = [
     "DEFAULT_ITEM_TEMPLATE",
+    "ITEM_EMBEDDINGS_FILE",
     "TEMPLATE_FIELDS",
     "BuildStats",
     "ItemTextTemplate",

@@ -16,9 +16,20 @@ if TYPE_CHECKING:
     from agentrec.data import Dataset
     from agentrec.text.store import VectorStore
 
-__all__ = ["build_index", "default_cache_dir", "default_store_path", "embed_catalog", "item_popularity"]
+__all__ = [
+    "ITEM_EMBEDDINGS_FILE",
+    "build_index",
+    "default_cache_dir",
+    "default_store_path",
+    "embed_catalog",
+    "item_popularity",
+]
 
 logger = logging.getLogger(__name__)
+
+#: ``build_index`` also saves the ``(num_items, dim)`` item text embeddings here, under ``<artifacts>/<dataset>/``,
+#: for the text-aware GNN.
+ITEM_EMBEDDINGS_FILE = "item_text_embeddings.npy"
 
 
 def default_store_path(artifacts_dir: str | Path, dataset: str) -> Path:
@@ -79,7 +90,8 @@ def build_index(
         show_progress: progress bars.
 
     Returns:
-        The open, filled :class:`VectorStore`.
+        The open, filled :class:`VectorStore`. The ``(num_items, dim)`` item embeddings are also saved to
+        ``<artifacts>/<dataset>/item_text_embeddings.npy``.
     """
     from agentrec.text.store import VectorStore
 
@@ -96,6 +108,9 @@ def build_index(
         encoder=encoder,
     )
     stats = store.build(dataset.catalog, popularity=item_popularity(train), template=template)
+    emb_file = Path(artifacts_dir) / dataset.name / ITEM_EMBEDDINGS_FILE
+    emb_file.parent.mkdir(parents=True, exist_ok=True)
+    np.save(emb_file, embed_catalog(dataset.catalog, encoder, template).astype(np.float32))
     logger.info(
         "indexed %s: %d items, %d written, %d embedded, %d removed in %.1f s",
         dataset.name,
