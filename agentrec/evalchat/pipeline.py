@@ -106,6 +106,7 @@ def evaluate_chat(
         dataset=dataset if components is None else None,
     )  # fmt: skip
     start = time.perf_counter()
+    commit = _git_commit()  # the code that runs, even if the tree moves on during a long run
     if components is None:
         from agentrec.artifacts import load_components
 
@@ -144,7 +145,7 @@ def evaluate_chat(
             "episodes_requested": episodes,
             "seed": seed,
             "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "git_commit": _git_commit(),
+            "git_commit": commit,
             "load_s": round(load_s, 1),
             "total_s": round(time.perf_counter() - start, 1),
             "machine": _machine(),
