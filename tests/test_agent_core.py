@@ -158,6 +158,17 @@ def test_memory_rejected_never_returns_and_exclusion_holds(agent: Agent) -> None
     assert len(state.messages) == 12  # six turns, each user + assistant
 
 
+def test_genre_wishes_accumulate_unless_the_user_switches(agent: Agent) -> None:
+    agent.chat("an animated movie", session="g")
+    reply = agent.chat("it should also be a comedy", session="g")
+    assert set(agent.sessions.get("g").filters.include_genres) == {"Animation", "Comedy"}
+    assert reply.recommendations
+    assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
+    reply = agent.chat("actually a sci-fi instead", session="g")
+    assert agent.sessions.get("g").filters.include_genres == ("Sci-Fi",)
+    assert all("Sci-Fi" in r.genres for r in reply.recommendations)
+
+
 def test_more_like_the_second_one_seeds_from_last_list(agent: Agent) -> None:
     r1 = agent.chat("animated", session="s")
     second = r1.recommendations[1].item_index

@@ -59,7 +59,10 @@ def test_llm_turn_guarded_repaired_and_filled(server, components):
 
     server.push(
         tool_calls(("lookup_title", {"title": "toy story"}), ("similar_items", {"title_or_id": "3", "k": 5})),
-        tool_calls(("explain", {"item": "4"}), ("explain", {"item": "5"})),
+        # Sequential explain calls: parallel tool calls run concurrently, so path references (p1, p2) would be
+        # handed out in either order and the scripted citations below could point at the other item's path.
+        tool_calls(("explain", {"item": "4"})),
+        tool_calls(("explain", {"item": "5"})),
         answer(("999999", ["p1"]), ("4", ["p1"])),
         repair,
     )

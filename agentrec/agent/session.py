@@ -261,7 +261,9 @@ def apply_request(
 ) -> tuple[list[int], list[str]]:
     """Merge one parsed message into the conversation's memory.
 
-    New genre or year wishes replace the earlier ones; exclusions accumulate; where a new wish contradicts
+    New genre wishes add to the earlier ones (a user who said "a comedy" and then "also drama" wants both)
+    unless the message switches ("actually a drama instead"); a new period replaces the earlier one;
+    exclusions accumulate; where a new wish contradicts
     a remembered one, the newest statement wins and a note says so. References resolve against the last
     list shown.
 
@@ -327,7 +329,13 @@ def apply_request(
     include, match = f.include_genres, f.genre_match
     exclude = list(f.exclude_genres)
     if parsed.include_genres:
-        include, match = parsed.include_genres, parsed.genre_match  # type: ignore[assignment]
+        if parsed.switch_genres or not include or parsed.genre_match == "any" or match == "any":
+            if include and tuple(include) != tuple(parsed.include_genres):
+                old, new = ", ".join(include), ", ".join(parsed.include_genres)
+                notes.append(f"I replaced your earlier genre wish ({old}) with {new}.")
+            include, match = parsed.include_genres, parsed.genre_match  # type: ignore[assignment]
+        else:
+            include = tuple(dict.fromkeys([*include, *parsed.include_genres]))
         dropped = [g for g in exclude if g in include]
         if dropped:
             exclude = [g for g in exclude if g not in include]
