@@ -5,6 +5,8 @@ explanatory graph paths as tools to an LLM agent, which talks with the user, rer
 every recommendation with evidence the data contains.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agentrec.types import (
     Candidate,
     Catalog,
@@ -17,9 +19,13 @@ from agentrec.types import (
     Split,
 )
 
+if TYPE_CHECKING:
+    from agentrec.agent.core import Agent
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
     "Candidate",
     "Catalog",
     "Filters",
@@ -31,3 +37,12 @@ __all__ = [
     "Split",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Agent is loaded lazily so that `import agentrec` stays light for people who only train retrievers.
+    if name == "Agent":
+        from agentrec.agent.core import Agent
+
+        return Agent
+    raise AttributeError(f"module 'agentrec' has no attribute {name!r}")
