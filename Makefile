@@ -40,8 +40,16 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make demo: set up, build what the default dataset needs, run the main job.
+## (DEMO_SERVE=0 skips starting the app; HOST/PORT choose where it listens.)
+DEMO_SERVE ?= 1
+HOST ?= 127.0.0.1
+PORT ?= 7860
 demo: install
 	$(VENV)/bin/agentrec demo --dataset $(DATASET)
+	@if [ "$(DEMO_SERVE)" != 0 ]; then \
+	  echo "Starting the chat app on http://$(HOST):$(PORT)  (Ctrl-C stops it)"; \
+	  $(VENV)/bin/agentrec serve --dataset $(DATASET) --host $(HOST) --port $(PORT); \
+	fi
 
 ## make test: lint, types, unit + integration (+ notebook and browser) tests.
 test: install-dev browser-deps
