@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
 
     t_start = time.perf_counter()
+    # The commit the run starts from (the tree may move on while a long run trains).
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     ds = load_dataset("gowalla", a.data_dir, download=False)
     split = ds.split
     assert split is not None
@@ -108,7 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "benchmark": "retriever_gowalla",
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": sha,
+        "commit": head.stdout.strip() or sha,
+        "commit_at_end": sha,
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
