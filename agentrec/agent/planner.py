@@ -136,8 +136,8 @@ class ParsedRequest:
         k: how many results were asked for.
         runtime: "shorter" or "longer" when the user asked about length.
         reset: the user asked to start over.
-        switch_genres: the message replaces the earlier genre wish ("instead", "actually", "rather")
-            rather than adding to it.
+        add_genres: the message adds its genres to the earlier genre wish ("also", "too", "as well")
+            rather than replacing it.
         conflicts: contradictions inside this message (the turn is answered with a question instead).
         notes: how ambiguous words were read ("violent" -> Horror, War), unsupported wishes.
         mentions: the phrases recognised, for the trace.
@@ -159,7 +159,7 @@ class ParsedRequest:
     k: int | None = None
     runtime: str | None = None
     reset: bool = False
-    switch_genres: bool = False
+    add_genres: bool = False
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
@@ -373,8 +373,9 @@ class TitleIndexLike(Protocol):
         ...
 
 
-# Words that turn a new genre wish into a replacement of the earlier one instead of an addition to it.
-_SWITCH = re.compile(r"\b(?:instead|actually|rather|switch|change (?:it|that) to|forget (?:the|that|about))\b")
+# A new genre wish replaces the earlier one, unless the message adds to it ("it should also be a drama").
+_ADD = re.compile(r"\b(?:also|as well|additionally|in addition)\b|\btoo\b(?!\s*\w)")
+_SWITCH = re.compile(r"\b(?:instead|rather|switch|change (?:it|that) to|forget (?:the|that|about))\b")
 
 
 def parse_request(
@@ -398,7 +399,7 @@ def parse_request(
         The parsed request; ``conflicts`` lists contradictions inside the message.
     """
     req = ParsedRequest()
-    req.switch_genres = bool(_SWITCH.search(message.lower()))
+    req.add_genres = bool(_ADD.search(message.lower())) and not _SWITCH.search(message.lower())
     cased = " " + re.sub(r"\s+", " ", message.replace("’", "'")) + " "
     cased = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", cased, flags=re.IGNORECASE)
     text = cased.lower()

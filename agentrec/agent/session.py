@@ -261,9 +261,8 @@ def apply_request(
 ) -> tuple[list[int], list[str]]:
     """Merge one parsed message into the conversation's memory.
 
-    New genre wishes add to the earlier ones (a user who said "a comedy" and then "also drama" wants both)
-    unless the message switches ("actually a drama instead"); a new period replaces the earlier one;
-    exclusions accumulate; where a new wish contradicts
+    A new genre wish replaces the earlier one unless the message adds to it ("it should also be a drama":
+    the user wants both); a new period replaces the earlier one; exclusions accumulate; where a new wish contradicts
     a remembered one, the newest statement wins and a note says so. References resolve against the last
     list shown.
 
@@ -329,7 +328,7 @@ def apply_request(
     include, match = f.include_genres, f.genre_match
     exclude = list(f.exclude_genres)
     if parsed.include_genres:
-        if parsed.switch_genres or not include or parsed.genre_match == "any" or match == "any":
+        if not parsed.add_genres or not include or parsed.genre_match == "any" or match == "any":
             if include and tuple(include) != tuple(parsed.include_genres):
                 old, new = ", ".join(include), ", ".join(parsed.include_genres)
                 notes.append(f"I replaced your earlier genre wish ({old}) with {new}.")
