@@ -158,13 +158,13 @@ def test_memory_rejected_never_returns_and_exclusion_holds(agent: Agent) -> None
     assert len(state.messages) == 12  # six turns, each user + assistant
 
 
-def test_genre_wishes_add_up_only_when_the_user_says_also(agent: Agent) -> None:
+def test_genre_wishes_refine_when_possible_else_replace(agent: Agent) -> None:
     agent.chat("an animated movie", session="g")
     reply = agent.chat("it should also be a comedy", session="g")
     assert set(agent.sessions.get("g").filters.include_genres) == {"Animation", "Comedy"}
     assert reply.recommendations
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
-    reply = agent.chat("a sci-fi please", session="g")
+    reply = agent.chat("a sci-fi please", session="g")  # no animated sci-fi comedy exists: replaces
     assert agent.sessions.get("g").filters.include_genres == ("Sci-Fi",)
     assert all("Sci-Fi" in r.genres for r in reply.recommendations)
 

@@ -136,8 +136,8 @@ class ParsedRequest:
         k: how many results were asked for.
         runtime: "shorter" or "longer" when the user asked about length.
         reset: the user asked to start over.
-        add_genres: the message adds its genres to the earlier genre wish ("also", "too", "as well")
-            rather than replacing it.
+        switch_genres: the message replaces the earlier genre wish ("instead", "rather") rather than
+            refining it.
         conflicts: contradictions inside this message (the turn is answered with a question instead).
         notes: how ambiguous words were read ("violent" -> Horror, War), unsupported wishes.
         mentions: the phrases recognised, for the trace.
@@ -159,7 +159,7 @@ class ParsedRequest:
     k: int | None = None
     runtime: str | None = None
     reset: bool = False
-    add_genres: bool = False
+    switch_genres: bool = False
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
@@ -304,8 +304,11 @@ _REF_SINGLE = re.compile(
     r"|\b(?:number|no\.|#)\s*(\d{1,2})\b"
 )
 _REF_THAT = re.compile(r"\b(?:that|this)\s+(?:one|movie|film|pick|title)\b")
+# Turning the whole last list down: its items count as rejected and never come back.
 _REF_ALL_NEG = re.compile(
     r"\bnone\s+of\s+(?:them|these|those)\b|\b(?:not|no)\s+(?:these|those|any of (?:them|these))\b"
+    r"|\bnot\s+quite(?:\s+it)?\s*(?:[.,!]|$)|\bnot\s+what\s+i'?m\s+(?:after|looking\s+for)\b"
+    r"|\bany\s+of\s+(?:them|these|those)\s+(?:fit|work)s?\b|\b(?:don'?t|do\s+not)\s+like\s+any\s+of\s+(?:them|these|those)\b"
 )
 _SEEN_WORDS = re.compile(r"\b(seen|watched|saw)\b")
 _SUFFIX_NEG = re.compile(r"\b(not for me|no thanks|boring|hate|hated|don'?t like|didn'?t like|not interested)\b")
@@ -373,8 +376,7 @@ class TitleIndexLike(Protocol):
         ...
 
 
-# A new genre wish replaces the earlier one, unless the message adds to it ("it should also be a drama").
-_ADD = re.compile(r"\b(?:also|as well|additionally|in addition)\b|\btoo\b(?!\s*\w)")
+# Words that make a new genre wish replace the earlier one instead of refining it.
 _SWITCH = re.compile(r"\b(?:instead|rather|switch|change (?:it|that) to|forget (?:the|that|about))\b")
 
 
@@ -399,7 +401,7 @@ def parse_request(
         The parsed request; ``conflicts`` lists contradictions inside the message.
     """
     req = ParsedRequest()
-    req.add_genres = bool(_ADD.search(message.lower())) and not _SWITCH.search(message.lower())
+    req.switch_genres = bool(_SWITCH.search(message.lower()))
     cased = " " + re.sub(r"\s+", " ", message.replace("’", "'")) + " "
     cased = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", cased, flags=re.IGNORECASE)
     text = cased.lower()

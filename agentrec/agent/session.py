@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentrec.types import Filters, Query
+from agentrec.types import Catalog, Filters, Query
 
 if TYPE_CHECKING:
     from agentrec.agent.planner import ParsedRequest
@@ -261,10 +261,10 @@ def apply_request(
 ) -> tuple[list[int], list[str]]:
     """Merge one parsed message into the conversation's memory.
 
-    A new genre wish replaces the earlier one unless the message adds to it ("it should also be a drama":
-    the user wants both); a new period replaces the earlier one; exclusions accumulate; where a new wish contradicts
-    a remembered one, the newest statement wins and a note says so. References resolve against the last
-    list shown.
+    A new genre wish refines the earlier one when some item carries all of them, and replaces it when none
+    does or the user switches ("instead"); a new period replaces the earlier one; exclusions accumulate;
+    where a new wish contradicts a remembered one, the newest statement wins and a note says so.
+    References resolve against the last list shown.
 
     Returns:
         (the item indices the user pointed to positively this turn (seeds), user-facing notes).
@@ -328,13 +328,29 @@ def apply_request(
     include, match = f.include_genres, f.genre_match
     exclude = list(f.exclude_genres)
     if parsed.include_genres:
-        if not parsed.add_genres or not include or parsed.genre_match == "any" or match == "any":
+        merged = tuple(dict.fromkeys([*include, *parsed.include_genres]))
+        # A new genre refines the earlier wish when some item carries all of them (a user who asked for a
+        # drama and then says "something funny" wants a funny drama); otherwise, or when the user switches
+        # ("instead") or speaks in alternatives ("horror or thriller"), it replaces the earlier wish.
+        refine = (
+            include
+            and not parsed.switch_genres
+            and parsed.genre_match == "all"
+            and match == "all"
+            and _some_item_has_all(
+                catalog,
+                merged,
+                parsed.year_min if parsed.years_stated else f.year_min,
+                parsed.year_max if parsed.years_stated else f.year_max,
+            )
+        )
+        if refine:
+            include = merged
+        else:
             if include and tuple(include) != tuple(parsed.include_genres):
                 old, new = ", ".join(include), ", ".join(parsed.include_genres)
                 notes.append(f"I replaced your earlier genre wish ({old}) with {new}.")
             include, match = parsed.include_genres, parsed.genre_match  # type: ignore[assignment]
-        else:
-            include = tuple(dict.fromkeys([*include, *parsed.include_genres]))
         dropped = [g for g in exclude if g in include]
         if dropped:
             exclude = [g for g in exclude if g not in include]
@@ -384,3 +400,16 @@ def _period(lo: int | None, hi: int | None) -> str:
     if lo is not None and hi is not None:
         return f"{lo}-{hi}"
     return f"from {lo}" if lo is not None else f"up to {hi}"
+
+
+def _some_item_has_all(catalog: Catalog, genres: tuple[str, ...], year_min: int | None, year_max: int | None) -> bool:
+    """True when at least one catalogue item in the year range carries every genre (case-insensitive)."""
+    wanted = {g.lower() for g in genres}
+    for item in catalog.items:
+        if year_min is not None and (item.year is None or item.year < year_min):
+            continue
+        if year_max is not None and (item.year is None or item.year > year_max):
+            continue
+        if wanted <= {g.lower() for g in item.genres}:
+            return True
+    return False
