@@ -19,14 +19,18 @@ def main(argv: list[str] | None = None) -> int:
     add_serve_arguments(parser)
     args = parser.parse_args(argv)
     auth = parse_auth(args.auth)  # fail fast, before loading anything
-    set_torch_threads(args.torch_threads)
+    threads = set_torch_threads(args.torch_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from agentrec.agent import Agent
     from agentrec.ui.layout import build_demo, launch
 
     agent = Agent.load(
-        args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, build_missing=not args.no_build
+        args.dataset,
+        data_dir=args.data_dir,
+        artifacts_dir=args.artifacts_dir,
+        build_missing=not args.no_build,
+        torch_threads=threads,
     )
     demo = build_demo(
         agent,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from agentrec.config import Paths
+from agentrec.config import Paths, apply_torch_threads
 from agentrec.graph import BipartiteGraph, build_graph
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever, RetrieverConfig
@@ -103,6 +103,7 @@ def load_components(
     split: str = "auto",
     retriever_config: RetrieverConfig | None = None,
     max_paths: int = 3,
+    torch_threads: int | None = None,
 ) -> Components:
     """Load (building once what is missing) the components of a dataset.
 
@@ -121,6 +122,9 @@ def load_components(
             per-user hold-out with seed 0 and 10 % validation for early stopping).
         retriever_config: fusion settings of the retriever.
         max_paths: explanation paths kept per item.
+        torch_threads: PyTorch threads for answering queries, set once everything is built (None:
+            ``AGENTREC_TORCH_THREADS``, default 1; 0 keeps PyTorch's default). Building and training before
+            that use PyTorch's default.
 
     Returns:
         The :class:`Components`.
@@ -183,6 +187,7 @@ def load_components(
         manifest.update(dataset=prepared.name, model=model)
         (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     net.eval()
+    apply_torch_threads(torch_threads)
     retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config)
     item_emb = net.item_embeddings().detach().cpu().numpy()
     explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)

@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["AgentConfig", "Paths", "default_data_dir", "default_artifacts_dir"]
+__all__ = [
+    "AgentConfig",
+    "Paths",
+    "apply_torch_threads",
+    "default_artifacts_dir",
+    "default_data_dir",
+    "torch_threads_from_env",
+]
+
+DEFAULT_TORCH_THREADS = 1
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -36,6 +45,47 @@ def default_artifacts_dir(environ: Mapping[str, str] | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("agentrec")) / "artifacts"
+
+
+def torch_threads_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """PyTorch intra-op threads for serving: ``AGENTREC_TORCH_THREADS``, default 1 (0 keeps PyTorch's default).
+
+    Each request runs small tensor ops (one query embedding, one score vector). On a few busy cores PyTorch's
+    default pool (one thread per core) spins and waits on the others; one thread per request measured several
+    times faster per query under load. Raise it for bulk work (training, embedding a catalogue) on a quiet machine.
+
+    Raises:
+        ValueError: when the variable is not a whole number >= 0.
+    """
+    raw = _env(environ).get("AGENTREC_TORCH_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_TORCH_THREADS
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(f"AGENTREC_TORCH_THREADS must be a whole number >= 0 (0 keeps PyTorch's default), got {raw!r}")
+    return n
+
+
+def apply_torch_threads(n: int | None = None) -> int:
+    """Set PyTorch's intra-op thread count to ``n`` (None: :func:`torch_threads_from_env`; 0: leave it alone).
+
+    Returns:
+        The thread count PyTorch now uses.
+
+    Raises:
+        ValueError: when ``n`` is negative.
+    """
+    n = torch_threads_from_env() if n is None else n
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"torch threads must be a whole number >= 0 (0 keeps PyTorch's default), got {n!r}")
+    import torch  # lazy: config is imported by light modules that must not pull in torch
+
+    if n and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return int(torch.get_num_threads())
 
 
 @dataclass(frozen=True)

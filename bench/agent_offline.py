@@ -143,6 +143,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "torch": torch.__version__,
             "loadavg": os.getloadavg(),
+            "torch_threads": torch.get_num_threads(),
         },
         "agent_load_s": {
             "fresh_process": round(fresh, 3),

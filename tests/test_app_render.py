@@ -128,7 +128,7 @@ def test_serve_defaults_bind_loopback() -> None:
     args = parser.parse_args([])
     assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
     assert not any(a.dest == "share" for a in parser._actions)
-    assert args.torch_threads == 1
+    assert args.torch_threads is None  # None: $AGENTREC_TORCH_THREADS, else 1
     with pytest.raises(ValueError, match="--torch-threads"):
         set_torch_threads(-1)
     set_torch_threads(0)  # 0 keeps the default (and changes nothing for the other tests)

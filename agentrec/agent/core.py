@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,11 @@ class Agent:
         self.sessions = SessionStore(max_sessions)
         self.profiles = ProfileStore(profiles_path) if profiles_path is not None else None
         self._llm = llm
-        self._lock = threading.RLock()  # the toolbox keeps per-turn bookkeeping: one turn at a time
+        # Turns of different conversations run at the same time (the toolbox keeps each turn's bookkeeping in
+        # its own context); turns of one conversation take turns, as they read and write its memory.
+        self._session_locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._locks_guard = threading.Lock()
+        self._max_sessions = max_sessions
         years = components.catalog.year_range
         self._latest_year = years[1] if years else None
         self.has_runtime = any(runtime_of(it.attributes) for it in components.catalog.items[:2000])
@@ -85,6 +90,7 @@ class Agent:
         build_missing: bool = True,
         profiles_path: str | Path | None = None,
         show_progress: bool = False,
+        torch_threads: int | None = None,
     ) -> Agent:
         """Load (building what is missing) a dataset's components and wrap them in an agent.
 
@@ -96,6 +102,8 @@ class Agent:
             build_missing: build data, embeddings, index and retriever when absent (else raise).
             profiles_path: SQLite file for per-user profiles (opt-in).
             show_progress: progress bars while building.
+            torch_threads: PyTorch threads for answering (None: ``AGENTREC_TORCH_THREADS``, default 1; 0 keeps
+                PyTorch's default). One thread keeps many small requests fast on a few shared cores.
         """
         from agentrec.artifacts import load_components
 
@@ -116,6 +124,7 @@ class Agent:
             artifacts_dir=artifacts_dir,
             build_missing=build_missing,
             show_progress=show_progress,
+            torch_threads=torch_threads,
         )
         return cls(comps, config=config if config is not None else AgentConfig.from_env(), profiles_path=profiles_path)
 
@@ -125,12 +134,29 @@ class Agent:
         return f"llm:{self.config.model}" if self.config.llm_enabled else "offline"
 
     def _llm_agent(self) -> Any:
-        if self._llm is None:
-            from agentrec.agent.llm import LLMAgent
+        with self._locks_guard:
+            if self._llm is None:
+                from agentrec.agent.llm import LLMAgent
 
-            name = getattr(self.components, "name", "catalogue")
-            self._llm = LLMAgent(self.config, self.toolbox, catalog_name=str(name))
-        return self._llm
+                name = getattr(self.components, "name", "catalogue")
+                self._llm = LLMAgent(self.config, self.toolbox, catalog_name=str(name))
+            return self._llm
+
+    def _session_lock(self, session: str) -> threading.Lock:
+        """The lock that serialises the turns of one conversation (created on first use)."""
+        with self._locks_guard:
+            lock = self._session_locks.get(session)
+            if lock is None:
+                lock = self._session_locks[session] = threading.Lock()
+                # Forget the locks of the least recently used idle conversations (never one in use).
+                if len(self._session_locks) > 2 * self._max_sessions:
+                    for old in list(self._session_locks)[: len(self._session_locks) - self._max_sessions]:
+                        if old != session and self._session_locks[old].acquire(blocking=False):
+                            held = self._session_locks.pop(old)
+                            held.release()
+            else:
+                self._session_locks.move_to_end(session)
+            return lock
 
     # ------------------------------------------------------------------ public API
     def recommend(self, query: str | Query, user: str | None = None, k: int = 10) -> list[Recommendation]:
@@ -146,16 +172,15 @@ class Agent:
         """
         k = _check_k(k)
         if isinstance(query, Query):
-            with self._lock:
-                self.toolbox.begin_turn(None, text=query.text)
-                return self._offline_ranking(query, k=query.k)
-        state = ConversationState(k=k)
+            self.toolbox.begin_turn(None, text=query.text)
+            return self._offline_ranking(query, k=query.k)
+        state = ConversationState(k=k)  # no memory: nothing shared with other calls, so no lock
         return self._turn(state, str(query), user).recommendations
 
     def chat(self, message: str, session: str = "default", user: str | None = None) -> Reply:
         """Answer one message of a conversation; memory carries over between calls with the same ``session``."""
-        state = self.sessions.get(session)
-        return self._turn(state, message, user)
+        with self._session_lock(session):
+            return self._turn(self.sessions.get(session), message, user)
 
     def stream(self, message: str, session: str = "default", user: str | None = None) -> Iterator[StreamEvent]:
         """Like :meth:`chat`, but yields events as they happen.
@@ -164,12 +189,12 @@ class Agent:
         :class:`Reply`); an ``error`` event instead when the turn fails.
         """
         events: queue.Queue[StreamEvent | None] = queue.Queue()
-        state = self.sessions.get(session)
         box: dict[str, Reply] = {}
 
         def work() -> None:
             try:
-                box["reply"] = self._turn(state, message, user, on_event=events.put)
+                with self._session_lock(session):
+                    box["reply"] = self._turn(self.sessions.get(session), message, user, on_event=events.put)
             except Exception as exc:  # the stream reports it; the caller's loop must not hang
                 logger.exception("agent turn failed")
                 events.put(StreamEvent("error", f"The turn failed: {exc}"))
@@ -204,28 +229,28 @@ class Agent:
         idx = self.components.catalog.id_to_index.get(str(item_id))
         if idx is None:
             raise ValueError(f"item_id {item_id!r} is not in the catalogue; pass an id from a recommendation")
-        state = self.sessions.get(session)
-        with self._lock:
+        with self._session_lock(session):
+            state = self.sessions.get(session)
             state.like(idx) if liked else state.dislike(idx)
             self._save_profile(state)
 
     # ------------------------------------------------------------------ one turn
     def _turn(self, state: ConversationState, message: str, user: str | None, on_event: Any = None) -> Reply:
-        with self._lock:
-            before = state.snapshot()
-            try:
-                return self._turn_locked(state, message, user, on_event)
-            except Exception as exc:
-                # Nothing is lost: restore the conversation as it was, then say what happened.
-                logger.exception("agent turn failed")
-                _restore(state, before)
-                return Reply(
-                    text=f"Sorry, something went wrong answering that ({type(exc).__name__}: {exc}). "
-                    "Your conversation is unchanged; please rephrase or try again.",
-                    recommendations=[],
-                    trace=[TraceEvent("error", type(exc).__name__, str(exc))],
-                    mode=self.mode,
-                )
+        """One turn; the caller holds the conversation's lock (or owns ``state`` alone)."""
+        before = state.snapshot()
+        try:
+            return self._turn_locked(state, message, user, on_event)
+        except Exception as exc:
+            # Nothing is lost: restore the conversation as it was, then say what happened.
+            logger.exception("agent turn failed")
+            _restore(state, before)
+            return Reply(
+                text=f"Sorry, something went wrong answering that ({type(exc).__name__}: {exc}). "
+                "Your conversation is unchanged; please rephrase or try again.",
+                recommendations=[],
+                trace=[TraceEvent("error", type(exc).__name__, str(exc))],
+                mode=self.mode,
+            )
 
     def _turn_locked(self, state: ConversationState, message: str, user: str | None, on_event: Any) -> Reply:
         text = message if isinstance(message, str) else str(message)

@@ -4,17 +4,23 @@ Each tool returns a :class:`ToolResult` (short text for an LLM, a typed artifact
 raises :class:`ToolError` with a message that says what to try next. The toolbox also keeps the
 bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
 requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
+
+That bookkeeping lives in a context variable set by :meth:`Toolbox.begin_turn`, so turns of different
+conversations run at the same time on one toolbox without seeing each other's results; tool calls that an
+LLM framework runs in worker threads (which copy the context) still record into their turn.
 """
 
 from __future__ import annotations
 
+import contextvars
 import difflib
+import itertools
 import logging
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,7 +55,7 @@ def normalize_title(title: str) -> str:
     """
     t = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower().strip()
     t = re.sub(r"\s*\((?:\d{4}(?:[-–]\d{0,4})?)\)\s*$", "", t)  # trailing (1999)
-    t = re.sub(r"\s*\([^)]*\)", " ", t)  # alternative titles in parentheses
+    t = re.sub(r"\s*\([^)]*\)", " ", t).strip()  # alternative titles in parentheses
     m = re.match(r"^(.*),\s*(" + "|".join(_ARTICLES) + r")$", t)
     if m:
         t = m.group(1)
@@ -127,6 +133,24 @@ class _TurnContext:
     text: str = ""
 
 
+@dataclass
+class _TurnState:
+    """What one turn has handed out so far (see :meth:`Toolbox.begin_turn`)."""
+
+    allowed_item_indices: set[int] = field(default_factory=set)
+    candidates: dict[int, Candidate] = field(default_factory=dict)
+    paths: dict[str, GraphPath] = field(default_factory=dict)
+    trace: list[TraceEvent] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ctx: _TurnContext = field(default_factory=_TurnContext)
+
+
+# Toolbox key -> the running turn's state, per context (thread / task). Module level: context variables are
+# never garbage-collected, so there is one for all toolboxes rather than one per toolbox.
+_TURNS: contextvars.ContextVar[dict[int, _TurnState] | None] = contextvars.ContextVar("agentrec_turns", default=None)
+_KEYS = itertools.count()
+
+
 class Toolbox:
     """The agent's tools over one dataset's components.
 
@@ -147,29 +171,21 @@ class Toolbox:
         order = np.argsort(self.train.user_index, kind="stable")
         self._rows_by_user = order
         self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
-        self.allowed_item_indices: set[int] = set()
-        self.candidates: dict[int, Candidate] = {}
-        self.paths: dict[str, GraphPath] = {}
-        self.trace: list[TraceEvent] = []
-        self.notes: list[str] = []
-        self._ctx = _TurnContext()
+        self._key = next(_KEYS)
+        self._outside_turn = _TurnState()  # used by tool calls made before any begin_turn in this context
 
     # ----------------------------------------------------------------- turn bookkeeping
     def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> None:
         """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
 
         Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
-        standing constraints; ``explain`` personalises for its user or liked items.
+        standing constraints; ``explain`` personalises for its user or liked items. The turn belongs to the
+        calling thread (its context): other threads' turns on this toolbox are not affected.
         """
-        self.allowed_item_indices = set()
-        self.candidates = {}
-        self.paths = {}
-        self.trace = []
-        self.notes = []
         if state is None:
-            self._ctx = _TurnContext(text=text)
+            ctx = _TurnContext(text=text)
         else:
-            self._ctx = _TurnContext(
+            ctx = _TurnContext(
                 user_id=state.user_id,
                 liked=tuple(state.liked),
                 seen=tuple(state.seen),
@@ -177,6 +193,43 @@ class Toolbox:
                 filters=state.filters,
                 text=text,
             )
+        turns = dict(_TURNS.get() or {})
+        turns[self._key] = _TurnState(ctx=ctx)
+        _TURNS.set(turns)
+
+    def _turn(self) -> _TurnState:
+        turns = _TURNS.get()
+        state = turns.get(self._key) if turns is not None else None
+        return state if state is not None else self._outside_turn
+
+    @property
+    def allowed_item_indices(self) -> set[int]:
+        """Item indices any tool returned in this turn (the guard accepts only these)."""
+        return self._turn().allowed_item_indices
+
+    @property
+    def candidates(self) -> dict[int, Candidate]:
+        """Candidates retrieved in this turn, by item index (first retrieval wins)."""
+        return self._turn().candidates
+
+    @property
+    def paths(self) -> dict[str, GraphPath]:
+        """Explanation paths handed out in this turn, by reference (``"p1"``, ...)."""
+        return self._turn().paths
+
+    @property
+    def trace(self) -> list[TraceEvent]:
+        """Tool calls and results of this turn, in order."""
+        return self._turn().trace
+
+    @property
+    def notes(self) -> list[str]:
+        """Notes from the retriever in this turn (fallbacks, empty results)."""
+        return self._turn().notes
+
+    @property
+    def _ctx(self) -> _TurnContext:
+        return self._turn().ctx
 
     def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
         self.trace.append(TraceEvent(kind, name, detail, data))  # type: ignore[arg-type]

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,15 +56,26 @@ def item_terms(item: Item) -> dict[str, str]:
     return out
 
 
-def _query_matches(query_text: str, item: Item) -> list[str]:
+@lru_cache(maxsize=256)
+def _query_words(query_text: str) -> frozenset[str]:
+    # One request is matched against every candidate's terms: split it once.
+    return frozenset(text_terms(query_text))
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+
+
+def _matches(query_text: str, terms: dict[str, str], multi: Sequence[tuple[str, re.Pattern[str]]]) -> list[str]:
+    """Terms of an item (``terms``; ``multi``: its multi-word / hyphenated ones, compiled) the query mentions."""
+    found = terms.keys() & _query_words(query_text)
     q = query_text.lower()
-    words = text_terms(query_text)
-    found = []
-    for term in item_terms(item):
-        multi = " " in term or "-" in term
-        if (multi and re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", q)) or term in words:
-            found.append(term)
+    found |= {term for term, pattern in multi if pattern.search(q)}
     return sorted(found)
+
+
+def _multi_terms(terms: dict[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((t, _term_pattern(t)) for t in terms if " " in t or "-" in t)
 
 
 class Explainer:
@@ -123,6 +137,12 @@ class Explainer:
         n = max(len(catalog), 1)
         self._idf = {a: math.log((1 + n) / (1 + len(s))) + 1.0 for a, s in self._attr_items.items()}
         self._max_idf = max(self._idf.values(), default=1.0)
+        # Per-item matchable terms (computed on first use; items do not change under an Explainer).
+        self._terms: dict[int, tuple[dict[str, str], tuple[tuple[str, re.Pattern[str]], ...]]] = {}
+        # The seed columns of the training matrix for the last few users / liked-item sets: one request
+        # explains ~20 items for the same seeds, and every co-interaction count needs only those columns.
+        self._seed_cols: OrderedDict[bytes, sp.csr_matrix] = OrderedDict()
+        self._seed_lock = threading.Lock()
 
     # ------------------------------------------------------------------ helpers
     def _item_node(self, i: int) -> PathNode:
@@ -160,6 +180,43 @@ class Explainer:
         if not len(users):
             return np.zeros(len(self.catalog), dtype=np.int64)
         return np.asarray(self._x[users].sum(axis=0)).ravel().astype(np.int64)
+
+    def _item_terms(self, i: int) -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str]], ...]]:
+        cached = self._terms.get(i)
+        if cached is None:
+            terms = item_terms(self.catalog[i])
+            cached = self._terms[i] = (terms, _multi_terms(terms))
+        return cached
+
+    def _query_matches(self, query_text: str, i: int) -> list[str]:
+        terms, multi = self._item_terms(i)
+        return _matches(query_text, terms, multi)
+
+    def seed_co_like_counts(self, item_index: int, seeds: np.ndarray, exclude_user: int | None = None) -> np.ndarray:
+        """``(len(seeds),)`` number of users (other than ``exclude_user``) who liked both each seed and ``item_index``.
+
+        Equal to ``co_like_counts(item_index, exclude_user)[seeds]``, computed from the seeds' columns only.
+        """
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if not len(seeds):
+            return np.zeros(0, dtype=np.int64)
+        key = seeds.tobytes()
+        with self._seed_lock:
+            cols = self._seed_cols.get(key)
+            if cols is not None:
+                self._seed_cols.move_to_end(key)
+        if cols is None:
+            cols = self._x_csc[:, seeds].tocsr()  # (num_users, len(seeds))
+            with self._seed_lock:
+                self._seed_cols[key] = cols
+                while len(self._seed_cols) > 8:
+                    self._seed_cols.popitem(last=False)
+        users = self._likers(item_index)
+        if exclude_user is not None:
+            users = users[users != exclude_user]
+        if not len(users):
+            return np.zeros(len(seeds), dtype=np.int64)
+        return np.asarray(cols[users].sum(axis=0)).ravel().astype(np.int64)
 
     def _sim(self, seeds: np.ndarray, i: int) -> np.ndarray:
         if self._emb is None or not len(seeds):
@@ -209,7 +266,7 @@ class Explainer:
     def _co_paths(
         self, user_node: PathNode, u: int | None, seeds: np.ndarray, sims: np.ndarray, relation: str, i: int
     ) -> list[GraphPath]:
-        counts = self.co_like_counts(i, exclude_user=u)[seeds]
+        counts = self.seed_co_like_counts(i, seeds, exclude_user=u)
         keep = np.flatnonzero(counts > 0)
         if not len(keep):
             return []
@@ -234,11 +291,13 @@ class Explainer:
     ) -> list[GraphPath]:
         target = self.catalog[i]
         seed_pos = {int(s): k for k, s in enumerate(seeds)}
+        seed_set = seed_pos.keys()
         options = []
         for kind, values in (("tag", target.tags), ("genre", target.genres)):
             for v in values:
                 attr = (kind, v.lower())
-                shared = [s for s in self._attr_items.get(attr, ()) if s in seed_pos]
+                # Set intersection walks the smaller side (a popular genre holds thousands of items).
+                shared = seed_set & self._attr_items.get(attr, set())
                 if not shared:
                     continue
                 best = max(shared, key=lambda s: (sims[seed_pos[s]], -s))
@@ -254,11 +313,10 @@ class Explainer:
         return out
 
     def _semantic_paths(self, text: str, i: int) -> list[GraphPath]:
-        item = self.catalog[i]
-        terms = _query_matches(text, item)
+        terms = self._query_matches(text, i)
         if not terms:
             return []
-        where = item_terms(item)
+        where = self._item_terms(i)[0]
         weights = [self._idf.get((where[t], t), self._max_idf if where[t] == "text" else 1.0) for t in terms]
         score = min(1.0, sum(weights) / (2 * self._max_idf))
         nodes = (PathNode("query", text, text), PathNode("text", "|".join(terms), ", ".join(terms)), self._item_node(i))
@@ -308,7 +366,9 @@ class Explainer:
             if u is False:
                 return False
             if path.kind == "co_interaction":
-                count = int(self.co_like_counts(target, exclude_user=u if isinstance(u, int) else None)[seed])
+                # Recomputed from the two items' likers (not from the search's cached seed columns).
+                both = np.intersect1d(self._likers(target), self._likers(seed), assume_unique=True)
+                count = int(len(both) - (isinstance(u, int) and u in both))
                 return (
                     n[2].kind == "users"
                     and count > 0
@@ -324,7 +384,7 @@ class Explainer:
             if len(n) != 3 or n[0].kind != "query" or n[1].kind != "text":
                 return False
             terms = n[1].key.split("|")
-            matched = set(_query_matches(n[0].key, self.catalog[self._index_of(n[2])]))
+            matched = set(self._query_matches(n[0].key, self._index_of(n[2])))
             return (
                 bool(terms)
                 and set(terms) <= matched

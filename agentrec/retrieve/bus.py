@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from agentrec.retrieve.filters import FilterIndex, filter_conflicts, item_violations, validate_filters
+from agentrec.retrieve.semantic import LocalSemanticIndex
 from agentrec.retrieve.sources import (
     SOURCES,
     Ranked,
@@ -93,7 +94,10 @@ class Retriever:
         train: training interactions: the graph, the users' histories and the rating counts.
         model: a trained :class:`~agentrec.models.base.Recommender` (enables "gnn" and "item2item").
         store: a vector store with ``search(text, k[, filters]) -> list[SearchHit]`` (enables "semantic").
+            An embedded (local) :class:`agentrec.text.VectorStore` is searched exactly in memory over its own
+            vectors, re-read after every write to the store (see :mod:`agentrec.retrieve.semantic`).
         config: fusion settings.
+        in_memory_semantic: search a local store in memory (False: always query the store).
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class Retriever:
         model: Any | None = None,
         store: Any | None = None,
         config: RetrieverConfig | None = None,
+        in_memory_semantic: bool = True,
     ) -> None:
         if len(catalog) != train.num_items:
             raise ValueError(
@@ -133,6 +138,9 @@ class Retriever:
                 emb = None
             if emb is not None:
                 self._item_emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        self.semantic_index: LocalSemanticIndex | None = None
+        if store is not None and in_memory_semantic:
+            self.semantic_index = LocalSemanticIndex.for_store(store, len(catalog))
 
     @property
     def num_items(self) -> int:
@@ -234,7 +242,7 @@ class Retriever:
             if self.store is None:
                 notes.append("no vector store: the text request was not used for semantic search")
             else:
-                out["semantic"] = semantic_source(self.store, query.text, query.filters, eligible, depth)
+                out["semantic"] = self._semantic(query, eligible, depth)
         if w.get("item2item", 0) > 0 and self._item_emb is not None:
             out["item2item"] = item2item_source(self._item_emb, seeds, eligible, depth)
         if w.get("co_interaction", 0) > 0:
@@ -245,6 +253,15 @@ class Retriever:
             # Popularity is the cold fallback: it always runs when nothing else produced a candidate.
             out["popularity"] = popularity_source(self.item_degree, eligible, depth)
         return {k: v for k, v in out.items() if v is not None and len(v[0])}
+
+    def _semantic(self, query: Query, eligible: np.ndarray, depth: int) -> Ranked | None:
+        index = self.semantic_index
+        # The in-memory index serves only the store it was built for (a caller may swap ``self.store``).
+        if index is not None and index.store is self.store:
+            ranked = index.search(query.text, eligible, depth)
+            if ranked is not None:
+                return ranked
+        return semantic_source(self.store, query.text, query.filters, eligible, depth)
 
     def _fuse(self, ranked: Mapping[str, Ranked], k: int) -> list[Candidate]:
         fused: dict[int, float] = {}

@@ -1,0 +1,111 @@
+"""Turns of different conversations run at the same time without sharing per-turn bookkeeping."""
+
+from __future__ import annotations
+
+import threading
+import types
+from typing import Any
+
+import pytest
+
+from agentrec.agent.core import Agent
+from agentrec.agent.toolbox import Toolbox
+from agentrec.graph.paths import Explainer
+from agentrec.retrieve import Retriever
+from agentrec.types import Catalog, Interactions
+
+
+class GatedRetriever:
+    """Delegates to a real retriever; a retrieval whose text contains ``block`` waits until ``release`` is set."""
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def retrieve(self, query: Any) -> Any:
+        if "block" in query.text:
+            self.entered.set()
+            assert self.release.wait(10), "the blocked turn was never released"
+        return self.inner.retrieve(query)
+
+
+@pytest.fixture
+def comps(tiny_catalog: Catalog, tiny_interactions: Interactions) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        name="tiny",
+        catalog=tiny_catalog,
+        train=tiny_interactions,
+        retriever=GatedRetriever(Retriever(tiny_catalog, tiny_interactions)),
+        explainer=Explainer(tiny_catalog, tiny_interactions),
+    )
+
+
+def test_other_sessions_answer_while_one_turn_is_in_progress(comps: types.SimpleNamespace) -> None:
+    agent = Agent(comps)
+    box: dict[str, Any] = {}
+    slow = threading.Thread(target=lambda: box.setdefault("slow", agent.chat("block space movies", session="a")))
+    slow.start()
+    try:
+        assert comps.retriever.entered.wait(10)
+        # Session "a" is inside its turn (holding its toolbox bookkeeping); "b" must not wait for it.
+        done = threading.Event()
+        fast = threading.Thread(target=lambda: (box.setdefault("fast", agent.chat("comedy", session="b")), done.set()))
+        fast.start()
+        assert done.wait(10), "a turn of another session waited for the one in progress"
+        fast.join()
+    finally:
+        comps.retriever.release.set()
+        slow.join(10)
+    fast_reply, slow_reply = box["fast"], box["slow"]
+    assert fast_reply.recommendations and slow_reply.recommendations
+    # Each reply's trace holds only its own turn's tool calls.
+    assert all("block" not in ev.detail for ev in fast_reply.trace)
+    assert any("block" in ev.detail for ev in slow_reply.trace if ev.kind == "tool_call")
+    assert "comedy" not in " ".join(ev.detail for ev in slow_reply.trace)
+
+
+def test_turns_of_one_session_take_turns(comps: types.SimpleNamespace) -> None:
+    agent = Agent(comps)
+    slow = threading.Thread(target=lambda: agent.chat("block space movies", session="a"))
+    slow.start()
+    try:
+        assert comps.retriever.entered.wait(10)
+        done = threading.Event()
+        same = threading.Thread(target=lambda: (agent.chat("comedy", session="a"), done.set()))
+        same.start()
+        assert not done.wait(0.3), "two turns of one conversation ran at the same time"
+    finally:
+        comps.retriever.release.set()
+        slow.join(10)
+    assert done.wait(10)
+    same.join()
+    assert [m["content"] for m in agent.sessions.get("a").messages if m["role"] == "user"] == [
+        "block space movies",
+        "comedy",
+    ]
+
+
+def test_toolbox_bookkeeping_is_per_thread(comps: types.SimpleNamespace) -> None:
+    tb = Toolbox(comps)
+    tb.begin_turn(text="main")
+    tb.search_catalog("space", k=3)
+    mine = set(tb.allowed_item_indices)
+    assert mine
+    seen: dict[str, Any] = {}
+
+    def other() -> None:
+        seen["before"] = set(tb.allowed_item_indices)
+        tb.begin_turn(text="other")
+        tb.lookup_title("toy story", k=1)
+        seen["after"] = set(tb.allowed_item_indices)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen["before"] == set()  # a new thread starts outside this turn
+    assert seen["after"] == {3}
+    assert tb.allowed_item_indices == mine  # the other thread's turn left this one alone
