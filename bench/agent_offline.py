@@ -101,8 +101,11 @@ def main() -> None:
     own: list[float] = []
     retr: list[float] = []
     by_kind: dict[str, list[float]] = {}
+    index = getattr(agent.components.retriever, "semantic_index", None)
     for _ in range(args.repeats):
         for spec in REQUESTS:
+            if index is not None:
+                index.clear_query_cache()  # time every request as a new one, also on repeats
             retrieval_ms.clear()
             t = time.perf_counter()
             recs = agent.recommend(spec["text"], user=spec.get("user"), k=10)

@@ -114,3 +114,17 @@ def test_in_memory_search_can_be_turned_off(
     r = _semantic_only(tiny_catalog, tiny_interactions, store, in_memory_semantic=False)
     assert r.semantic_index is None
     assert r.candidates(Query(text="toys and pixar animation", k=1))[0].item_index in (3, 5)
+
+
+def test_query_vectors_are_kept_until_cleared(
+    store: VectorStore, tiny_catalog: Catalog, tiny_interactions: Interactions
+) -> None:
+    r = _semantic_only(tiny_catalog, tiny_interactions, store)
+    assert r.semantic_index is not None
+    first = r.candidates(Query(text="ogre princess", k=3))
+    n = store.encoder.num_embedded
+    assert r.candidates(Query(text="ogre princess", k=3)) == first
+    assert store.encoder.num_embedded == n  # the same text again: no second encoder run
+    r.semantic_index.clear_query_cache()
+    assert r.candidates(Query(text="ogre princess", k=3)) == first
+    assert store.encoder.num_embedded == n + 1

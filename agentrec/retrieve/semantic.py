@@ -157,6 +157,11 @@ class LocalSemanticIndex:
                 self._queries.popitem(last=False)
         return vec
 
+    def clear_query_cache(self) -> None:
+        """Forget the kept query vectors (benchmarks use it to time every request as a new one)."""
+        with self._queries_lock:
+            self._queries.clear()
+
     def close(self) -> None:
         """Close the read-only connection to the store's SQLite file."""
         with self._db_lock:
