@@ -158,13 +158,18 @@ def test_memory_rejected_never_returns_and_exclusion_holds(agent: Agent) -> None
     assert len(state.messages) == 12  # six turns, each user + assistant
 
 
-def test_genre_wishes_refine_when_possible_else_replace(agent: Agent) -> None:
+def test_genre_wishes_refine_when_possible_else_keep_until_switched(agent: Agent) -> None:
     agent.chat("an animated movie", session="g")
     reply = agent.chat("it should also be a comedy", session="g")
     assert set(agent.sessions.get("g").filters.include_genres) == {"Animation", "Comedy"}
     assert reply.recommendations
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
-    reply = agent.chat("a sci-fi please", session="g")  # no animated sci-fi comedy exists: replaces
+    # No animated sci-fi comedy exists: what the user asked for earlier is kept, and the reply says so.
+    reply = agent.chat("a sci-fi please", session="g")
+    assert agent.sessions.get("g").filters.include_genres == ("Animation", "Comedy")
+    assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
+    assert any("kept Animation, Comedy" in n and "'Sci-Fi instead'" in n for n in reply.notes)
+    reply = agent.chat("sci-fi instead", session="g")  # an explicit switch replaces
     assert agent.sessions.get("g").filters.include_genres == ("Sci-Fi",)
     assert all("Sci-Fi" in r.genres for r in reply.recommendations)
 

@@ -27,6 +27,8 @@ from agentrec.types import Catalog, Interactions, Item
         ("a sci-fi movie from the 90s", "Matrix, The (1999)", False),
         ("a cup of tea and some drama", "Up", False),  # short titles only match as whole words
         ("Can you pick up the pace", "Up", True),
+        ("Recommend me a drama thriller movie from the 1990s.", "Firm, The", False),  # not "firm the"
+        ("I loved The Firm", "Firm, The", True),
     ],
 )
 def test_leakage_guard(message: str, title: str, leak: bool) -> None:
@@ -125,3 +127,13 @@ def test_select_users_prefers_liked_targets_with_year_and_genre(
     comps = tiny_components(cat, tiny_interactions)
     (u,) = select_users(comps.split, cat, 1, seed=0, min_history=2)  # Finding Nemo has no year: not eligible
     assert (u.user_index, u.target_index) == (0, 2)
+
+
+def test_simulator_never_reveals_a_period_as_a_tag(tiny_catalog: Catalog) -> None:
+    # A tag such as "1970s" on a film made in 2010 would read as a second, contradicting period.
+    from dataclasses import replace
+
+    items = list(tiny_catalog.items)
+    items[6] = replace(items[6], tags=("1970s", "old", "dreams", "heist"))
+    sim = RuleSimulator(Catalog(items=tuple(items)), SimUser("0", 0, target_index=6), seed=0)
+    assert sim._tags() == ["dreams", "heist"]

@@ -59,7 +59,10 @@ GENRE_SYNONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Sci-Fi", "Science Fiction"),
     ),
     "Thriller": (("thriller", "thrillers", "suspense", "suspenseful", "thrilling", "tense"), ("Thriller",)),
-    "War": (("war", "wartime", "military", "ww2", "wwii", "world war"), ("War",)),
+    "War": (
+        ("war", "wartime", "military", "ww2", "wwii", "world war", "cold war", "civil war", "vietnam war"),
+        ("War",),
+    ),
     "Western": (("western", "westerns", "cowboy", "cowboys", "wild west"), ("Western",)),
     "History": (("historical", "history", "period piece"), ("History",)),
 }
@@ -74,6 +77,17 @@ _COMPOUND: dict[str, tuple[str, ...]] = {
 # Only meaningful as an exclusion ("nothing too violent"): mapped to the genres that carry violence most.
 _VIOLENT = ("violent", "violence", "bloody", "brutal", "disturbing")
 _VIOLENT_GENRES = ("Horror", "War")
+# Topic words read as a genre ("detective" -> Mystery, "heist" -> Crime): weaker evidence than the genre's name,
+# so memory gives them up first when a later wish cannot be combined with them.
+_TOPIC_WORDS = frozenset(
+    "explosions|shoot em up|quest|pixar|laugh|laughs|gangster|gangsters|mafia|mob|heist|heists|criminal|criminals|"
+    "magic|magical|wizard|wizards|fairy tale|fairytale|slasher|gory|gore|singing|whodunit|whodunnit|detective|"
+    "detectives|love story|love stories|space opera|tense|suspense|suspenseful|thrilling|military|ww2|wwii|"
+    "world war|cold war|civil war|vietnam war|cowboy|cowboys|wild west|history|historical|period piece".split("|")
+)
+_TOPIC_CONTEXT = re.compile(r"\b(?:involv(?:es|ing)|about|featuring|with|has|have|thinking of)\b[^.;!?,]*$")
+# Phrases that contain a genre word but name no genre ("live action/animation" is not an action film).
+_NOT_GENRE = ("live action", "live-action")
 
 _NEGATORS = re.compile(
     r"\b(no|not|nothing|none|without|except|excluding|exclude|avoid|skip|hate|hated|dislike|disliked|never|"
@@ -138,6 +152,7 @@ class ParsedRequest:
         reset: the user asked to start over.
         switch_genres: the message replaces the earlier genre wish ("instead", "rather") rather than
             refining it.
+        inferred_genres: the included genres read only from topic words ("detective" -> Mystery).
         conflicts: contradictions inside this message (the turn is answered with a question instead).
         notes: how ambiguous words were read ("violent" -> Horror, War), unsupported wishes.
         mentions: the phrases recognised, for the trace.
@@ -160,6 +175,7 @@ class ParsedRequest:
     runtime: str | None = None
     reset: bool = False
     switch_genres: bool = False
+    inferred_genres: tuple[str, ...] = ()
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
@@ -232,6 +248,20 @@ def _point(m: re.Match[str], offset: int) -> tuple[int, int]:
     return y, y
 
 
+# "new" / "old" speak of a period only about films ("new releases", "something older"), not in a title or a
+# keyword ("A New Hope", "new toy", "old man").
+_AGE_NOUN = r"(?=\s+(?:movies?|films?|flicks?|releases?|ones?|stuff|titles?|classics?)\b|\s*(?:[.;!?,]|$))"
+
+
+# A period named as a topic or a setting ("set in the 1970s", "about the sixties", "it involves 1970s").
+_TOPIC_BEFORE = re.compile(
+    r"(?:\bset|\btakes?\s+place|\btaking\s+place|\babout|\binvolv(?:es|ing)|\bfeaturing|\bthemed\s+on)(?:\s+in)?"
+    r"\s+(?:the\s+)?$"
+)
+
+_TOPIC_AFTER = re.compile(r"\s+(?:in\s+it|as\s+(?:a\s+|the\s+)?(?:setting|backdrop|theme))\b")
+
+
 def _parse_years(text: str, latest_year: int | None) -> tuple[list[tuple[int | None, int | None, str]], str, list[str]]:
     """Year constraints in ``text`` as (min, max, phrase); the text with them blanked; notes."""
     found: list[tuple[int | None, int | None, str]] = []
@@ -262,12 +292,23 @@ def _parse_years(text: str, latest_year: int | None) -> tuple[list[tuple[int | N
         (rf"\b{_YEAR_RE}\b", lambda m: (int(m.group(1)), int(m.group(1)))),
     ]
     for pattern, fn in patterns:
-        while True:
-            m = re.search(pattern, out)
-            if not m:
-                break
+        rx, pos = re.compile(pattern), 0
+        while (m := rx.search(out, pos)) is not None:
+            pos = m.end()
             lo, hi = fn(m)
             phrase = m.group(0).strip()
+            if (
+                _TOPIC_BEFORE.search(out[: m.start()])
+                or _TOPIC_AFTER.match(out, m.end())
+                or (
+                    phrase.startswith("in ")
+                    and re.search(r"\b(?:set|takes?\s+place|taking\s+place)\s*$", out[: m.start()])
+                )
+            ):
+                note = f"I read '{phrase}' as what the film is about, not as when it was made."
+                if note not in notes:
+                    notes.append(note)
+                continue  # kept in the text: the search looks for it
             if _negated_near(out, m.start()):
                 notes.append(f"I can't exclude a period ('{phrase}'); I only filter to a single year range.")
             else:
@@ -275,11 +316,15 @@ def _parse_years(text: str, latest_year: int | None) -> tuple[list[tuple[int | N
             out = out[: m.start()] + blank(m) + out[m.end() :]
     if latest_year is not None:
         for pattern, rng in (
-            (r"\b(?:recent|new|newer|latest|newest|modern|current)\b", (latest_year - 4, None)),
-            (r"\b(?:old|older|oldies|vintage)\b", (None, 1979)),
+            (
+                rf"\b(?:recent|recently released|latest|newest|(?:new|newer|modern|current){_AGE_NOUN})\b",
+                (latest_year - 4, None),
+            ),
+            (rf"\b(?:oldies|vintage|(?:old|older){_AGE_NOUN})\b", (None, 1979)),
         ):
             m = re.search(pattern, out)
-            if m and not _negated_near(out, m.start()):
+            topic = m is not None and (_TOPIC_BEFORE.search(out[: m.start()]) or _TOPIC_AFTER.match(out, m.end()))
+            if m and not topic and not _negated_near(out, m.start()):
                 found.append((rng[0], rng[1], m.group(0)))
                 out = out[: m.start()] + blank(m) + out[m.end() :]
     return found, out, notes
@@ -293,6 +338,8 @@ _TITLE_TRIGGERS = (
     ("dislike", r"i\s+(?:really\s+)?(?:hated|hate|disliked|dislike)|i\s+(?:didn'?t|did\s+not|don'?t)\s+(?:like|enjoy)"),
     ("seen", r"i(?:'ve|\s+have)?\s+(?:already\s+)?(?:seen|watched|saw)|already\s+(?:seen|watched)"),
 )
+# Where a title after a trigger can end: punctuation followed by a space ("Louis C.K.: Live at ..." goes on).
+_SPAN_END = re.compile(r"[.;!?,](?=\s|$)")
 _TRIGGER_RE = re.compile(r"\b(?:" + "|".join(f"(?P<t{i}>{p})" for i, (_k, p) in enumerate(_TITLE_TRIGGERS)) + r")\s+")
 _NOT_TITLE_BEFORE = re.compile(r"(?:\bwould|\bi'?d|\bwe'?d|\byou'?d|\bfeel|\blooks?|\bseems?|\bdo you)\s*$")
 _REF_PLURAL = re.compile(
@@ -341,7 +388,7 @@ def _is_filler_phrase(phrase: str) -> bool:
 
 
 def _match_title(
-    span: str, titles: TitleIndexLike, orig: str | None = None, max_words: int = 10
+    span: str, titles: TitleIndexLike, orig: str | None = None, max_words: int = 16
 ) -> tuple[TitleMatch, int] | None:
     """The longest leading part of ``span`` that names a title: (match, characters used).
 
@@ -354,8 +401,10 @@ def _match_title(
             end = words[n - 1].end()
             phrase = span[:end].strip(" \"'“”‘’")
             phrase = re.sub(r"^(?:the\s+(?:movie|film)\s+|(?:movie|film)\s+)", "", phrase)
-            if not phrase or _is_filler_phrase(phrase) or (fuzzy and len(phrase) < 5):
+            if not phrase or (fuzzy and len(phrase) < 5):
                 continue
+            if _is_filler_phrase(phrase) and (fuzzy or not _title_cased(orig, words[0].start(), end)):
+                continue  # "like war movies" is a wish; "I didn't like In Love and War" names a film
             if orig is not None and len(phrase.split()) == 1:
                 typed = orig[words[n - 1].start() : words[n - 1].end()].lstrip("\"'“‘(")
                 if typed[:1].islower():
@@ -366,6 +415,15 @@ def _match_title(
             if fuzzy and n >= 2 and hits and normalize_title(hits[0].title).startswith(normalize_title(phrase) + " "):
                 return hits[0], end  # a whole-word prefix of a title: "star wars" -> "Star Wars: Episode IV"
     return None
+
+
+def _title_cased(orig: str | None, start: int, end: int) -> bool:
+    """True when the user typed the span like a title: several words, every word of 4+ letters capitalised."""
+    if orig is None:
+        return False
+    words = re.findall(r"[^\W\d_][\w'-]*", orig[start:end])
+    long = [w for w in words if len(w) >= 4]
+    return len(words) >= 2 and bool(long) and all(w[0].isupper() for w in long) and words[0][0].isupper()
 
 
 class TitleIndexLike(Protocol):
@@ -401,7 +459,6 @@ def parse_request(
         The parsed request; ``conflicts`` lists contradictions inside the message.
     """
     req = ParsedRequest()
-    req.switch_genres = bool(_SWITCH.search(message.lower()))
     cased = " " + re.sub(r"\s+", " ", message.replace("’", "'")) + " "
     cased = re.sub(r"\b(anything|everything|all)\s+but\b", r"\1 except", cased, flags=re.IGNORECASE)
     text = cased.lower()
@@ -454,6 +511,8 @@ def parse_request(
         has_article = m.group(0).startswith(("the ", "that "))
         if word and not (tail or has_article):
             continue  # "first time", "last night": not a reference
+        if word and not tail and re.match(r"\s+[A-Z]", cased[m.end() :]):
+            continue  # "American Drug War: The Last White Hope": part of a title, not a reference
         if word in ("last", "final"):
             pos = last_shown - 1 if last_shown else 10**6
         else:
@@ -481,7 +540,7 @@ def parse_request(
             kind = next(_TITLE_TRIGGERS[i][0] for i in range(len(_TITLE_TRIGGERS)) if m.group(f"t{i}"))
             if kind == "like" and _NOT_TITLE_BEFORE.search(text[: m.start()]):
                 continue
-            span = re.split(r"[.;!?,]", text[m.end() :], maxsplit=1)[0]
+            span = re.split(_SPAN_END, text[m.end() :], maxsplit=1)[0]
             found = _match_title(span, titles, cased[m.end() : m.end() + len(span)])
             if found is None:
                 continue
@@ -494,7 +553,7 @@ def parse_request(
             # "I loved Heat and Alien": further titles joined by "and" / "or" / "&".
             while (more := re.match(r"\s*(?:and|or|&|plus)\s+", text[pos:])) is not None:
                 start = pos + more.end()
-                span = re.split(r"[.;!?,]", text[start:], maxsplit=1)[0]
+                span = re.split(_SPAN_END, text[start:], maxsplit=1)[0]
                 found = _match_title(span, titles, cased[start : start + len(span)])
                 if found is None:
                     break
@@ -502,6 +561,7 @@ def parse_request(
                 end = pos + more.end() + found[1]
                 text = _blank(text, pos, end)
                 pos = end
+        text = _titles_before_verdict(text, cased, titles, req)
 
     m = _K_RE.search(text)
     if m:
@@ -530,9 +590,47 @@ def parse_request(
         else:
             req.year_min, req.year_max = lo, hi
 
+    # On what is left once titles are blanked: "Date and Switch was not for me" switches nothing.
+    req.switch_genres = bool(_SWITCH.search(text))
     _parse_genres(text, catalog_genres, req)
     req.text = _residual(text, req)
     return req
+
+
+# A title named before a verdict: "Heat was not for me", "Alien wasn't my thing", "Up was great".
+_VERDICT_RE = re.compile(
+    r"\s+(?:was|is|were|are)(?:\s+(?P<neg>not|n't)|(?P<negc>n't))?\s+"
+    r"(?P<what>for\s+me|my\s+(?:thing|cup\s+of\s+tea)|(?:really\s+|so\s+|too\s+)?(?:boring|awful|terrible|bad|dull|"
+    r"great|amazing|brilliant|fantastic|wonderful|excellent|good|fun))\b"
+)
+_VERDICT_NEG = re.compile(r"boring|awful|terrible|bad|dull")
+_SENTENCE_START = re.compile(r"(?:^|[.;!?,:]\s+|\s-\s+)")
+
+
+def _titles_before_verdict(text: str, cased: str, titles: TitleIndexLike, req: ParsedRequest) -> str:
+    """Recognise titles that come before a verdict; returns ``text`` with title and verdict blanked.
+
+    The subject must be a whole title from a clause start (the farthest start first, so that "The Talented
+    Mr. Ripley was not for me" is not read as "Ripley"). Blanking the title keeps its words out of the genre
+    and year parsing: "Star Wars: Episode IV - A New Hope was not for me" asks for nothing new.
+    """
+    for m in list(_VERDICT_RE.finditer(text)):
+        negative = bool(m.group("neg") or m.group("negc")) != bool(_VERDICT_NEG.search(m.group("what")))
+        if m.group("what").startswith(("for", "my")) and not (m.group("neg") or m.group("negc")):
+            continue  # "X is for me" is not a verdict on X
+        end = m.start()
+        starts = [s.end() for s in _SENTENCE_START.finditer(text, 0, end) if s.end() < end]
+        for start in starts:
+            span = text[start:end]
+            if len(span.split()) > 16 or not span.strip():
+                continue
+            found = _match_title(span, titles, cased[start:end])
+            if found is None or span[found[1] :].strip():
+                continue
+            _add_title(req, "dislike" if negative else "like", found[0])
+            text = _blank(text, start, m.end())
+            break
+    return text
 
 
 def _trigger_kind(prefix: str) -> str:
@@ -564,6 +662,8 @@ def _genre_matcher(catalog_genres: tuple[str, ...]) -> tuple[re.Pattern[str], di
         phrases[p] = c
     for v in _VIOLENT:
         phrases[v] = ("__violent__",)
+    for p in _NOT_GENRE:
+        phrases[p] = ()
     ordered = sorted(phrases, key=lambda p: -len(p))
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in ordered) + r")(?![\w-])")
     return pattern, phrases
@@ -591,7 +691,7 @@ def _parse_genres(text: str, catalog_genres: Sequence[str], req: ParsedRequest) 
     mentions.sort()
     inc: list[str] = []
     exc: list[str] = []
-    positive_spans: list[tuple[int, int]] = []
+    positive: list[tuple[int, int, tuple[str, ...], str]] = []
     for start, end, genres, neg, phrase in mentions:
         req.mentions.append(("not " if neg else "") + f"{phrase} -> {'/'.join(genres)}")
         for g in genres:
@@ -599,16 +699,57 @@ def _parse_genres(text: str, catalog_genres: Sequence[str], req: ParsedRequest) 
             if g not in target:
                 target.append(g)
         if not neg:
-            positive_spans.append((start, end))
+            positive.append((start, end, genres, phrase))
     both = [g for g in inc if g in exc]
     if both:
         req.conflicts.append(f"you asked for {', '.join(both)} and also to exclude {', '.join(both)}")
     req.include_genres, req.exclude_genres = tuple(inc), tuple(exc)
-    if len(positive_spans) > 1 and any(
-        re.search(r"\bor\b|/|\beither\b", text[a[1] : b[0]])
-        for a, b in zip(positive_spans, positive_spans[1:], strict=False)
-    ):
+    named = {g for s, e, gs, p in positive if p not in _TOPIC_WORDS and not _in_topic(text, s, e) for g in gs}
+    req.inferred_genres = tuple(g for g in inc if g not in named)
+    _alternatives(text, positive, req)
+
+
+def _in_topic(text: str, start: int, end: int) -> bool:
+    """True when a genre word sits in a topic phrase ("something with cold war in it", "it involves magic")."""
+    return bool(_TOPIC_CONTEXT.search(_clause_prefix(text, start)) or _TOPIC_AFTER.match(text, end))
+
+
+def _alternatives(text: str, positive: list[tuple[int, int, tuple[str, ...], str]], req: ParsedRequest) -> None:
+    """Read "horror or thriller" as any-of; in a mixed wish only the genres outside the alternatives are musts.
+
+    Two adjacent genre mentions are alternatives when "or" / "either" stands between them, a bare "/" joins
+    them ("horror/thriller"), or a comma joins them inside a list that ends in "or". A filter cannot say
+    "Children and (Action or Animation)", so for "a family movie, action or animation" Children stays a
+    must and the alternatives only steer the ranking (they stay in the search text), with a note.
+    """
+    if len(positive) < 2:
+        return
+    links: list[str] = []
+    for a, b in zip(positive, positive[1:], strict=False):
+        between = text[a[1] : b[0]]
+        if re.search(r"\bor\b|\beither\b", between) or between.strip() == "/":
+            links.append("or")
+        elif between.strip() == ",":
+            links.append(",")
+        else:
+            links.append("and")
+    for i in range(len(links) - 2, -1, -1):  # "comedy, horror or thriller": the commas belong to the "or"
+        if links[i] == "," and links[i + 1] == "or":
+            links[i] = "or"
+    if "or" not in links:
+        return
+    if all(link == "or" for link in links):
         req.genre_match = "any"
+        return
+    in_choice = [
+        (i > 0 and links[i - 1] == "or") or (i < len(links) and links[i] == "or") for i in range(len(positive))
+    ]
+    must = tuple(dict.fromkeys(g for (_s, _e, gs, _p), c in zip(positive, in_choice, strict=True) if not c for g in gs))
+    choice = [p for (_s, _e, _g, p), c in zip(positive, in_choice, strict=True) if c]
+    req.include_genres = tuple(g for g in req.include_genres if g in must)
+    req.notes.append(
+        f"I kept {', '.join(must)} as a must and read '{' or '.join(choice)}' as a preference, not a filter."
+    )
 
 
 def _residual(text: str, req: ParsedRequest) -> str:

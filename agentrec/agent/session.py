@@ -34,6 +34,8 @@ class ConversationState:
         rejected: items the user turned down ("not that one"; never recommended again).
         seen: items the user said they have already seen (never recommended).
         filters: the stated constraints accumulated over the conversation.
+        inferred_genres: genres in ``filters.include_genres`` read only from topic words ("detective" ->
+            Mystery); memory gives these up first when a later genre wish cannot be combined with them.
         max_runtime: a stated runtime ceiling in minutes (only when the catalogue has runtimes).
         last_shown: the item indices of the last list shown, in display order.
         shown: every item shown in this conversation (new lists prefer items not shown yet).
@@ -48,6 +50,7 @@ class ConversationState:
     rejected: list[int] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
+    inferred_genres: list[str] = field(default_factory=list)
     max_runtime: int | None = None
     last_shown: list[int] = field(default_factory=list)
     shown: list[int] = field(default_factory=list)
@@ -112,6 +115,7 @@ class ConversationState:
             disliked=list(self.disliked),
             rejected=list(self.rejected),
             seen=list(self.seen),
+            inferred_genres=list(self.inferred_genres),
             last_shown=list(self.last_shown),
             shown=list(self.shown),
         )
@@ -261,8 +265,10 @@ def apply_request(
 ) -> tuple[list[int], list[str]]:
     """Merge one parsed message into the conversation's memory.
 
-    A new genre wish refines the earlier one when some item carries all of them, and replaces it when none
-    does or the user switches ("instead"); a new period replaces the earlier one; exclusions accumulate;
+    A new genre wish refines the earlier one when some item carries all of them and replaces it only when the
+    user switches ("instead", "rather"); otherwise the earlier wish stays and the new genre only steers the
+    ranking, with a note (what the user stated is never dropped unasked); a new period replaces the earlier
+    one; exclusions accumulate;
     where a new wish contradicts a remembered one, the newest statement wins and a note says so.
     References resolve against the last list shown.
 
@@ -327,11 +333,12 @@ def apply_request(
     f = state.filters
     include, match = f.include_genres, f.genre_match
     exclude = list(f.exclude_genres)
+    inferred = [g for g in state.inferred_genres if g in include]
     if parsed.include_genres:
         merged = tuple(dict.fromkeys([*include, *parsed.include_genres]))
         # A new genre refines the earlier wish when some item carries all of them (a user who asked for a
-        # drama and then says "something funny" wants a funny drama); otherwise, or when the user switches
-        # ("instead") or speaks in alternatives ("horror or thriller"), it replaces the earlier wish.
+        # drama and then says "something funny" wants a funny drama); it replaces the earlier wish only when
+        # the user switches ("instead").
         refine = (
             include
             and not parsed.switch_genres
@@ -344,8 +351,40 @@ def apply_request(
                 parsed.year_max if parsed.years_stated else f.year_max,
             )
         )
+        narrows = match == "any" and parsed.genre_match == "all" and set(parsed.include_genres) <= set(include)
+        firm = tuple(g for g in include if g not in inferred)
+        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+        relax = (
+            not refine
+            and len(firm) < len(include)
+            and not parsed.switch_genres
+            and parsed.genre_match == "all"
+            and match == "all"
+            and _some_item_has_all(catalog, tuple(dict.fromkeys([*firm, *parsed.include_genres])), *years)
+        )
         if refine:
             include = merged
+        elif relax:
+            # The earlier wish holds a genre read only from a topic word ("detective" -> Mystery) that the new
+            # genre cannot be combined with: that reading goes, what the user named stays.
+            gone = [g for g in include if g in inferred]
+            include = tuple(dict.fromkeys([*firm, *parsed.include_genres]))
+            notes.append(
+                f"No film{_period_words(parsed, f)} is {' and '.join(merged)}, so I dropped {', '.join(gone)}, "
+                "which I had only read from a topic word."
+            )
+        elif include and not parsed.switch_genres and not narrows:
+            # A wish that no item can meet together with the earlier one (or that one filter cannot combine
+            # with it): never drop what the user asked for earlier without being told to ("instead"); the new
+            # genre only steers the ranking (it stays in the search text).
+            new = ", ".join(g for g in parsed.include_genres if g not in include)
+            kept = (" or " if match == "any" else ", ").join(include)
+            why = (
+                f"I can't combine {kept} with {new} in one filter"
+                if "any" in (match, parsed.genre_match)
+                else f"No film{_period_words(parsed, f)} is {' and '.join(merged)}"
+            )
+            notes.append(f"{why}, so I kept {kept} and looked for {new} among those; say '{new} instead' to switch.")
         else:
             if include and tuple(include) != tuple(parsed.include_genres):
                 old, new = ", ".join(include), ", ".join(parsed.include_genres)
@@ -367,6 +406,9 @@ def apply_request(
             new = _period(parsed.year_min, parsed.year_max)
             notes.append(f"I replaced your earlier period ({_period(y0, y1)}) with the new one ({new}).")
         y0, y1 = parsed.year_min, parsed.year_max
+    named_now = [g for g in parsed.include_genres if g not in parsed.inferred_genres]
+    inferred = [g for g in dict.fromkeys([*inferred, *parsed.inferred_genres]) if g in include and g not in named_now]
+    state.inferred_genres = inferred
     state.filters = Filters(
         include_genres=tuple(include),
         exclude_genres=tuple(exclude),
@@ -394,6 +436,11 @@ def apply_request(
             state.max_runtime = None
             notes.append("I dropped the runtime limit.")
     return seeds, notes
+
+
+def _period_words(parsed: ParsedRequest, f: Filters) -> str:
+    lo, hi = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+    return "" if lo is None and hi is None else f" ({_period(lo, hi)})"
 
 
 def _period(lo: int | None, hi: int | None) -> str:

@@ -65,7 +65,8 @@ def leaks(message: str, title: str, *, cutoff: float = 0.85) -> bool:
         message: what the simulated user would say.
         title: the target's catalogue title.
         cutoff: similarity ratio (``difflib``) from which a window of words counts as a variant; variants of
-            four characters or fewer must match exactly (word boundaries), so "Up" does not match "cup".
+            four characters or fewer, and the catalogue's article-last order ("firm the"), must match exactly
+            (word boundaries), so "Up" does not match "cup" nor "from the 1990s" "Firm, The".
 
     Returns:
         Whether the message would give the title away.
@@ -78,7 +79,9 @@ def leaks(message: str, title: str, *, cutoff: float = 0.85) -> bool:
     for variant in title_variants(title):
         if f" {variant} " in padded:
             return True
-        if len(variant) <= 4:
+        if len(variant) <= 4 or variant.rsplit(" ", 1)[-1] in _ARTICLES:
+            # Short forms, and the catalogue's "firm the" order nobody types, only count exactly: fuzzily,
+            # "from the 1990s" would give away "Firm, The".
             continue
         n = len(variant.split())
         for size in {max(1, n - 1), n, n + 1}:

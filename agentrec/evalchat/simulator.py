@@ -52,6 +52,13 @@ _REVEAL = {
     "genre": ("It should also be {v}.", "Make it {v} as well.", "A bit of {v} too."),
     "liked": ("I loved {v}.", "Something in the spirit of {v}.", "I really enjoyed {v}."),
 }
+# A tag naming a period ("1970s", "70s", "1984") would read as a second period contradicting the stated decade
+# ("It should have 1970s" for a film made in the 2010s), as a genre-word tag would read as a genre: never said.
+_PERIOD_TAG = re.compile(
+    r"\b(?:1[89]|20)?\d0['’]?s\b|\b(?:18|19|20)\d{2}\b|\b(?:twenties|thirties|forties|fifties|sixties|seventies|"
+    r"eighties|nineties)\b"
+)
+_AGE_TAGS = {"old", "older", "oldies", "new", "newer", "recent", "modern", "vintage"}
 _NOTHING_NEW = ("Anything else?", "Can you try again?", "Show me something different.")
 
 
@@ -225,7 +232,14 @@ class RuleSimulator:
         seen: list[str] = []
         for t in [*self.target.tags, *(kw if isinstance(kw, (list, tuple)) else ())]:
             t = str(t).strip().lower()
-            if 2 < len(t) <= 30 and t not in genre_words and t not in seen and not leaks(t, self.target.title):
+            if (
+                2 < len(t) <= 30
+                and t not in genre_words
+                and not _PERIOD_TAG.search(t)
+                and t not in _AGE_TAGS
+                and t not in seen
+                and not leaks(t, self.target.title)
+            ):
                 seen.append(t)
         return seen[:4]
 
