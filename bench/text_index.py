@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--bulk-threads", type=int, default=2, help="torch threads while embedding the catalogue")
+    parser.add_argument("--query-threads", type=int, default=1, help="torch threads while timing queries")
     parser.add_argument("--query-reps", type=int, default=5, help="each of the 20 queries is run this many times")
     parser.add_argument("--sanity-limit", type=int, default=0, help="0: every movie with an overview")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "text_index.json"))
@@ -87,6 +90,7 @@ def main() -> None:
     from agentrec.text import SearchFilters, TextEncoder, VectorStore, embed_catalog, item_popularity, item_text
 
     import_s = time.perf_counter() - t
+    torch.set_num_threads(args.bulk_threads)
     dataset = load_dataset(args.dataset, Paths.from_env().data_dir)
     catalog = dataset.catalog
     train = dataset.split.train if dataset.split is not None else dataset.interactions
@@ -100,7 +104,11 @@ def main() -> None:
         # Cold: empty cache, empty store.
         t = time.perf_counter()
         encoder = TextEncoder.from_name(
-            device=args.device, batch_size=args.batch_size, cache_dir=cache, show_progress=False
+            device=args.device,
+            batch_size=args.batch_size,
+            cache_dir=cache,
+            show_progress=False,
+            precision=args.precision,
         )
         vectors = embed_catalog(catalog, encoder)
         embed_s = time.perf_counter() - t
@@ -112,7 +120,9 @@ def main() -> None:
 
         # Warm, same store (a re-run of `agentrec index`): nothing changed, nothing re-embedded or re-written.
         t = time.perf_counter()
-        warm_encoder = TextEncoder.from_name(device=args.device, cache_dir=cache, show_progress=False)
+        warm_encoder = TextEncoder.from_name(
+            device=args.device, cache_dir=cache, show_progress=False, precision=args.precision
+        )
         warm_store = VectorStore.open(tmp_path / "chroma", encoder=warm_encoder)
         warm_stats = warm_store.build(catalog, popularity=popularity)
         warm_same_s = time.perf_counter() - t
@@ -120,7 +130,9 @@ def main() -> None:
 
         # Warm cache, new store: vectors from the cache, every item written to Chroma again.
         t = time.perf_counter()
-        fresh_encoder = TextEncoder.from_name(device=args.device, cache_dir=cache, show_progress=False)
+        fresh_encoder = TextEncoder.from_name(
+            device=args.device, cache_dir=cache, show_progress=False, precision=args.precision
+        )
         fresh_store = VectorStore.open(tmp_path / "chroma2", encoder=fresh_encoder)
         fresh_stats = fresh_store.build(catalog, popularity=popularity)
         warm_new_store_s = time.perf_counter() - t
@@ -133,6 +145,7 @@ def main() -> None:
             SearchFilters(include_genres=("Comedy", "Romance"), genre_match="any", min_popularity=10),
             SearchFilters(include_genres=("Drama",), year_from=2000),
         ]
+        torch.set_num_threads(args.query_threads)  # one small forward pass: more threads only add overhead
         for query in QUERIES[:3]:  # warm-up
             store.search(query, k=20)
         plain: list[float] = []
@@ -179,12 +192,14 @@ def main() -> None:
             "processor": platform.processor(),
             "cpu_count": os.cpu_count(),
             "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads_bulk": args.bulk_threads,
+            "torch_threads_query": args.query_threads,
             "device": args.device,
             "loadavg_start": [round(x, 2) for x in load_start],
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         },
         "model_id": encoder.model_id,
+        "precision": encoder.precision,
         "dim": encoder.dim,
         "num_items": len(catalog),
         "text_words_mean": round(float(np.mean(lengths)), 1),

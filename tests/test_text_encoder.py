@@ -164,3 +164,38 @@ def test_openai_needs_an_endpoint() -> None:
         TextEncoder.from_name("openai:text-embedding-3-small", config=AgentConfig())
     with pytest.raises(ValueError, match="names no model"):
         TextEncoder.from_name("openai:", config=AgentConfig(api_key="k"))
+
+
+def test_bf16_vectors_have_their_own_model_id(encoder: TextEncoder, tmp_path: Path) -> None:
+    fp32 = TextEncoder.from_name(device="cpu", show_progress=False, precision="fp32", cache_dir=tmp_path)
+    bf16 = TextEncoder.from_name(device="cpu", show_progress=False, precision="bf16", cache_dir=tmp_path)
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert bf16.model_id == fp32.model_id + "+bf16"
+    assert encoder.model_id in (fp32.model_id, bf16.model_id)
+    texts = ["a film about dreams inside dreams", "A fish finds his son in the ocean."]
+    a, b = fp32.encode(texts), bf16.encode(texts)
+    assert (fp32.num_embedded, bf16.num_embedded) == (2, 2)  # one cache file, never shared between precisions
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(a * b, axis=1))) > 0.999
+    assert not np.array_equal(a, b)
+    cache = EmbeddingCache(tmp_path)
+    assert cache.count(fp32.model_id) == 2 and cache.count(bf16.model_id) == 2
+
+
+def test_precision_choice_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16; got 'fp16'"):
+        TextEncoder.from_name(device="cpu", precision="fp16")
+    monkeypatch.setenv("AGENTREC_TEXT_PRECISION", "int4")
+    with pytest.raises(ValueError, match="AGENTREC_TEXT_PRECISION must be one of auto, fp32, bf16; got 'int4'"):
+        TextEncoder.from_name(device="cpu")
+    monkeypatch.setenv("AGENTREC_TEXT_PRECISION", "fp32")
+    forced = TextEncoder.from_name(device="cpu", show_progress=False)
+    assert forced.precision == "fp32" and not forced.model_id.endswith("+bf16")
+    # An explicit choice is never overridden by an existing store.
+    assert forced.adopt_model_id(forced.model_id + "+bf16") is False
+    monkeypatch.delenv("AGENTREC_TEXT_PRECISION")
+    auto = TextEncoder.from_name(device="cpu", show_progress=False)
+    other = "fp32" if auto.precision == "bf16" else "bf16"
+    wanted = TextEncoder.from_name(device="cpu", show_progress=False, precision=other).model_id
+    assert auto.adopt_model_id(wanted) is True and auto.model_id == wanted and auto.precision == other
+    assert auto.adopt_model_id("some-other-model@123") is False and auto.model_id == wanted

