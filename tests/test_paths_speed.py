@@ -20,7 +20,7 @@ def random_explainer() -> Explainer:
         items=tuple(
             Item(
                 str(i), f"Film {i}", 1990 + i % 20, (genres[i % 4], genres[(i + 1) % 4]), (f"tag{i % 5}", "space opera")
-            )  # noqa: E501
+            )
             for i in range(num_items)
         )
     )
