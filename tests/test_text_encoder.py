@@ -199,3 +199,14 @@ def test_precision_choice_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
     wanted = TextEncoder.from_name(device="cpu", show_progress=False, precision=other).model_id
     assert auto.adopt_model_id(wanted) is True and auto.model_id == wanted and auto.precision == other
     assert auto.adopt_model_id("some-other-model@123") is False and auto.model_id == wanted
+
+
+def test_bf16_queries_run_in_fp32(tmp_path: Path) -> None:
+    fp32 = TextEncoder.from_name(device="cpu", show_progress=False, precision="fp32")
+    bf16 = TextEncoder.from_name(device="cpu", show_progress=False, precision="bf16", cache_dir=tmp_path)
+    query = ["dark sci-fi about dreams"]
+    # A query (uncached, a few texts) skips the bf16 casts, which only slow one short text down.
+    np.testing.assert_allclose(bf16.encode(query, use_cache=False), fp32.encode(query), atol=1e-6)
+    # Anything cached or stored is embedded in bf16, as the model id says.
+    assert not np.allclose(bf16.encode(query), fp32.encode(query), atol=1e-6)
+    assert EmbeddingCache(tmp_path).count(bf16.model_id) == 1

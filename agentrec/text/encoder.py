@@ -34,6 +34,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 #: Overrides ``precision="auto"`` (e.g. ``AGENTREC_TEXT_PRECISION=fp32``).
 PRECISION_ENV = "AGENTREC_TEXT_PRECISION"
 _BF16_SUFFIX = "+bf16"
+#: Uncached encodes of at most this many texts (search queries) run in fp32 even for a bf16 encoder: one short
+#: text gains nothing from bf16 (the casts cost more), and such vectors are never cached or stored.
+_FP32_QUERY_MAX = 8
 
 
 def _cpu_has_amx_bf16() -> bool:
@@ -141,8 +144,8 @@ class _SentenceTransformerBackend:
         return self.base_id + (_BF16_SUFFIX if self.precision == "bf16" else "")
 
     @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        if self.precision != "bf16":
+    def _autocast(self, fp32: bool) -> Iterator[None]:
+        if self.precision != "bf16" or fp32:
             yield
             return
         import torch
@@ -219,7 +222,7 @@ class _SentenceTransformerBackend:
                     pass
         return int(self.model.max_seq_length)
 
-    def embed(self, texts: list[str], show_progress: bool) -> np.ndarray:
+    def embed(self, texts: list[str], show_progress: bool, fp32: bool = False) -> np.ndarray:
         model = self.model
         limit = int(model.max_seq_length)
         lengths = [
@@ -238,7 +241,7 @@ class _SentenceTransformerBackend:
                 first[:60] + ("..." if len(first) > 60 else ""),
                 lengths[over[0]],
             )
-        with self._autocast():
+        with self._autocast(fp32):
             vecs = model.encode(
                 texts,
                 batch_size=self.batch_size,
@@ -433,7 +436,12 @@ class TextEncoder:
                 distinct.setdefault(keys[i], i)
             todo = list(distinct.values())
             logger.debug("embedding %d texts with %s (%d cached)", len(todo), self.model_id, int(found.sum()))
-            vecs = self._backend.embed([texts[i] for i in todo], self.show_progress)
+            todo_texts = [texts[i] for i in todo]
+            if isinstance(self._backend, _SentenceTransformerBackend):
+                query = not use_cache and len(todo) <= _FP32_QUERY_MAX
+                vecs = self._backend.embed(todo_texts, self.show_progress, fp32=query)
+            else:
+                vecs = self._backend.embed(todo_texts, self.show_progress)
             self.num_embedded += len(todo)
             vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
             if out is None or out.shape[1] != vecs.shape[1]:
