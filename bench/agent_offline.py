@@ -4,7 +4,8 @@ Measures ``Agent.load`` from built artifacts (target <= 10 s), warm offline ``re
 over the visible request set (target p95 <= 150 ms), and the held-out target hit rate of requests phrased
 from a held-out item's genres and decade (personalised for its user).
 
-Usage: .venv/bin/python bench/agent_offline.py [--artifacts-dir DIR] [--repeats 3] [--users 100]
+Usage: .venv/bin/python bench/agent_offline.py [--artifacts-dir DIR] [--repeats 3] [--users 100] [--sessions 4]
+(``--sessions N``: also N concurrent conversations, turns/s and turn latency.)
 Writes bench/results/agent_offline.json.
 """
 
@@ -32,6 +33,36 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
+def concurrent(agent: object, sessions: int) -> dict[str, object]:
+    """``sessions`` threads at the same time, each sending the request set, one new conversation per request."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    index = getattr(agent.components.retriever, "semantic_index", None)  # type: ignore[attr-defined]
+
+    def run(n: int) -> list[float]:
+        out = []
+        for i, spec in enumerate(REQUESTS):
+            if index is not None:
+                index.clear_query_cache()
+            t = time.perf_counter()
+            agent.chat(spec["text"], session=f"bench-{n}-{i}", user=spec.get("user"))  # type: ignore[attr-defined]
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(sessions) as pool:
+        lat = [x for xs in pool.map(run, range(sessions)) for x in xs]
+    wall = time.perf_counter() - t0
+    return {
+        "sessions": sessions,
+        "turns": len(lat),
+        "wall_s": round(wall, 2),
+        "turns_per_s": round(len(lat) / wall, 1),
+        "turn_p50_ms": round(pct(lat, 50), 1),
+        "turn_p95_ms": round(pct(lat, 95), 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="ml-latest-small")
@@ -40,6 +71,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="passes over the request set")
     ap.add_argument("--users", type=int, default=100, help="held-out targets to try")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "agent_offline.json"))
+    ap.add_argument(
+        "--sessions",
+        type=int,
+        default=0,
+        help="also run the request set as this many concurrent conversations (threads; 0: skip)",
+    )
     args = ap.parse_args()
 
     from agentrec.artifacts import load_components
@@ -167,6 +204,8 @@ def main() -> None:
         "held_out_hit_at_10": {"hits": hits, "requests": total, "rate": round(hits / max(total, 1), 4)},
         "k": 10,
     }
+    if args.sessions > 0:
+        result["concurrent_sessions"] = concurrent(agent, args.sessions)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
