@@ -41,6 +41,8 @@ def catalog() -> Catalog:
             Item("13", "Heat", 1995, ("Action", "Crime", "Thriller")),
             Item("14", "Sneakers", 1992, ("Action", "Comedy", "Crime", "Drama", "Sci-Fi")),
             Item("15", "Congo", 1995, ("Action", "Adventure", "Mystery", "Sci-Fi")),
+            Item("16", "Fight Club", 1999, ("Action", "Crime", "Drama", "Thriller")),
+            Item("17", "Very Bad Things", 1998, ("Comedy", "Crime", "Drama", "Thriller")),
         )
     )
 
@@ -56,7 +58,7 @@ def _talk(catalog: Catalog, *messages: str) -> tuple[ConversationState, list[str
         parsed = _parse(msg, catalog, last_shown=len(state.last_shown))
         assert not parsed.conflicts, (msg, parsed.conflicts)
         notes += apply_request(state, parsed, toolbox, has_runtime=False)[1]  # type: ignore[arg-type]
-        state.last_shown = list(range(10))
+        state.last_shown = [2]  # a list the user can turn down ("none of those") without blocking the answers
     return state, notes
 
 
@@ -177,3 +179,21 @@ def test_a_topic_war_gives_way_to_a_named_genre(catalog: Catalog) -> None:
         catalog, "an action movie from the 90s", "Something with cold war in it.", "It should also be comedy."
     )
     assert set(state.filters.include_genres) == {"Action", "Comedy"}
+
+
+def test_a_topic_reading_gives_way_when_it_leaves_too_few_films(catalog: Catalog) -> None:
+    # "dark comedy" read Comedy from a topic; only one 90s film is Crime, Thriller, Comedy and Drama, less than
+    # a list's worth, so adding Drama drops the topic reading (the named genres stay).
+    state, notes = _talk(
+        catalog, "a crime thriller movie about dark comedy", "It should be from the 1990s.", "It should also be drama."
+    )
+    assert state.inferred_genres == [] and set(state.filters.include_genres) == {"Crime", "Thriller", "Drama"}
+    assert any("Only 1 film(s)" in n and "dropped Comedy" in n for n in notes)
+
+
+def test_a_named_genre_stays_firm_when_a_topic_word_repeats_it(catalog: Catalog) -> None:
+    # War is named first; "war crimes" later speaks of it through a topic, which must not make it droppable.
+    state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "It should be from the 90s.")
+    assert state.inferred_genres == [] and set(state.filters.include_genres) == {"Romance", "War"}
+    state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "A bit of drama too.")
+    assert {"Romance", "War"} <= set(state.filters.include_genres)

@@ -339,40 +339,32 @@ def apply_request(
         # A new genre refines the earlier wish when some item carries all of them (a user who asked for a
         # drama and then says "something funny" wants a funny drama); it replaces the earlier wish only when
         # the user switches ("instead").
-        refine = (
-            include
-            and not parsed.switch_genres
-            and parsed.genre_match == "all"
-            and match == "all"
-            and _some_item_has_all(
-                catalog,
-                merged,
-                parsed.year_min if parsed.years_stated else f.year_min,
-                parsed.year_max if parsed.years_stated else f.year_max,
-            )
-        )
+        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+        combinable = not parsed.switch_genres and parsed.genre_match == "all" and match == "all"
+        blocked = set(state.blocked)
+        n_merged = _count_with_all(catalog, merged, *years, skip=blocked, limit=state.k) if combinable else 0
+        refine = bool(include) and combinable and n_merged > 0
         narrows = match == "any" and parsed.genre_match == "all" and set(parsed.include_genres) <= set(include)
         firm = tuple(g for g in include if g not in inferred)
-        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+        relaxed = tuple(dict.fromkeys([*firm, *parsed.include_genres]))
+        # A genre read only from a topic word ("detective" -> Mystery) gives way when, with it, no film (or
+        # fewer than a list's worth of films not turned down yet) would be left and without it more would.
         relax = (
-            not refine
+            combinable
             and len(firm) < len(include)
-            and not parsed.switch_genres
-            and parsed.genre_match == "all"
-            and match == "all"
-            and _some_item_has_all(catalog, tuple(dict.fromkeys([*firm, *parsed.include_genres])), *years)
+            and n_merged < state.k
+            and _count_with_all(catalog, relaxed, *years, skip=blocked, limit=state.k) > n_merged
         )
-        if refine:
-            include = merged
-        elif relax:
-            # The earlier wish holds a genre read only from a topic word ("detective" -> Mystery) that the new
-            # genre cannot be combined with: that reading goes, what the user named stays.
+        if relax:
             gone = [g for g in include if g in inferred]
-            include = tuple(dict.fromkeys([*firm, *parsed.include_genres]))
+            include = relaxed
+            few = "No film" if n_merged == 0 else f"Only {n_merged} film(s) not turned down yet"
             notes.append(
-                f"No film{_period_words(parsed, f)} is {' and '.join(merged)}, so I dropped {', '.join(gone)}, "
-                "which I had only read from a topic word."
+                f"{few}{_period_words(parsed, f)} {'is' if n_merged == 0 else 'are'} {' and '.join(merged)}, so I "
+                f"dropped {', '.join(gone)}, which I had only read from a topic word."
             )
+        elif refine:
+            include = merged
         elif include and not parsed.switch_genres and not narrows:
             # A wish that no item can meet together with the earlier one (or that one filter cannot combine
             # with it): never drop what the user asked for earlier without being told to ("instead"); the new
@@ -406,8 +398,12 @@ def apply_request(
             new = _period(parsed.year_min, parsed.year_max)
             notes.append(f"I replaced your earlier period ({_period(y0, y1)}) with the new one ({new}).")
         y0, y1 = parsed.year_min, parsed.year_max
-    named_now = [g for g in parsed.include_genres if g not in parsed.inferred_genres]
-    inferred = [g for g in dict.fromkeys([*inferred, *parsed.inferred_genres]) if g in include and g not in named_now]
+    # A genre is inferred while the user has only ever spoken of it through a topic word: named once, it stays
+    # firm ("a war drama", later "I'm thinking of war crimes").
+    named = {g for g in f.include_genres if g not in inferred} | {
+        g for g in parsed.include_genres if g not in parsed.inferred_genres
+    }
+    inferred = [g for g in dict.fromkeys([*inferred, *parsed.inferred_genres]) if g in include and g not in named]
     state.inferred_genres = inferred
     state.filters = Filters(
         include_genres=tuple(include),
@@ -449,14 +445,28 @@ def _period(lo: int | None, hi: int | None) -> str:
     return f"from {lo}" if lo is not None else f"up to {hi}"
 
 
-def _some_item_has_all(catalog: Catalog, genres: tuple[str, ...], year_min: int | None, year_max: int | None) -> bool:
-    """True when at least one catalogue item in the year range carries every genre (case-insensitive)."""
+def _count_with_all(
+    catalog: Catalog,
+    genres: tuple[str, ...],
+    year_min: int | None,
+    year_max: int | None,
+    *,
+    skip: set[int],
+    limit: int,
+) -> int:
+    """How many catalogue items in the year range carry every genre (case-insensitive), counting up to ``limit``.
+
+    Items in ``skip`` (turned down in this conversation) do not count.
+    """
     wanted = {g.lower() for g in genres}
-    for item in catalog.items:
+    count = 0
+    for index, item in enumerate(catalog.items):
         if year_min is not None and (item.year is None or item.year < year_min):
             continue
         if year_max is not None and (item.year is None or item.year > year_max):
             continue
-        if wanted <= {g.lower() for g in item.genres}:
-            return True
-    return False
+        if index not in skip and wanted <= {g.lower() for g in item.genres}:
+            count += 1
+            if count >= limit:
+                break
+    return count
