@@ -265,7 +265,8 @@ def test_open_needs_a_location(encoder: TextEncoder) -> None:
         VectorStore.open("x", collection="ab", encoder=encoder)
 
 
-FILTER_CASES = [
+FILTER_CASES: list[SearchFilters | None] = [
+    None,
     SearchFilters(include_genres=("sci-fi", "Horror")),
     SearchFilters(include_genres=("Horror", "Adventure"), genre_match="any"),
     SearchFilters(include_genres=("Sci-Fi",), exclude_genres=("Horror",)),
@@ -277,13 +278,13 @@ FILTER_CASES = [
 
 
 @pytest.mark.parametrize("k", [1, 3, 7])
-def test_exact_filtered_path_matches_chroma(store: VectorStore, k: int) -> None:
+def test_exact_path_matches_chroma(store: VectorStore, k: int) -> None:
     query = store.encoder.encode(["an alien creature hunts the crew"], use_cache=False)[0]
     for filters in FILTER_CASES:
-        store.exact_filter_max_items = 200_000
+        store.exact_search_max_items = 200_000
         exact = store.search_by_vector(query, k=k, filters=filters)
         assert store._exact is not None  # the in-memory path answered
-        store.exact_filter_max_items = 0
+        store.exact_search_max_items = 0
         chroma = store.search_by_vector(query, k=k, filters=filters)
         assert [h.item_id for h in exact] == [h.item_id for h in chroma], filters
         for a, b in zip(exact, chroma, strict=True):

@@ -98,9 +98,10 @@ class VectorStore:
     Open one with :meth:`open`; fill it with :meth:`build` (or :meth:`upsert`).
     """
 
-    #: Filtered searches of collections up to this many items run exactly on an in-memory copy (see
-    #: :mod:`agentrec.text.exact`); larger ones, and unfiltered searches, go to Chroma. 0 disables the copy.
-    exact_filter_max_items: int = 200_000
+    #: Searches of collections up to this many items run exactly on an in-memory copy (see
+    #: :mod:`agentrec.text.exact`; ~1 ms at 10k items, where Chroma takes 10-80 ms with a metadata filter);
+    #: larger collections go to Chroma's HNSW index. 0 disables the copy.
+    exact_search_max_items: int = 200_000
 
     def __init__(self, client: Any, collection: Any, encoder: TextEncoder, location: str) -> None:
         self.client = client
@@ -207,7 +208,7 @@ class VectorStore:
         return dict(coll.metadata or {})
 
     def _bump_rev(self) -> None:
-        """Record a write, so in-memory copies (:attr:`exact_filter_max_items`) anywhere are reloaded."""
+        """Record a write, so in-memory copies (:attr:`exact_search_max_items`) anywhere are reloaded."""
         meta = {k: v for k, v in self._fresh_metadata().items() if not k.startswith("hnsw:")}
         meta["rev"] = int(meta.get("rev", 0)) + 1
         self.collection.modify(metadata=meta)
@@ -374,13 +375,13 @@ class VectorStore:
 
     def _exact_index(self) -> ExactIndex | None:
         """The in-memory copy at the collection's current revision (reloaded when stale), or None when off."""
-        if self.exact_filter_max_items <= 0:
+        if self.exact_search_max_items <= 0:
             return None
         meta = self._fresh_metadata()
         rev = int(meta.get("rev", 0))
         exact = self._exact
         if exact is None or exact.rev != rev:
-            if self.count() > self.exact_filter_max_items:
+            if self.count() > self.exact_search_max_items:
                 return None
             exact = ExactIndex.load(self.collection, rev)
             if int(self._fresh_metadata().get("rev", 0)) != rev:
@@ -393,9 +394,13 @@ class VectorStore:
     ) -> list[SearchHit]:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        exact = self._exact_index() if where is not None and search_filters is not None else None
-        if exact is not None and search_filters is not None:
-            found = exact.top_k(vector, k, exact.mask(search_filters, self.valid_genres))
+        exact = self._exact_index()
+        if exact is not None:
+            if where is None or search_filters is None:
+                keep = np.ones(len(exact), dtype=bool)
+            else:
+                keep = exact.mask(search_filters, self.valid_genres)
+            found = exact.top_k(vector, k, keep)
             return [_hit(item_id, meta, score) for item_id, meta, score in found]
         n = min(k, self.count())
         if n == 0:
