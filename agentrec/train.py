@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from agentrec.device import resolve_device
 from agentrec.evaluate import evaluate
 from agentrec.graph import interactions_fingerprint
+from agentrec.losses import full_softmax_nll, info_nce
 from agentrec.models.checkpoint import load_checkpoint, save_checkpoint
 from agentrec.models.lightgcn import LightGCN
 from agentrec.types import Split
@@ -31,7 +32,7 @@ __all__ = ["TrainConfig", "TrainHistory", "fit"]
 
 logger = logging.getLogger(__name__)
 
-LOSSES = ("bpr", "softmax")
+LOSSES = ("bpr", "softmax", "full")
 SCHEDULES = ("constant", "cosine")
 EVAL_PARTS = ("auto", "valid", "test", "none")
 
@@ -42,16 +43,23 @@ class TrainConfig:
 
     Attributes:
         epochs: maximum passes over the training interactions.
-        batch_size: positive (user, item) pairs per step.
+        batch_size: positive (user, item) pairs per step; users per step for ``loss="full"``.
         lr: Adam learning rate (peak, when a schedule is used).
         weight_decay: L2 on the layer-0 embeddings of the batch (LightGCN style), per example.
         loss: ``"bpr"`` (pairwise, ``num_negatives`` per positive) or ``"softmax"`` (sampled softmax over
             in-batch positives plus ``num_negatives`` shared uniform negatives).
+            ``"full"``: the exact softmax over every item for each user of the batch, averaged over
+            the user's training items (multinomial likelihood; no sampling noise, and one score row
+            serves all of a user's positives, so an epoch is a pass over users — the fastest to
+            converge when ``batch_size x num_items`` scores fit in memory).
         num_negatives: see ``loss``.
         temperature: softmax temperature.
         max_in_batch: at most this many in-batch positives serve as softmax negatives (cost control).
         mask_hits: drop softmax candidates equal to the row's own positive (costs two passes over the
             ``(batch, candidates)`` logits; without it such a hit only adds a bounded constant).
+        logq_correction: subtract the log of each softmax candidate's sampling probability from its logit
+            (in-batch candidates are drawn in proportion to popularity; without the correction popular
+            items are over-penalised). ``max_in_batch=0`` gives uniform negatives only.
         cl_weight: weight of the XSimGCL contrastive term (0 = off).
         cl_eps: XSimGCL noise magnitude.
         cl_temperature: contrastive temperature.
@@ -83,11 +91,12 @@ class TrainConfig:
     batch_size: int = 8192
     lr: float = 5e-3
     weight_decay: float = 1e-4
-    loss: Literal["bpr", "softmax"] = "bpr"
+    loss: Literal["bpr", "softmax", "full"] = "bpr"
     num_negatives: int = 1
     temperature: float = 0.1
     max_in_batch: int = 2048
     mask_hits: bool = True
+    logq_correction: bool = False
     cl_weight: float = 0.0
     cl_eps: float = 0.2
     cl_temperature: float = 0.2
@@ -126,6 +135,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
         if self.eval_part not in EVAL_PARTS:
             raise ValueError(f"eval_part must be one of {EVAL_PARTS}, got {self.eval_part!r}")
+        if self.max_in_batch < 0:
+            raise ValueError(f"max_in_batch must be >= 0 (0 = uniform negatives only), got {self.max_in_batch}")
         if self.weight_decay < 0 or self.cl_weight < 0 or self.patience < 0 or self.warmup_steps < 0:
             raise ValueError("weight_decay, cl_weight, patience and warmup_steps must be >= 0")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
@@ -194,7 +205,24 @@ class _Sampler:
         self.warm = torch.from_numpy(np.flatnonzero(model.graph.item_degree > 0))
         users = np.repeat(np.arange(r.shape[0], dtype=np.int64), np.diff(r.indptr))
         self.keys = torch.from_numpy(np.sort(users * self.num_items + r.indices))
+        self.indptr = torch.from_numpy(r.indptr.astype(np.int64))
+        self.indices = torch.from_numpy(r.indices.astype(np.int64))
         self.gen = gen
+        degree = torch.from_numpy(model.graph.item_degree.astype(np.float64))
+        self.pop = (degree / degree.sum()).to(torch.float32)  # in-batch positives follow this distribution
+
+    def log_q(self, cand: torch.Tensor, in_batch: int, uniform: int) -> torch.Tensor:
+        """Log-probability that one candidate slot draws each of ``cand`` (in-batch + uniform mixture)."""
+        q = (in_batch * self.pop[cand] + uniform / len(self.warm)) / (in_batch + uniform)
+        return torch.log(q.clamp_min(1e-12))
+
+    def positives(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(row, item)``: every training item of ``users``, ``row`` indexing into ``users``."""
+        start, end = self.indptr[users], self.indptr[users + 1]
+        counts = end - start
+        rows = torch.repeat_interleave(torch.arange(len(users)), counts)
+        offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        return rows, self.indices[start[rows] + offsets]
 
     def uniform(self, n: int) -> torch.Tensor:
         return self.warm[torch.randint(len(self.warm), (n,), generator=self.gen)]
@@ -210,12 +238,6 @@ class _Sampler:
                 break
             neg[bad] = self.uniform(int(bad.sum()))
         return neg
-
-
-def _info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
-    a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
-    logits = a @ b.T / temperature
-    return F.cross_entropy(logits, torch.arange(len(a), device=a.device))
 
 
 def _sample_unique(idx: torch.Tensor, cap: int, gen: torch.Generator) -> torch.Tensor:
@@ -237,14 +259,23 @@ def _step_loss(
     amp = cfg.amp and dev.type == "cuda"
     with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
         u_d, p_d = users.to(dev), pos.to(dev)
-        u_emb, p_emb = final[u_d], final[nu + p_d]
         if cfg.loss == "bpr":
+            u_emb, p_emb = final[u_d], final[nu + p_d]
             neg = sampler.excluding(users, cfg.num_negatives).to(dev)  # (B, n)
             n_emb = final[nu + neg]  # (B, n, d)
             pos_s = (u_emb * p_emb).sum(-1, keepdim=True)
             neg_s = torch.einsum("bd,bnd->bn", u_emb, n_emb)
             loss = F.softplus(neg_s - pos_s).mean()
             reg_idx = torch.cat([u_d, nu + p_d, nu + neg.reshape(-1)])
+        elif cfg.loss == "full":
+            rows, items = sampler.positives(users)
+            rows, items = rows.to(dev), items.to(dev)
+            u_emb, i_emb = final[u_d], final[nu:]
+            if model.config.similarity == "cosine":
+                u_emb, i_emb = F.normalize(u_emb, dim=-1), F.normalize(i_emb, dim=-1)
+            loss = full_softmax_nll(u_emb, i_emb, rows, items, cfg.temperature)
+            reg_idx = torch.cat([u_d, nu + torch.unique(items)])
+            p_d = items
         else:
             b, m = len(users), min(cfg.max_in_batch, len(users))
             in_batch = p_d[torch.randperm(b, generator=gen)[:m].to(dev)]
@@ -257,6 +288,8 @@ def _step_loss(
             u_emb = u_emb / cfg.temperature  # scale (B, d) rather than the (B, C) logits
             pos_s = (u_emb * p_emb).sum(-1)  # (B,)
             neg_s = u_emb @ c_emb.T  # (B, C)
+            if cfg.logq_correction:
+                neg_s = neg_s - sampler.log_q(cand.cpu(), m, cfg.num_negatives).to(dev, neg_s.dtype)[None, :]
             if cfg.mask_hits:
                 # A candidate equal to the row's positive is not a negative.
                 neg_s = neg_s.masked_fill(cand[None, :] == p_d[:, None], -torch.inf)
@@ -264,12 +297,12 @@ def _step_loss(
             loss = (torch.logaddexp(pos_s, torch.logsumexp(neg_s.float(), dim=1)) - pos_s).mean()
             reg_idx = torch.cat([u_d, nu + p_d])
         if cfg.weight_decay > 0:
-            loss = loss + cfg.weight_decay * 0.5 * ego[reg_idx].pow(2).sum() / len(users)
+            loss = loss + cfg.weight_decay * 0.5 * ego[reg_idx].pow(2).sum() / len(p_d)
         if cl:
             cu = _sample_unique(u_d, cfg.cl_sample, gen)
             ci = nu + _sample_unique(p_d, cfg.cl_sample, gen)
             loss = loss + cfg.cl_weight * (
-                _info_nce(final[cu], view[cu], cfg.cl_temperature) + _info_nce(final[ci], view[ci], cfg.cl_temperature)
+                info_nce(final[cu], view[cu], cfg.cl_temperature) + info_nce(final[ci], view[ci], cfg.cl_temperature)
             )
     return loss
 
@@ -349,6 +382,10 @@ def fit(
     if n_pairs == 0:
         raise ValueError("split.train has no interactions to train on")
     sampler = _Sampler(model, gen)
+    if cfg.loss == "full":  # an epoch is a pass over the users with training items
+        pairs_u = torch.from_numpy(np.flatnonzero(np.diff(model.graph.interaction.indptr) > 0).astype(np.int64))
+        pairs_i = pairs_u
+        n_pairs = len(pairs_u)
     steps_per_epoch = math.ceil(n_pairs / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     t0 = time.perf_counter() - wall_offset

@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch-size", type=int, default=8192)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--loss", default="softmax", choices=["bpr", "softmax"])
+    p.add_argument("--loss", default="softmax", choices=["bpr", "softmax", "full"])
     p.add_argument("--num-negatives", type=int, default=1024)
     p.add_argument("--max-in-batch", type=int, default=1024)
+    p.add_argument("--logq", action="store_true", help="logQ-correct the softmax candidates' logits")
     p.add_argument("--no-mask-hits", action="store_true", help="skip masking accidental hits (faster)")
     p.add_argument("--temperature", type=float, default=0.1)
     p.add_argument("--similarity", default="cosine", choices=["dot", "cosine"])
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         num_negatives=a.num_negatives,
         max_in_batch=a.max_in_batch,
         mask_hits=not a.no_mask_hits,
+        logq_correction=a.logq,
         temperature=a.temperature,
         cl_weight=a.cl_weight,
         cl_eps=a.cl_eps,

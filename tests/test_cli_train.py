@@ -30,7 +30,7 @@ def test_unknown_model_lists_the_valid_ones(capsys, tmp_path) -> None:
 def test_bad_split_and_loss(capsys, tmp_path) -> None:
     base = ["train", "--dataset", "ml-latest-small", "--model", "popularity", "--artifacts-dir", str(tmp_path)]
     assert main([*base, "--loss", "hinge"]) == 1
-    assert "--loss must be bpr or softmax, got 'hinge'" in capsys.readouterr().err
+    assert "--loss must be bpr, softmax or full, got 'hinge'" in capsys.readouterr().err
     assert main([*base, "--split", "weird", "--device", "cpu"]) == 1
     assert "--split must be one of auto, random, cold" in capsys.readouterr().err
     assert main([*base, "--option", "id_dropout"]) == 1

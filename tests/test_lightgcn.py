@@ -28,10 +28,10 @@ def _cluster_features() -> np.ndarray:
     return feats
 
 
-@pytest.mark.parametrize("loss", ["bpr", "softmax"])
+@pytest.mark.parametrize("loss", ["bpr", "softmax", "full"])
 def test_learns_the_two_clusters(tiny_interactions: Interactions, loss: str) -> None:
     g = build_graph(tiny_interactions)
-    model = LightGCN(g, LightGCNConfig(embedding_dim=8, similarity="cosine" if loss == "softmax" else "dot"))
+    model = LightGCN(g, LightGCNConfig(embedding_dim=8, similarity="dot" if loss == "bpr" else "cosine"))
     fit(model, _split(tiny_interactions), TrainConfig(loss=loss, num_negatives=3, **FAST))  # type: ignore[arg-type]
     scores = model.score(np.arange(8))
     assert scores.shape == (8, 7) and scores.dtype == torch.float32

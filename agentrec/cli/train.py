@@ -37,7 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=4096, help="positive pairs per step (default: 4096)")
     train.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default: 5e-3)")
     train.add_argument("--weight-decay", type=float, default=1e-4, help="L2 on batch embeddings (default: 1e-4)")
-    train.add_argument("--loss", default="bpr", help="bpr or softmax (default: bpr)")
+    train.add_argument(
+        "--loss",
+        default="bpr",
+        help="bpr, softmax (sampled) or full (exact softmax over all items, per user; fastest to converge) "
+        "(default: bpr)",
+    )
+    train.add_argument("--temperature", type=float, default=0.1, help="softmax temperature (default: 0.1)")
+    train.add_argument(
+        "--lr-schedule", default="constant", help="constant or cosine (decay over the epochs or the time budget)"
+    )
     train.add_argument(
         "--num-negatives", type=int, default=None, help="negatives per positive (bpr) or shared (softmax)"
     )
@@ -149,8 +158,8 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; valid models are: {', '.join(MODELS)}")
     spec = MODELS[args.model]
-    if args.loss not in ("bpr", "softmax"):
-        raise ValueError(f"--loss must be bpr or softmax, got {args.loss!r}")
+    if args.loss not in ("bpr", "softmax", "full"):
+        raise ValueError(f"--loss must be bpr, softmax or full, got {args.loss!r}")
     if args.k <= 0:
         raise ValueError(f"--k must be a positive integer, got {args.k}")
     if args.threads is not None and args.threads <= 0:
@@ -191,6 +200,8 @@ def _run_train(args: argparse.Namespace) -> int:
             weight_decay=args.weight_decay,
             loss=args.loss,
             num_negatives=args.num_negatives or (1 if args.loss == "bpr" else 1024),
+            temperature=args.temperature,
+            lr_schedule=args.lr_schedule,
             cl_weight=args.cl_weight,
             eval_every=args.eval_every,
             patience=args.patience,
