@@ -96,7 +96,8 @@ def test_request_while_previous_is_streaming_is_refused_with_a_message(agent: An
     done = list(running)[-1]
     assert done.recommendations and all("Crime" in r.genres for r in done.recommendations)
     assert any("still answering" in m["content"] for m in done.history)  # the notice stays in the chat
-    after = list(ctl.respond("s-busy", "romantic comedies"))[-1]  # and the session works afterwards
+    # and the session works afterwards ("instead": a wish that cannot combine with the earlier one replaces it)
+    after = list(ctl.respond("s-busy", "romantic comedies instead"))[-1]
     assert after.recommendations and all("Romance" in r.genres for r in after.recommendations)
 
 

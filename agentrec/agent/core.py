@@ -190,11 +190,12 @@ class Agent:
         """
         events: queue.Queue[StreamEvent | None] = queue.Queue()
         box: dict[str, Reply] = {}
+        state = self.sessions.get(session)  # bound now: a reset while the worker starts must not receive this turn
 
         def work() -> None:
             try:
                 with self._session_lock(session):
-                    box["reply"] = self._turn(self.sessions.get(session), message, user, on_event=events.put)
+                    box["reply"] = self._turn(state, message, user, on_event=events.put)
             except Exception as exc:  # the stream reports it; the caller's loop must not hang
                 logger.exception("agent turn failed")
                 events.put(StreamEvent("error", f"The turn failed: {exc}"))

@@ -234,8 +234,11 @@ class AppController:
         yield snap
         tokens: list[str] = []
         last_yield = time.monotonic()
+        with sess.lock:  # "New conversation" may have been pressed before the turn even started
+            current = sess.generation == generation
         try:
-            for event in self.agent.stream(text, session=session_id, user=user):
+            stream = self.agent.stream(text, session=session_id, user=user) if current else iter(())
+            for event in stream:
                 kind = event.kind
                 update: View | None = None
                 with sess.lock:
