@@ -26,6 +26,7 @@ class _FullSoftmaxNLL(torch.autograd.Function):
         rows: torch.Tensor,
         cols: torch.Tensor,
         inv_temperature: float,
+        user_weight: torch.Tensor,
     ) -> torch.Tensor:
         with torch.autocast(device_type=users.device.type, enabled=False):  # exp needs float32 on GPU too
             probs = (users * inv_temperature) @ items.T  # (B, I) scores, turned into the softmax in place
@@ -35,27 +36,33 @@ class _FullSoftmaxNLL(torch.autograd.Function):
         probs.div_(denom)
         lse = (row_max + denom.log()).squeeze(1)  # log-sum-exp of each row's scores
         pos = (users[rows] * items[cols]).sum(-1) * inv_temperature
-        ctx.save_for_backward(probs, users, items, rows, cols)
+        w = user_weight[rows]  # each pair weighs its user's weight; the loss is the weighted mean
+        ctx.save_for_backward(probs, users, items, rows, cols, user_weight)
         ctx.inv_temperature = inv_temperature
-        return (lse[rows] - pos).mean()
+        ctx.total = float(w.sum())
+        return ((lse[rows] - pos) * w).sum() / ctx.total
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> Any:  # type: ignore[override]
-        probs, users, items, rows, cols = ctx.saved_tensors
-        n = len(rows)
-        scale = grad / n
-        # d loss / d score[u, i] = (count_u * softmax[u, i] - [i is a positive of u]) / n
+        probs, users, items, rows, cols, user_weight = ctx.saved_tensors
+        scale = grad / ctx.total
+        # d loss / d score[u, i] = w_u * (count_u * softmax[u, i] - [i is a positive of u]) / sum of weights
         counts = torch.bincount(rows, minlength=probs.shape[0]).to(probs.dtype)
-        g = probs * (counts * scale)[:, None]
-        g.index_put_((rows, cols), -scale.expand(n).to(g.dtype), accumulate=True)
+        g = probs * (counts * user_weight * scale)[:, None]
+        g.index_put_((rows, cols), -(user_weight[rows] * scale).to(g.dtype), accumulate=True)
         t = ctx.inv_temperature
         grad_users = (g @ items) * t if ctx.needs_input_grad[0] else None
         grad_items = (g.T @ users) * t if ctx.needs_input_grad[1] else None
-        return grad_users, grad_items, None, None, None
+        return grad_users, grad_items, None, None, None, None
 
 
 def full_softmax_nll(
-    users: torch.Tensor, items: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, temperature: float
+    users: torch.Tensor,
+    items: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    temperature: float,
+    user_balance: float = 0.0,
 ) -> torch.Tensor:
     """Mean negative log-likelihood of the positives under a softmax over all items.
 
@@ -65,14 +72,21 @@ def full_softmax_nll(
         rows: ``(n,)`` positive pairs' row into ``users``.
         cols: ``(n,)`` positive pairs' item index.
         temperature: scores are ``users @ items.T / temperature``.
+        user_balance: each pair weighs ``count_u ** -user_balance`` (``count_u``: the user's pairs in the
+            batch): 0 weighs every pair alike (heavy users dominate), 1 every user alike (as the per-user
+            averaged ranking metrics do).
 
     Returns:
-        ``mean_k [logsumexp_i s[rows_k, i] - s[rows_k, cols_k]]`` (a scalar).
+        ``sum_k w_k [logsumexp_i s[rows_k, i] - s[rows_k, cols_k]] / sum_k w_k`` (a scalar).
     """
     if len(rows) == 0:
         raise ValueError("full_softmax_nll needs at least one positive pair")
+    if not 0.0 <= user_balance <= 1.0:
+        raise ValueError(f"user_balance must be in [0, 1], got {user_balance}")
     dtype = torch.float64 if users.dtype == torch.float64 else torch.float32
-    return _FullSoftmaxNLL.apply(users.to(dtype), items.to(dtype), rows, cols, 1.0 / temperature)  # type: ignore[no-any-return]
+    counts = torch.bincount(rows, minlength=len(users)).to(dtype).clamp_min(1.0)
+    weight = counts.pow(-user_balance)
+    return _FullSoftmaxNLL.apply(users.to(dtype), items.to(dtype), rows, cols, 1.0 / temperature, weight)  # type: ignore[no-any-return]
 
 
 def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:

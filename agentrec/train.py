@@ -54,6 +54,8 @@ class TrainConfig:
             converge when ``batch_size x num_items`` scores fit in memory).
         num_negatives: see ``loss``.
         temperature: softmax temperature.
+        user_balance: ``loss="full"`` only: a pair weighs ``(user's pairs in the batch) ** -user_balance``;
+            0 weighs pairs alike, 1 users alike.
         max_in_batch: at most this many in-batch positives serve as softmax negatives (cost control).
         mask_hits: drop softmax candidates equal to the row's own positive (costs two passes over the
             ``(batch, candidates)`` logits; without it such a hit only adds a bounded constant).
@@ -94,6 +96,7 @@ class TrainConfig:
     loss: Literal["bpr", "softmax", "full"] = "bpr"
     num_negatives: int = 1
     temperature: float = 0.1
+    user_balance: float = 0.0
     max_in_batch: int = 2048
     mask_hits: bool = True
     logq_correction: bool = False
@@ -129,6 +132,10 @@ class TrainConfig:
         for name in ("lr", "temperature", "cl_temperature"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.user_balance <= 1.0:
+            raise ValueError(
+                f"user_balance must be in [0, 1] (0: pairs alike, 1: users alike), got {self.user_balance!r}"
+            )
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.lr_schedule not in SCHEDULES:
@@ -273,7 +280,7 @@ def _step_loss(
             u_emb, i_emb = final[u_d], final[nu:]
             if model.config.similarity == "cosine":
                 u_emb, i_emb = F.normalize(u_emb, dim=-1), F.normalize(i_emb, dim=-1)
-            loss = full_softmax_nll(u_emb, i_emb, rows, items, cfg.temperature)
+            loss = full_softmax_nll(u_emb, i_emb, rows, items, cfg.temperature, cfg.user_balance)
             reg_idx = torch.cat([u_d, nu + torch.unique(items)])
             p_d = items
         else:

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--logq", action="store_true", help="logQ-correct the softmax candidates' logits")
     p.add_argument("--no-mask-hits", action="store_true", help="skip masking accidental hits (faster)")
     p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--user-balance", type=float, default=0.0, help="full loss: pair weight count_u ** -x")
     p.add_argument("--similarity", default="cosine", choices=["dot", "cosine"])
     p.add_argument("--num-layers", type=int, default=3)
     p.add_argument("--cl-weight", type=float, default=0.0)
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
         mask_hits=not a.no_mask_hits,
         logq_correction=a.logq,
         temperature=a.temperature,
+        user_balance=a.user_balance,
         cl_weight=a.cl_weight,
         cl_eps=a.cl_eps,
         lr_schedule=a.lr_schedule,

@@ -28,6 +28,27 @@ def test_full_softmax_matches_log_softmax_reference() -> None:
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("balance", [0.5, 1.0])
+def test_full_softmax_user_balance_matches_weighted_reference(balance: float) -> None:
+    users, items, rows, cols = _case()
+    ours = full_softmax_nll(users, items, rows, cols, temperature=0.5, user_balance=balance)
+    counts = torch.bincount(rows, minlength=len(users)).double()
+    w = counts[rows] ** -balance
+    nll = -torch.log_softmax(users @ items.T / 0.5, dim=1)[rows, cols]
+    ref = (nll * w).sum() / w.sum()
+    torch.testing.assert_close(ours, ref)
+    # balance 1: every user with positives counts alike, so user 1 (one pair) weighs as much as user 4 (three)
+    if balance == 1.0:
+        per_user = [nll[rows == u].mean() for u in (0, 1, 3, 4)]
+        torch.testing.assert_close(ours, torch.stack(per_user).mean())
+    g_ours = torch.autograd.grad(ours, (users, items))
+    g_ref = torch.autograd.grad(ref, (users, items))
+    for a, b in zip(g_ours, g_ref, strict=True):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="user_balance"):
+        full_softmax_nll(users, items, rows, cols, 0.5, user_balance=2.0)
+
+
 def test_full_softmax_gradcheck_and_float32() -> None:
     users, items, rows, cols = _case()
     assert torch.autograd.gradcheck(lambda u, i: full_softmax_nll(u, i, rows, cols, 0.3), (users, items))

@@ -92,6 +92,8 @@ def test_bad_configs_and_splits(tiny_interactions: Interactions) -> None:
         fit(model, split, _cfg(loss="hinge"))
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         fit(model, split, _cfg(batch_size=0))
+    with pytest.raises(ValueError, match="user_balance must be in"):
+        fit(model, split, _cfg(loss="full", user_balance=1.5))
     with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
         fit(model, split, _cfg(resume=True))
     no_valid = Split(train=split.train, test=split.test)
