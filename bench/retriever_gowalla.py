@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--user-balance", type=float, default=0.0, help="full loss: pair weight count_u ** -x")
     p.add_argument("--similarity", default="cosine", choices=["dot", "cosine"])
     p.add_argument("--num-layers", type=int, default=3)
+    p.add_argument("--layer-weights", default=None, help="comma-separated weights of layers 0..L (default uniform)")
     p.add_argument("--cl-weight", type=float, default=0.0)
     p.add_argument("--cl-eps", type=float, default=0.2)
     p.add_argument("--lr-schedule", default="cosine", choices=["constant", "cosine"])
@@ -72,7 +73,10 @@ def main(argv: list[str] | None = None) -> dict:
     split = ds.split
     assert split is not None
     graph = build_graph(split.train)
-    model_cfg = LightGCNConfig(embedding_dim=64, num_layers=a.num_layers, similarity=a.similarity, seed=a.seed)
+    weights = tuple(float(w) for w in a.layer_weights.split(",")) if a.layer_weights else None
+    model_cfg = LightGCNConfig(
+        embedding_dim=64, num_layers=a.num_layers, layer_weights=weights, similarity=a.similarity, seed=a.seed
+    )
     model = LightGCN(graph, model_cfg)
     train_cfg = TrainConfig(
         epochs=a.epochs,
