@@ -37,15 +37,15 @@ class _FullSoftmaxNLL(torch.autograd.Function):
         lse = (row_max + denom.log()).squeeze(1)  # log-sum-exp of each row's scores
         pos = (users[rows] * items[cols]).sum(-1) * inv_temperature
         w = user_weight[rows]  # each pair weighs its user's weight; the loss is the weighted mean
-        ctx.save_for_backward(probs, users, items, rows, cols, user_weight)
+        total = w.sum()  # kept as a tensor: no device sync per step
+        ctx.save_for_backward(probs, users, items, rows, cols, user_weight, total)
         ctx.inv_temperature = inv_temperature
-        ctx.total = float(w.sum())
-        return ((lse[rows] - pos) * w).sum() / ctx.total
+        return ((lse[rows] - pos) * w).sum() / total
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> Any:  # type: ignore[override]
-        probs, users, items, rows, cols, user_weight = ctx.saved_tensors
-        scale = grad / ctx.total
+        probs, users, items, rows, cols, user_weight, total = ctx.saved_tensors
+        scale = grad / total
         # d loss / d score[u, i] = w_u * (count_u * softmax[u, i] - [i is a positive of u]) / sum of weights
         counts = torch.bincount(rows, minlength=probs.shape[0]).to(probs.dtype)
         g = probs * (counts * user_weight * scale)[:, None]
