@@ -53,6 +53,9 @@ class TrainConfig:
             serves all of a user's positives, so an epoch is a pass over users — the fastest to
             converge when ``batch_size x num_items`` scores fit in memory).
         num_negatives: see ``loss``.
+        hard_negatives: ``loss="bpr"`` only: draw this many candidates per negative and keep the one the
+            current model scores highest (dynamic negative sampling, Zhang et al. 2013); 0 or 1 = uniform.
+            Once random negatives are easy (a warm-started model) this keeps BPR's gradient alive.
         temperature: softmax temperature.
         user_balance: ``loss="full"`` only: a pair weighs ``(user's pairs in the batch) ** -user_balance``;
             0 weighs pairs alike, 1 users alike.
@@ -95,6 +98,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     loss: Literal["bpr", "softmax", "full"] = "bpr"
     num_negatives: int = 1
+    hard_negatives: int = 0
     temperature: float = 0.1
     user_balance: float = 0.0
     max_in_batch: int = 2048
@@ -144,6 +148,8 @@ class TrainConfig:
             raise ValueError(f"eval_part must be one of {EVAL_PARTS}, got {self.eval_part!r}")
         if self.max_in_batch < 0:
             raise ValueError(f"max_in_batch must be >= 0 (0 = uniform negatives only), got {self.max_in_batch}")
+        if self.hard_negatives < 0:
+            raise ValueError(f"hard_negatives must be >= 0 (0 = uniform negatives), got {self.hard_negatives}")
         if self.weight_decay < 0 or self.cl_weight < 0 or self.patience < 0 or self.warmup_steps < 0:
             raise ValueError("weight_decay, cl_weight, patience and warmup_steps must be >= 0")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
@@ -254,6 +260,16 @@ def _sample_unique(idx: torch.Tensor, cap: int, gen: torch.Generator) -> torch.T
     return u
 
 
+def _hardest(
+    u_emb: torch.Tensor, items: torch.Tensor, sampler: _Sampler, users: torch.Tensor, n: int, pool: int
+) -> torch.Tensor:
+    """``(B, n)`` negatives: for each, the highest-scoring of ``pool`` candidates (none a positive)."""
+    cand = sampler.excluding(users, n * pool).to(u_emb.device).view(len(users), n, pool)
+    with torch.no_grad():
+        s = torch.einsum("bd,bnpd->bnp", u_emb.detach(), items.detach()[cand])
+    return cand.gather(2, s.argmax(dim=2, keepdim=True)).squeeze(2)
+
+
 def _step_loss(
     model: LightGCN, cfg: TrainConfig, users: torch.Tensor, pos: torch.Tensor, sampler: _Sampler, gen: torch.Generator
 ) -> torch.Tensor:
@@ -268,7 +284,10 @@ def _step_loss(
         u_d, p_d = users.to(dev), pos.to(dev)
         if cfg.loss == "bpr":
             u_emb, p_emb = final[u_d], final[nu + p_d]
-            neg = sampler.excluding(users, cfg.num_negatives).to(dev)  # (B, n)
+            if cfg.hard_negatives > 1:
+                neg = _hardest(u_emb, final[nu:], sampler, users, cfg.num_negatives, cfg.hard_negatives)
+            else:
+                neg = sampler.excluding(users, cfg.num_negatives).to(dev)  # (B, n)
             n_emb = final[nu + neg]  # (B, n, d)
             pos_s = (u_emb * p_emb).sum(-1, keepdim=True)
             neg_s = torch.einsum("bd,bnd->bn", u_emb, n_emb)

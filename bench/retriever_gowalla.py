@@ -19,7 +19,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from agentrec.data import load_dataset
 from agentrec.evaluate import evaluate
 from agentrec.graph import build_graph
 from agentrec.models.lightgcn import LightGCN, LightGCNConfig
-from agentrec.train import TrainConfig, fit
+from agentrec.train import TrainConfig
+from agentrec.train_stages import fit_stages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--loss", default="softmax", choices=["bpr", "softmax", "full"])
     p.add_argument("--num-negatives", type=int, default=1024)
     p.add_argument("--max-in-batch", type=int, default=1024)
+    p.add_argument("--hard-negatives", type=int, default=0, help="bpr: keep the best-scored of this many draws")
     p.add_argument("--logq", action="store_true", help="logQ-correct the softmax candidates' logits")
     p.add_argument("--no-mask-hits", action="store_true", help="skip masking accidental hits (faster)")
     p.add_argument("--temperature", type=float, default=0.1)
@@ -61,6 +63,15 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-amp", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    then = p.add_argument_group("second stage", "train on from the first stage's best weights with another loss")
+    then.add_argument("--then-loss", default=None, choices=["bpr", "softmax", "full"])
+    then.add_argument("--then-epochs", type=int, default=1000)
+    then.add_argument("--then-lr", type=float, default=None, help="default: --lr")
+    then.add_argument("--then-weight-decay", type=float, default=None, help="default: --weight-decay")
+    then.add_argument("--then-batch-size", type=int, default=None, help="default: --batch-size")
+    then.add_argument("--then-num-negatives", type=int, default=1)
+    then.add_argument("--then-hard-negatives", type=int, default=0)
+    then.add_argument("--then-lr-schedule", default="constant", choices=["constant", "cosine"])
     p.add_argument("--out", default=str(REPO / "bench" / "results" / "retriever_gowalla.json"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
@@ -85,6 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
         weight_decay=a.weight_decay,
         loss=a.loss,
         num_negatives=a.num_negatives,
+        hard_negatives=a.hard_negatives,
         max_in_batch=a.max_in_batch,
         mask_hits=not a.no_mask_hits,
         logq_correction=a.logq,
@@ -100,12 +112,28 @@ def main(argv: list[str] | None = None) -> dict:
         device=a.device,
         amp=not a.no_amp,
         num_threads=a.threads,
-        time_budget_s=a.time_budget,
+        time_budget_s=None,
         show_progress=not a.quiet,
     )
+    stages = [train_cfg]
+    if a.then_loss:
+        stages.append(
+            replace(
+                train_cfg,
+                loss=a.then_loss,
+                epochs=a.then_epochs,
+                lr=a.lr if a.then_lr is None else a.then_lr,
+                weight_decay=a.weight_decay if a.then_weight_decay is None else a.then_weight_decay,
+                batch_size=a.then_batch_size or a.batch_size,
+                num_negatives=a.then_num_negatives,
+                hard_negatives=a.then_hard_negatives,
+                lr_schedule=a.then_lr_schedule,
+                warmup_steps=0,
+            )
+        )
     load_before = os.getloadavg()
     t_setup = time.perf_counter() - t_start
-    hist = fit(model, split, train_cfg)
+    hist = fit_stages(model, split, stages, time_budget_s=a.time_budget)
     final = evaluate(model, split, ks=(20,), batch_size=2048)
     wall = time.perf_counter() - t_start
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -148,6 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
         "stopped": hist.stopped,
         "model_config": model_cfg.to_dict(),
         "train_config": train_cfg_d,
+        "stage_configs": [{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(c).items()} for c in stages],
         "history": hist.to_dict(),
     }
     out = Path(a.out)

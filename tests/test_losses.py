@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from agentrec.losses import full_softmax_nll, info_nce
-from agentrec.train import _Sampler
+from agentrec.train import _hardest, _Sampler
 
 
 def _case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -81,3 +81,23 @@ def test_sampler_positives_lists_every_training_item() -> None:
     rows, items = _Sampler(model, torch.Generator().manual_seed(0)).positives(torch.tensor([2, 0]))
     assert rows.tolist() == [0, 0, 0, 1, 1]
     assert items.tolist() == [0, 2, 3, 1, 3]
+
+
+def test_hard_negatives_pick_the_best_scored_non_positive() -> None:
+    from agentrec.graph import build_graph
+    from agentrec.models.lightgcn import LightGCN
+    from agentrec.types import Interactions
+
+    # User 0 likes items 0 and 1; items 2..5 are its possible negatives, scored 2, 3, 5, 4.
+    train = Interactions.from_arrays(
+        np.array([0, 0, 1, 1, 1, 1]), np.array([0, 1, 2, 3, 4, 5]), num_users=2, num_items=6
+    )
+    sampler = _Sampler(LightGCN(build_graph(train)), torch.Generator().manual_seed(0))
+    u_emb = torch.tensor([[1.0, 0.0]])
+    items = torch.tensor([[9.0, 0.0], [8.0, 0.0], [2.0, 0.0], [3.0, 0.0], [5.0, 0.0], [4.0, 0.0]])
+    neg = _hardest(u_emb, items, sampler, torch.tensor([0]), 50, 64)
+    assert neg.shape == (1, 50)
+    # With 64 draws from 4 candidates the best one (item 4) is almost surely among them; never a positive.
+    assert set(neg.flatten().tolist()) == {4}
+    uniform = _hardest(u_emb, items, sampler, torch.tensor([0]), 200, 1)
+    assert set(uniform.flatten().tolist()) == {2, 3, 4, 5}
