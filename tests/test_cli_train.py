@@ -35,6 +35,10 @@ def test_bad_split_and_loss(capsys, tmp_path) -> None:
     assert "--split must be one of auto, random, cold" in capsys.readouterr().err
     assert main([*base, "--option", "id_dropout"]) == 1
     assert "--option must look like KEY=VALUE" in capsys.readouterr().err
+    assert main([*base, "--then-loss", "hinge"]) == 1
+    assert "--then-loss must be bpr, softmax or full, got 'hinge'" in capsys.readouterr().err
+    assert main([*base, "--then-loss", "bpr", "--resume"]) == 1
+    assert "drop --then-loss or --resume" in capsys.readouterr().err
 
 
 def test_missing_checkpoint(capsys, tmp_path) -> None:
@@ -98,3 +102,18 @@ def test_popularity_needs_no_training(capsys, tmp_path, shared_data: Path) -> No
     assert "recall@10" in printed and "tail_recall@10" in printed
     assert (out / "popularity.pt").is_file() and not (out / "popularity.png").exists()
     assert json.loads((out / "popularity.json").read_text())["history"] is None
+
+
+@pytest.mark.data
+def test_two_stage_training(capsys, tmp_path, shared_data: Path) -> None:
+    out = tmp_path / "run"
+    code = main(
+        ["train", "--dataset", "ml-latest-small", "--model", "lightgcn", "--split", "random", "--loss", "full"]
+        + ["--temperature", "1", "--epochs", "2", "--batch-size", "256", "--eval-every", "1", "--threads", "1"]
+        + ["--then-loss", "bpr", "--then-epochs", "1", "--then-hard-negatives", "4", "--then-lr", "1e-3"]
+        + ["--no-progress", "--out", str(out), "--data-dir", str(shared_data), "--artifacts-dir", str(tmp_path / "a")]
+    )
+    assert code == 0, capsys.readouterr()
+    history = json.loads((out / "lightgcn.json").read_text())["history"]
+    assert history["epochs"] == [0, 1, 2] and len(history["evals"]) == 3
+    assert (out / "lightgcn-state" / "last.pt").is_file() and (out / "lightgcn-state-2" / "last.pt").is_file()

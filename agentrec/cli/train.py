@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,6 +51,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--num-negatives", type=int, default=None, help="negatives per positive (bpr) or shared (softmax)"
     )
+    train.add_argument(
+        "--hard-negatives", type=int, default=0, help="bpr: keep the best-scored of N draws per negative (default: 0)"
+    )
+    then = train.add_argument_group(
+        "second stage", "train on from the first stage's best weights with another loss (e.g. full, then bpr)"
+    )
+    then.add_argument("--then-loss", default=None, help="bpr, softmax or full (default: no second stage)")
+    then.add_argument("--then-epochs", type=int, default=20, help="second-stage epochs (default: 20)")
+    then.add_argument("--then-lr", type=float, default=None, help="second-stage learning rate (default: --lr)")
+    then.add_argument("--then-weight-decay", type=float, default=None, help="default: --weight-decay")
+    then.add_argument("--then-batch-size", type=int, default=None, help="default: --batch-size")
+    then.add_argument("--then-hard-negatives", type=int, default=0, help="default: 0 (uniform negatives)")
+    then.add_argument("--then-lr-schedule", default="constant", help="constant or cosine (default: constant)")
     train.add_argument("--embedding-dim", type=int, default=64, help="embedding size (default: 64)")
     train.add_argument("--num-layers", type=int, default=None, help="GNN layers (default: 3 LightGCN, 2 GAT)")
     train.add_argument(
@@ -158,8 +172,11 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; valid models are: {', '.join(MODELS)}")
     spec = MODELS[args.model]
-    if args.loss not in ("bpr", "softmax", "full"):
-        raise ValueError(f"--loss must be bpr, softmax or full, got {args.loss!r}")
+    for flag, loss in (("--loss", args.loss), ("--then-loss", args.then_loss)):
+        if loss is not None and loss not in ("bpr", "softmax", "full"):
+            raise ValueError(f"{flag} must be bpr, softmax or full, got {loss!r}")
+    if args.then_loss and args.resume:
+        raise ValueError("--resume continues a single-stage run; drop --then-loss or --resume")
     if args.k <= 0:
         raise ValueError(f"--k must be a positive integer, got {args.k}")
     if args.threads is not None and args.threads <= 0:
@@ -191,7 +208,8 @@ def _run_train(args: argparse.Namespace) -> int:
     history: dict[str, Any] | None = None
     start = time.perf_counter()
     if spec.trainable:
-        from agentrec.train import TrainConfig, fit
+        from agentrec.train import TrainConfig
+        from agentrec.train_stages import fit_stages
 
         cfg = TrainConfig(
             epochs=args.epochs,
@@ -200,6 +218,7 @@ def _run_train(args: argparse.Namespace) -> int:
             weight_decay=args.weight_decay,
             loss=args.loss,
             num_negatives=args.num_negatives or (1 if args.loss == "bpr" else 1024),
+            hard_negatives=args.hard_negatives,
             temperature=args.temperature,
             lr_schedule=args.lr_schedule,
             cl_weight=args.cl_weight,
@@ -216,7 +235,25 @@ def _run_train(args: argparse.Namespace) -> int:
         )
         # MF-BPR and GAT expose LightGCN's training surface (propagate_all, graph, config), so the same
         # trainer fits them; fit is annotated for LightGCN only.
-        hist = fit(model, prepared.split, cfg)  # type: ignore[arg-type]
+        stages = [cfg]
+        if args.then_loss:
+            stages.append(
+                replace(
+                    cfg,
+                    loss=args.then_loss,
+                    epochs=args.then_epochs,
+                    lr=args.lr if args.then_lr is None else args.then_lr,
+                    weight_decay=args.weight_decay if args.then_weight_decay is None else args.then_weight_decay,
+                    batch_size=args.then_batch_size or args.batch_size,
+                    num_negatives=1 if args.then_loss == "bpr" else 1024,
+                    hard_negatives=args.then_hard_negatives,
+                    lr_schedule=args.then_lr_schedule,
+                    time_budget_s=None,
+                    checkpoint_dir=out / f"{args.model}-state-2",
+                )
+            )
+            cfg.time_budget_s = None  # the budget covers both stages (fit_stages)
+        hist = fit_stages(model, prepared.split, stages, time_budget_s=args.time_budget)  # type: ignore[arg-type]
         history = hist.to_dict()
     train_s = time.perf_counter() - start
     metrics = evaluate(model, prepared.split, ks=(args.k,), part="test").to_dict()
