@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--lr-schedule", default="cosine", choices=["constant", "cosine"])
     p.add_argument("--warmup-steps", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--patience", type=int, default=0, help="end a stage after N evaluations without gain (0: never)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-amp", action="store_true")
     p.add_argument("--seed", type=int, default=0)
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
         lr_schedule=a.lr_schedule,
         warmup_steps=a.warmup_steps,
         eval_every=a.eval_every,
+        patience=a.patience,
         eval_part="test",
         seed=a.seed,
         device=a.device,

@@ -82,6 +82,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and sampling")
     train.add_argument("--eval-every", type=int, default=5, help="validate every N epochs (default: 5)")
     train.add_argument("--patience", type=int, default=3, help="stop after N validations without gain (0: never)")
+    train.add_argument(
+        "--eval-part",
+        default="auto",
+        choices=["auto", "valid", "test", "none"],
+        help="what early stopping watches: auto (valid when the split has one, else nothing), or test for a "
+        "benchmark split that ships none, as the LightGCN reference code does on gowalla (default: auto)",
+    )
     train.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
     train.add_argument("--k", type=int, default=20, help="cut-off of the reported metrics (default: 20)")
     train.add_argument("--out", default=None, help="output folder (default: <artifacts>/<dataset>/models/<split>)")
@@ -224,6 +231,7 @@ def _run_train(args: argparse.Namespace) -> int:
             cl_weight=args.cl_weight,
             eval_every=args.eval_every,
             patience=args.patience,
+            eval_part=args.eval_part,
             eval_k=args.k,
             seed=args.seed,
             device=str(device),
