@@ -6,6 +6,9 @@ wall time to first reach Recall@20 0.16 and 0.1830, best within 20 minutes, tota
 per epoch, peak RSS, the config and the load average. JSON goes to bench/results/.
 
     .venv/bin/python bench/retriever_gowalla.py --time-budget 1500 --out bench/results/retriever_gowalla.json
+
+``--then-loss`` adds a second stage that trains on from the first stage's best weights (``fit_stages``): the
+recorded history, times and best epoch run across both stages. BENCHMARKS.md lists the recipe of record.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     then.add_argument("--then-num-negatives", type=int, default=1)
     then.add_argument("--then-hard-negatives", type=int, default=0)
     then.add_argument("--then-lr-schedule", default="constant", choices=["constant", "cosine"])
+    then.add_argument("--then-patience", type=int, default=None, help="default: --patience")
     p.add_argument("--out", default=str(REPO / "bench" / "results" / "retriever_gowalla.json"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
@@ -130,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
                 num_negatives=a.then_num_negatives,
                 hard_negatives=a.then_hard_negatives,
                 lr_schedule=a.then_lr_schedule,
+                patience=a.patience if a.then_patience is None else a.then_patience,
                 warmup_steps=0,
             )
         )
