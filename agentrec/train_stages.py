@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import torch
 
@@ -18,7 +19,17 @@ from agentrec.models.lightgcn import LightGCN
 from agentrec.train import TrainConfig, TrainHistory, fit
 from agentrec.types import Split
 
-__all__ = ["fit_stages"]
+__all__ = ["fit_stages", "next_stage"]
+
+
+def next_stage(first: TrainConfig, **changes: Any) -> TrainConfig:
+    """A later stage's config: ``first`` with ``changes``, where a ``None`` change keeps ``first``'s value.
+
+    The stage gets no warm-up and no time budget of its own (pass one budget for all stages to
+    :func:`fit_stages`).
+    """
+    kept = {k: v for k, v in changes.items() if v is not None}
+    return replace(first, **{"warmup_steps": 0, "time_budget_s": None, **kept})
 
 
 def fit_stages(
@@ -73,10 +84,9 @@ def fit_stages(
                 callback(e0 + epoch, {**info, "wall_s": w0 + info["wall_s"]})
 
         hist = fit(model, split, replace(cfg, time_budget_s=budget), callback=on_epoch)
-        prev_best = None if joined is None else joined.best_value
         joined = _join(joined, hist, epoch_offset, wall_offset)
-        improved = hist.best_value is not None and (prev_best is None or hist.best_value > prev_best)
-        if improved and cfg.restore_best:
+        if cfg.restore_best and joined.best_epoch is not None and joined.best_epoch >= epoch_offset:
+            # this stage beat every earlier one; fit left the model at this stage's best weights
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         epoch_offset += len(hist.epochs)
         wall_offset += hist.wall_seconds[-1] if hist.wall_seconds else 0.0

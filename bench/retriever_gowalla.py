@@ -22,7 +22,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from agentrec.evaluate import evaluate
 from agentrec.graph import build_graph
 from agentrec.models.lightgcn import LightGCN, LightGCNConfig
 from agentrec.train import TrainConfig
-from agentrec.train_stages import fit_stages
+from agentrec.train_stages import fit_stages, next_stage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,18 +124,17 @@ def main(argv: list[str] | None = None) -> dict:
     stages = [train_cfg]
     if a.then_loss:
         stages.append(
-            replace(
+            next_stage(
                 train_cfg,
                 loss=a.then_loss,
                 epochs=a.then_epochs,
-                lr=a.lr if a.then_lr is None else a.then_lr,
-                weight_decay=a.weight_decay if a.then_weight_decay is None else a.then_weight_decay,
-                batch_size=a.then_batch_size or a.batch_size,
+                lr=a.then_lr,
+                weight_decay=a.then_weight_decay,
+                batch_size=a.then_batch_size,
                 num_negatives=a.then_num_negatives,
                 hard_negatives=a.then_hard_negatives,
                 lr_schedule=a.then_lr_schedule,
-                patience=a.patience if a.then_patience is None else a.then_patience,
-                warmup_steps=0,
+                patience=a.then_patience,
             )
         )
     load_before = os.getloadavg()

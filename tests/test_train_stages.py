@@ -7,7 +7,7 @@ import torch
 from agentrec.graph import build_graph
 from agentrec.models.lightgcn import LightGCN, LightGCNConfig
 from agentrec.train import TrainConfig, fit
-from agentrec.train_stages import fit_stages
+from agentrec.train_stages import fit_stages, next_stage
 from agentrec.types import Interactions, Split
 
 
@@ -73,3 +73,11 @@ def test_bad_stages(tiny_interactions: Interactions) -> None:
         fit_stages(model, split, [_cfg()], time_budget_s=0)
     with pytest.raises(ValueError, match="hard_negatives must be >= 0"):
         fit_stages(model, split, [_cfg(hard_negatives=-1)])
+
+
+def test_next_stage_keeps_what_is_not_changed() -> None:
+    first = _cfg(lr=0.02, weight_decay=0.1, warmup_steps=5, time_budget_s=60.0, batch_size=1024)
+    second = next_stage(first, loss="bpr", lr=None, weight_decay=1e-2, hard_negatives=32)
+    assert (second.loss, second.lr, second.weight_decay, second.hard_negatives) == ("bpr", 0.02, 1e-2, 32)
+    assert second.batch_size == 1024 and second.warmup_steps == 0 and second.time_budget_s is None
+    assert first.loss == "bpr" and first.hard_negatives == 0  # first is left as it was (bpr is the default)

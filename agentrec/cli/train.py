@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -216,7 +215,7 @@ def _run_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if spec.trainable:
         from agentrec.train import TrainConfig
-        from agentrec.train_stages import fit_stages
+        from agentrec.train_stages import fit_stages, next_stage
 
         cfg = TrainConfig(
             epochs=args.epochs,
@@ -246,21 +245,19 @@ def _run_train(args: argparse.Namespace) -> int:
         stages = [cfg]
         if args.then_loss:
             stages.append(
-                replace(
+                next_stage(
                     cfg,
                     loss=args.then_loss,
                     epochs=args.then_epochs,
-                    lr=args.lr if args.then_lr is None else args.then_lr,
-                    weight_decay=args.weight_decay if args.then_weight_decay is None else args.then_weight_decay,
-                    batch_size=args.then_batch_size or args.batch_size,
+                    lr=args.then_lr,
+                    weight_decay=args.then_weight_decay,
+                    batch_size=args.then_batch_size,
                     num_negatives=1 if args.then_loss == "bpr" else 1024,
                     hard_negatives=args.then_hard_negatives,
                     lr_schedule=args.then_lr_schedule,
-                    time_budget_s=None,
                     checkpoint_dir=out / f"{args.model}-state-2",
                 )
             )
-            cfg.time_budget_s = None  # the budget covers both stages (fit_stages)
         hist = fit_stages(model, prepared.split, stages, time_budget_s=args.time_budget)  # type: ignore[arg-type]
         history = hist.to_dict()
     train_s = time.perf_counter() - start
