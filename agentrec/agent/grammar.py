@@ -1,0 +1,437 @@
+"""The request grammar: one message -> constraints over the catalogue's facets, for any catalogue.
+
+A message is read as clauses. Within a clause, a negation ("no", "nothing with", "without", "except", "not
+from") opens a negative scope that covers every facet value and quantity after it up to the clause's end
+("no horror and no gore", "nothing with horror in it"); "not too X" / "nothing too X" / "less X" is a soft
+preference, never a contradiction. Values of one facet joined by "or" (or "/") are a union ("comedy or drama",
+"60s or 70s"); disjoint periods joined by "and" are a union too ("from the 60s and 70s"); overlapping ones
+intersect ("90s, after 1995"). Quantities go to the facet of their kind (a year to the year facet, "$20" to the
+facet priced in dollars, "2 hours" to the one measured in minutes); words for a facet the catalogue does not have
+stay search text and the request says so (``unapplied``) — never an empty answer from a filter that cannot exist.
+Negated words that name no facet value ("nothing latex") become text exclusions (``exclude_terms``), stated back.
+
+The grammar also says how the message relates to the conversation (``form`` and ``mode``): a full new request
+("a funny crime movie after 2000") replaces the earlier wish, a refinement ("only 90s please") adds to it, a
+correction ("no, I meant horror") replaces what the previous message said, and a topic switch ("now something
+completely different") clears it. Memory applies that; the grammar only reads the message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agentrec.agent.lexicon import Lexicon, ValueRef
+from agentrec.agent.quantities import Span, find_quantities
+
+__all__ = ["Request", "parse"]
+
+Polarity = Literal["include", "exclude", "avoid"]
+
+_STRONG = re.compile(r"[.;!?]|\b(?:but|however|though|although|yet|whereas)\b")
+_NEGATOR = re.compile(
+    r"\b(?:no|not|nothing|none|without|never|avoid(?:ing)?|skip|exclud(?:e|ing)|except|minus|neither|nor|"
+    r"hate|hated|dislike|disliked|(?:don'?t|do\s+not|didn'?t|did\s+not)\s+(?:want|like|care\s+for|need)|"
+    r"not\s+into|no\s+more|sick\s+of|tired\s+of|enough\s+of|other\s+than|apart\s+from|rather\s+than|instead\s+of|"
+    r"anything\s+but|everything\s+but|free\s+of|-free)\b"
+)
+_SOFT = re.compile(
+    r"\b(?:(?:not|nothing|no|none)\s+(?:too|overly|very|so|that|super|particularly|excessively|too\s+much)|"
+    r"less|a\s+bit\s+less|without\s+too\s+much|not\s+much)\b"
+)
+_RESET_POSITIVE = re.compile(r"^\s*(?:and|or|,)?\s*(?:a|an|some|something|i|also|plus|then)\b")
+_SUFFIX_NEG = re.compile(
+    r"^[^.;!?,]{0,20}?\b(?:is|are)\s+(?:out|a\s+no|off\s+the\s+table|not\s+for\s+me)\b|^\s*please\s+no\b"
+)
+_FILLER = frozenset(
+    "a an the some any me i im i'm id i'd we us you please want wanna would like love recommend recommendation "
+    "recommendations suggest suggestions give show find get looking look for something anything to see good great "
+    "nice really very more another other one ones that this it is are be can could should of in on from about with "
+    "and or but too so kind sort type tonight today maybe perhaps also just only similar same stuff let lets let's "
+    "my mood feel feeling need what which i've ive already have has had no not nothing none without any thanks "
+    "thank ok okay now then instead rather hmm well actually meant mean sorry completely totally entirely different "
+    "else new full whole quite pretty bit little lot lots much many few there here how who all every".split()
+)
+_HEAD = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|so|well|hmm+|now|then|and\s+now|alright|hey|hi|hello|great|thanks)\W+)*"
+    r"(?:(?:i(?:'d|\s+would)?\s+(?:want|like|love|need)(?:\s+to\s+\w+)?|i'?m\s+(?:looking\s+for|after|in\s+the\s+mood\s+for)|"
+    r"show\s+me|give\s+me|find\s+me|get\s+me|recommend(?:\s+me)?|suggest|got\s+any|any\s+good|can\s+you\s+(?:recommend|"
+    r"suggest|find|show\s+me)|looking\s+for|how\s+about|what\s+about)\W+)?(?:a|an|some|any|\d+|two|three|four|five|ten)\b"
+)
+_REFINE_OPEN = re.compile(
+    r"^\W*(?:only|just|but|and|also|with|without|no|not|nothing|none|from|in|after|before|since|under|over|less|more|"
+    r"make\s+it|preferably|ideally|maybe|something|anything|ideally|same|older|newer|shorter|longer|cheaper)\b"
+)
+_CORRECT = re.compile(
+    r"\b(?:i\s+meant|i\s+mean|meant|i\s+said)\b|^\W*(?:no|nope|sorry|oops)\W+(?:i\s+)?(?:wanted|want)\b"
+)
+_SWITCH = re.compile(
+    r"\b(?:something|anything)\s+(?:completely|totally|entirely|really|very)?\s*(?:different|else)\b|"
+    r"\bchange\s+of\s+(?:plan|plans|pace|topic|mood)\b|\bnew\s+topic\b|\bforget\s+(?:that|it|about\s+(?:that|it)|all\s+that|those)\b"
+)
+_INSTEAD = re.compile(r"\b(?:instead|rather)\b")
+_QUANTITY_WORDS = {"year": "years", "$": "prices", "€": "prices", "min": "lengths", "star": "star ratings"}
+
+
+@dataclass
+class Request:
+    """What one message asks of the catalogue's facets (see the module docstring).
+
+    Attributes:
+        include / exclude: facet -> values the items must / must not carry.
+        match: facet -> "all" or "any" for ``include`` (any for "or"-joined values and single-valued facets).
+        ranges / exclude_ranges: numeric facet -> allowed / forbidden ``(low, high)`` spans (inclusive, None open).
+        prefer: facet -> values wished for softly (alternatives one filter cannot hold).
+        avoid: facet -> values to rank down ("not too scary"); ``avoid_terms``: such words that name no value.
+        exclude_terms: negated words that name no facet value ("nothing latex"); applied by text match.
+        inferred: facet -> values read only from topic words ("detective" -> Mystery).
+        text: the residual free-text intent (positive words only).
+        unapplied: user-facing lines: what the catalogue cannot filter on, and what was done instead.
+        notes: user-facing lines: how ambiguous words were read.
+        conflicts: contradictions inside the message (the reply asks which was meant).
+        form: "head" (a full request: "a funny crime movie"), "refine" ("only 90s"), "bare", or "none".
+        mode: "correct" ("no, I meant horror"), "switch" ("something completely different"), "instead", or None.
+        mentions: the phrases recognised, for the trace.
+        facets_stated: the facets this message put a constraint on.
+    """
+
+    include: dict[str, list[str]] = field(default_factory=dict)
+    match: dict[str, str] = field(default_factory=dict)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
+    ranges: dict[str, list[tuple[float | None, float | None]]] = field(default_factory=dict)
+    exclude_ranges: dict[str, list[tuple[float | None, float | None]]] = field(default_factory=dict)
+    prefer: dict[str, list[str]] = field(default_factory=dict)
+    avoid: dict[str, list[str]] = field(default_factory=dict)
+    avoid_terms: list[str] = field(default_factory=list)
+    exclude_terms: list[str] = field(default_factory=list)
+    inferred: dict[str, list[str]] = field(default_factory=dict)
+    text: str = ""
+    unapplied: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    form: str = "none"
+    mode: str | None = None
+    mentions: list[str] = field(default_factory=list)
+
+    @property
+    def facets_stated(self) -> set[str]:
+        """Every facet this message constrained (hard constraints only)."""
+        return {*self.include, *self.exclude, *self.ranges, *self.exclude_ranges}
+
+    def is_empty(self) -> bool:
+        """True when the message stated no constraint and no search text."""
+        return not (
+            self.facets_stated or self.text or self.exclude_terms or self.prefer or self.avoid or self.avoid_terms
+        )
+
+
+@dataclass
+class _Hit:
+    """One recognised phrase with its position and polarity."""
+
+    start: int
+    end: int
+    phrase: str
+    polarity: Polarity = "include"
+    ref: ValueRef | None = None
+    span: Span | None = None
+
+
+def parse(message: str, lexicon: Lexicon) -> Request:
+    """Read one message (already stripped of titles and references) into facet constraints.
+
+    Args:
+        message: the user's words; titles and list references should be blanked out first.
+        lexicon: the catalogue's phrases (:class:`agentrec.agent.lexicon.Lexicon`).
+
+    Returns:
+        The :class:`Request`; nothing the user said is dropped without a line in ``unapplied`` or ``notes``.
+    """
+    text = " " + re.sub(r"\s+", " ", message.replace("’", "'").lower()) + " "
+    req = Request()
+    hits = _find_hits(text, lexicon)
+    masked = _mask(text, hits)
+    _assign_polarity(masked, hits)
+    _apply_values(text, [h for h in hits if h.ref is not None], lexicon, req)
+    _apply_quantities(text, [h for h in hits if h.span is not None], lexicon, req)
+    _free_words(masked, req, lexicon)
+    _resolve_conflicts(req, [h for h in hits if h.ref is not None])
+    req.form, req.mode = _form(text, req), _mode(text)
+    return req
+
+
+def _find_hits(text: str, lexicon: Lexicon) -> list[_Hit]:
+    spans = find_quantities(text, lexicon.pack.units)
+    hits = [_Hit(s.start, s.end, s.phrase, span=s) for s in spans]
+    for start, end, ref in lexicon.find(text):
+        if not any(h.start < end and start < h.end for h in hits):
+            hits.append(_Hit(start, end, text[start:end], ref=ref))
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _mask(text: str, hits: list[_Hit]) -> str:
+    """``text`` with every hit replaced by a placeholder of the same length (``#``), so scopes see only words."""
+    chars = list(text)
+    for h in hits:
+        chars[h.start : h.end] = "#" * (h.end - h.start)
+    return "".join(chars)
+
+
+def _assign_polarity(masked: str, hits: list[_Hit]) -> None:
+    """Walk each clause left to right: a negation covers what follows it up to the clause's end."""
+    for hit in hits:
+        cut = max((m.end() for m in _STRONG.finditer(masked, 0, hit.start)), default=0)
+        clause = masked[cut : hit.start]
+        # A comma ends a negation unless the next words continue it ("no horror, no gore" is two negations).
+        parts = re.split(r",", clause)
+        scope = parts[-1]
+        if _RESET_POSITIVE.search(scope.split("#")[-1]) and not _NEGATOR.search(scope.split("#")[-1]):
+            scope = scope.split("#")[-1]
+        neg = [m for m in _NEGATOR.finditer(scope)]
+        soft = [m for m in _SOFT.finditer(scope)]
+        if soft and (not neg or soft[-1].start() >= neg[-1].start() - 1):
+            hit.polarity = "avoid"
+        elif neg:
+            hit.polarity = "exclude"
+        elif _SUFFIX_NEG.search(masked[hit.end :]):
+            hit.polarity = "exclude"
+
+
+def _linked(text: str, a: _Hit, b: _Hit) -> str:
+    """How two neighbouring hits are joined: "or", "and" or "," (a list)."""
+    between = text[a.end : b.start]
+    if re.search(r"\bor\b|\beither\b|/", between):
+        return "or"
+    if between.strip() == ",":
+        return ","
+    return "and"
+
+
+def _apply_values(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -> None:
+    """Facet values: includes (with or-groups), exclusions, soft avoidances, topic-word inferences."""
+    for hit in hits:
+        assert hit.ref is not None
+        req.mentions.append(("not " if hit.polarity == "exclude" else "less " if hit.polarity == "avoid" else "")
+                            + f"{hit.phrase} -> {hit.ref.facet}: {'/'.join(hit.ref.values) or 'nothing'}")  # fmt: skip
+    valued = [h for h in hits if h.ref is not None and h.ref.values]
+    for hit in valued:
+        assert hit.ref is not None
+        facet, values = hit.ref.facet, list(hit.ref.values)
+        if hit.polarity == "exclude":
+            _add(req.exclude, facet, values)
+        elif hit.polarity == "avoid":
+            _add(req.avoid, facet, values)
+        if hit.ref.origin == "compound":
+            req.notes.append(f"I read '{hit.phrase}' as {' and '.join(values)}.")
+    positive = [h for h in valued if h.polarity == "include"]
+    for facet in dict.fromkeys(h.ref.facet for h in positive if h.ref is not None):
+        group = [h for h in positive if h.ref is not None and h.ref.facet == facet]
+        _include_group(text, facet, group, lexicon, req)
+
+
+def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, req: Request) -> None:
+    links = [_linked(text, a, b) for a, b in zip(group, group[1:], strict=False)]
+    for i in range(len(links) - 2, -1, -1):  # "comedy, horror or thriller": the commas belong to the "or"
+        if links[i] == "," and links[i + 1] == "or":
+            links[i] = "or"
+    values = [v for h in group if h.ref is not None for v in h.ref.values]
+    multi = lexicon.facets[facet].multi if facet in lexicon.facets else True
+    if not lexicon.facets[facet].filterable:
+        _add(req.prefer, facet, values)
+        return
+    if "or" in links and "and" in links:
+        in_choice = [
+            (i > 0 and links[i - 1] == "or") or (i < len(links) and links[i] == "or") for i in range(len(group))
+        ]
+        must = [v for h, c in zip(group, in_choice, strict=True) if not c and h.ref for v in h.ref.values]
+        choice = [v for h, c in zip(group, in_choice, strict=True) if c and h.ref for v in h.ref.values]
+        _add(req.include, facet, must)
+        _add(req.prefer, facet, choice)
+        req.notes.append(
+            f"One filter cannot hold {' and '.join(must)} together with '{' or '.join(choice)}', so {', '.join(must)} "
+            f"is a must and {' or '.join(choice)} a preference."
+        )
+    else:
+        _add(req.include, facet, values)
+        any_of = "or" in links or not multi
+        if len(set(values)) > 1 or facet not in req.match:
+            req.match[facet] = "any" if any_of else "all"
+    topics = [v for h in group if h.ref is not None and h.ref.origin == "topic" for v in h.ref.values]
+    named = {v for h in group if h.ref is not None and h.ref.origin != "topic" for v in h.ref.values}
+    inferred = [v for v in topics if v not in named]
+    if inferred:
+        _add(req.inferred, facet, inferred)
+        words = ", ".join(f"'{h.phrase}'" for h in group if h.ref is not None and h.ref.origin == "topic")
+        req.notes.append(f"I read {words} as {facet} {', '.join(dict.fromkeys(inferred))}.")
+
+
+def _add(table: dict[str, list[str]], facet: str, values: list[str]) -> None:
+    row = table.setdefault(facet, [])
+    row.extend(v for v in values if v not in row)
+
+
+def _numeric_facet(kind: str, lexicon: Lexicon) -> str | None:
+    """The catalogue's numeric facet for a quantity kind ("year", "$", "min", "star"), or None."""
+    numeric = [f for f in lexicon.facets.values() if f.kind == "numeric" and f.filterable]
+    for f in numeric:
+        if f.unit == kind or (kind == "year" and (f.name == "year" or f.unit == "year")):
+            return f.name
+    by_name = {"year": ("year", "release_year"), "$": ("price",), "min": ("runtime", "duration", "length"),
+               "star": ("rating", "stars")}.get(kind, ())  # fmt: skip
+    return next((f.name for f in numeric if f.name in by_name), None)
+
+
+def _apply_quantities(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -> None:
+    """Numeric spans: allowed spans per facet (unions and intersections), forbidden ones, or unapplied words."""
+    by_facet: dict[str, list[_Hit]] = {}
+    for hit in hits:
+        assert hit.span is not None
+        facet = _numeric_facet(hit.span.kind, lexicon)
+        if facet is None:
+            what = _QUANTITY_WORDS.get(hit.span.kind, f"'{hit.span.kind}' values")
+            req.unapplied.append(
+                f"This catalogue has no {what}, so I can't filter on '{hit.phrase}'"
+                + (
+                    "; I searched for it as text instead."
+                    if hit.polarity == "include"
+                    else "; nothing was left out for it."
+                )
+            )
+            if hit.polarity == "include":
+                req.text = f"{req.text} {hit.phrase}".strip()
+            continue
+        req.mentions.append(("not " if hit.polarity != "include" else "") + f"{hit.phrase} -> {facet}")
+        by_facet.setdefault(facet, []).append(hit)
+    for facet, group in by_facet.items():
+        for hit in group:
+            if hit.polarity != "include":
+                assert hit.span is not None
+                req.exclude_ranges.setdefault(facet, []).append((hit.span.low, hit.span.high))
+        positive = [h for h in group if h.polarity == "include"]
+        if positive:
+            spans = _combine(text, positive)
+            if spans:
+                req.ranges[facet] = spans
+            else:
+                req.conflicts.append("the " + " and ".join(f"'{h.phrase}'" for h in positive) + " do not overlap")
+
+
+def _combine(text: str, hits: list[_Hit]) -> list[tuple[float | None, float | None]]:
+    """Union of "or"-joined or disjoint spans; intersection of overlapping "and"-joined ones. Empty: no overlap."""
+    groups: list[list[tuple[float | None, float | None]]] = [[_bounds(hits[0])]]
+    for a, b in zip(hits, hits[1:], strict=False):
+        sb = _bounds(b)
+        cur = groups[-1][-1]
+        if _linked(text, a, b) == "or" or (_linked(text, a, b) in ("and", ",") and not _overlap(cur, sb)
+                                           and None not in (*cur, *sb)):  # fmt: skip
+            groups[-1].append(sb)  # a union: "60s or 70s", "the 60s and 70s"
+        else:
+            groups.append([sb])
+    result = groups[0]
+    for g in groups[1:]:
+        result = [x for a in result for b in g if (x := _intersect(a, b)) is not None]
+    return result
+
+
+def _bounds(hit: _Hit) -> tuple[float | None, float | None]:
+    assert hit.span is not None
+    return hit.span.low, hit.span.high
+
+
+def _overlap(a: tuple[float | None, float | None], b: tuple[float | None, float | None]) -> bool:
+    return _intersect(a, b) is not None
+
+
+def _intersect(
+    a: tuple[float | None, float | None], b: tuple[float | None, float | None]
+) -> tuple[float | None, float | None] | None:
+    lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
+    hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
+    return None if lo is not None and hi is not None and lo > hi else (lo, hi)
+
+
+def _free_words(masked: str, req: Request, lexicon: Lexicon) -> None:
+    """Words that name no facet value: positive ones are search text, negated ones text exclusions."""
+    nouns = set(lexicon.pack.nouns)
+    kept: list[str] = []
+    for clause in _STRONG.split(masked):
+        for part in clause.split(","):
+            neg = _NEGATOR.search(part)
+            soft = _SOFT.search(part)
+            cut = min((m.start() for m in (neg, soft) if m is not None), default=len(part))
+            kept.extend(_content(part[:cut], nouns))
+            if cut < len(part):
+                words = _content(part[cut:], nouns)
+                target = req.avoid_terms if soft is not None and soft.start() == cut else req.exclude_terms
+                target.extend(w for w in words if w not in target)
+    req.text = " ".join(dict.fromkeys([*req.text.split(), *kept]))
+    if req.exclude_terms:
+        req.notes.append(
+            "Nothing in the catalogue's facets matches "
+            + ", ".join(f"'{w}'" for w in req.exclude_terms)
+            + ", so I left out items whose text mentions it."
+        )
+    if req.avoid_terms:
+        req.notes.append(
+            "I took "
+            + ", ".join(f"'{w}'" for w in req.avoid_terms)
+            + " as a preference (less of it first), not a filter."
+        )
+
+
+def _content(words: str, nouns: set[str]) -> list[str]:
+    out = []
+    for w in re.findall(r"[a-z0-9][a-z0-9'&+.-]*", words):
+        w = w.strip(".'-")
+        if len(w) > 1 and w not in _FILLER and w not in nouns and not w.isdigit():
+            out.append(w)
+    return out
+
+
+def _resolve_conflicts(req: Request, hits: list[_Hit]) -> None:
+    """A value both asked for and excluded: contradictory only when the same word does both.
+
+    "scary but not gory" (both read as Horror) keeps Horror and ranks the gory ones last; "horror but not horror"
+    is a contradiction, answered with a question.
+    """
+    for facet, values in list(req.exclude.items()):
+        both = [v for v in values if v in req.include.get(facet, [])]
+        if not both:
+            continue
+
+        def words(polarity: str, value: str) -> set[str]:
+            return {h.phrase for h in hits if h.ref and h.polarity == polarity and value in h.ref.values}
+
+        same = [v for v in both if words("include", v) & words("exclude", v)]
+        if same:
+            req.conflicts.append(f"you asked for {facet} {', '.join(same)} and also to exclude it")
+            continue
+        req.exclude[facet] = [v for v in values if v not in both]
+        if not req.exclude[facet]:
+            del req.exclude[facet]
+        _add(req.avoid, facet, both)
+        said = sorted({w for v in both for w in words("exclude", v)})
+        req.notes.append(
+            f"{', '.join(repr(w) for w in said)} also reads as {facet} {', '.join(both)}, which you asked for, so I "
+            f"kept {', '.join(both)} and put the most {said[0]} ones last instead of leaving them all out."
+        )
+
+
+def _form(text: str, req: Request) -> str:
+    if req.is_empty():
+        return "none"
+    if _REFINE_OPEN.match(text):
+        return "refine"
+    return "head" if _HEAD.match(text) else "bare"
+
+
+def _mode(text: str) -> str | None:
+    if _SWITCH.search(text):
+        return "switch"
+    if _CORRECT.search(text):
+        return "correct"
+    if _INSTEAD.search(text):
+        return "instead"
+    return None

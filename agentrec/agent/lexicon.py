@@ -1,0 +1,142 @@
+"""The phrases a request may use for facet values: the catalogue's own values, their plain variants, and a pack's.
+
+The lexicon is built once per catalogue from its schema (facet values) and its domain pack (synonyms, topic words,
+compounds). Most phrases come from the catalogue itself: every categorical value, lower-cased, with its simple
+variants (singular / plural, "&" / "and", hyphen / space). A pack adds only what those miss ("scary" -> Horror).
+
+One regular expression over every phrase, longest first, finds the mentions in a message, so "romantic comedy"
+beats "comedy" and "science fiction" beats "fiction".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from agentrec.packs import DomainPack
+
+__all__ = ["FacetLike", "Lexicon", "SchemaLike", "ValueRef"]
+
+Origin = Literal["name", "synonym", "topic", "compound", "none"]
+# Origins in order of strength: a phrase known in several ways keeps the strongest reading.
+_STRENGTH: dict[str, int] = {"none": 4, "name": 3, "compound": 2, "synonym": 1, "topic": 0}
+
+
+class FacetLike(Protocol):
+    """What the grammar needs to know of a facet (``agentrec.schema.Facet`` satisfies it)."""
+
+    name: str
+    kind: str
+    label: str
+    values: tuple[str, ...]
+    bounds: tuple[float, float] | None
+    multi: bool
+    unit: str
+    integer: bool
+    filterable: bool
+
+
+class SchemaLike(Protocol):
+    """What the grammar needs to know of a catalogue schema (``agentrec.schema.CatalogSchema`` satisfies it)."""
+
+    @property
+    def facets(self) -> Sequence[FacetLike]:
+        """The facets, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """What one phrase names: values of one facet (several for a compound), or nothing (``origin="none"``)."""
+
+    facet: str
+    values: tuple[str, ...]
+    origin: Origin
+    phrase: str
+
+
+def _variants(phrase: str) -> Iterator[str]:
+    """The plain variants of a catalogue value a person might type."""
+    p = re.sub(r"\s+", " ", phrase.strip().lower())
+    if not p:
+        return
+    yield p
+    for alt in {p.replace("-", " "), p.replace(" ", "-"), p.replace("&", "and"), p.replace(" & ", " ")}:
+        if alt != p:
+            yield alt
+    if len(p) > 3 and p.isascii() and p[-1].isalpha():
+        if p.endswith("ies"):
+            yield p[:-3] + "y"
+        elif p.endswith("s") and not p.endswith("ss"):
+            yield p[:-1]
+        elif p.endswith("y") and p[-2] not in "aeiou":
+            yield p[:-1] + "ies"
+        elif p.endswith(("s", "x", "ch", "sh")):
+            yield p + "es"
+        else:
+            yield p + "s"
+
+
+class Lexicon:
+    """Phrase -> facet value(s), for every categorical facet the catalogue can filter on.
+
+    Args:
+        schema: the catalogue schema (its categorical facets and their values).
+        pack: the domain pack (synonyms, topics, compounds, phrases that name no value).
+        min_length: phrases shorter than this are ignored unless they are a whole value (avoids "a", "it").
+    """
+
+    def __init__(self, schema: SchemaLike, pack: DomainPack, *, min_length: int = 2) -> None:
+        self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}
+        self.pack = pack
+        self._table: dict[str, ValueRef] = {}
+        categorical = [f for f in schema.facets if f.kind == "categorical" and f.values]
+        # Small vocabularies first: a phrase that is both a genre and a tag reads as the genre.
+        for facet in sorted(categorical, key=lambda f: len(f.values)):
+            lookup = {v.lower(): v for v in facet.values}
+            for value in facet.values:
+                for phrase in _variants(value):
+                    if len(phrase) >= min_length:
+                        self._add(ValueRef(facet.name, (value,), "name", phrase))
+            for table, origin in ((pack.synonyms, "synonym"), (pack.topics, "topic")):
+                for value, phrases in table.get(facet.name, {}).items():
+                    if value.lower() in lookup:
+                        for phrase in phrases:
+                            self._add(ValueRef(facet.name, (lookup[value.lower()],), origin, phrase))  # type: ignore[arg-type]
+            for phrase, values in pack.compounds.get(facet.name, {}).items():
+                known = tuple(lookup[v.lower()] for v in values if v.lower() in lookup)
+                if len(known) == len(values):
+                    self._add(ValueRef(facet.name, known, "compound", phrase))
+            for phrase in pack.not_values.get(facet.name, ()):
+                self._table[phrase] = ValueRef(facet.name, (), "none", phrase)
+        ordered = sorted(self._table, key=lambda p: (-len(p), p))
+        body = "|".join(re.escape(p) for p in ordered)
+        self._pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])") if ordered else None
+
+    def _add(self, ref: ValueRef) -> None:
+        old = self._table.get(ref.phrase)
+        if old is None or _STRENGTH[ref.origin] > _STRENGTH[old.origin]:
+            self._table[ref.phrase] = ref
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def lookup(self, phrase: str) -> ValueRef | None:
+        """The reading of one phrase (case-insensitive), or None."""
+        return self._table.get(re.sub(r"\s+", " ", phrase.strip().lower()))
+
+    def find(self, text: str) -> list[tuple[int, int, ValueRef]]:
+        """Every phrase in lower-cased ``text``: ``(start, end, reading)``, left to right, never overlapping."""
+        if self._pattern is None:
+            return []
+        return [(m.start(), m.end(), self._table[m.group(0)]) for m in self._pattern.finditer(text)]
+
+    def facet_words(self) -> Mapping[str, str]:
+        """Facet label -> facet name for every facet ("genre" -> "genre", "brand" -> "brand")."""
+        out: dict[str, str] = {}
+        for f in self.facets.values():
+            for word in {f.name.replace("_", " "), (f.label or f.name).lower()}:
+                out[word] = f.name
+        return out
