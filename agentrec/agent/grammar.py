@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agentrec.agent.lexicon import Lexicon, ValueRef
+from agentrec.agent.lexicon import STOPWORDS, Lexicon, ValueRef
 from agentrec.agent.quantities import Span, find_quantities
 
 __all__ = ["Request", "parse"]
@@ -44,15 +44,7 @@ _RESET_POSITIVE = re.compile(r"^\s*(?:and|or|,)?\s*(?:a|an|some|something|i|also
 _SUFFIX_NEG = re.compile(
     r"^[^.;!?,]{0,20}?\b(?:is|are)\s+(?:out|a\s+no|off\s+the\s+table|not\s+for\s+me)\b|^\s*please\s+no\b"
 )
-_FILLER = frozenset(
-    "a an the some any me i im i'm id i'd we us you please want wanna would like love recommend recommendation "
-    "recommendations suggest suggestions give show find get looking look for something anything to see good great "
-    "nice really very more another other one ones that this it is are be can could should of in on from about with "
-    "and or but too so kind sort type tonight today maybe perhaps also just only similar same stuff let lets let's "
-    "my mood feel feeling need what which i've ive already have has had no not nothing none without any thanks "
-    "thank ok okay now then instead rather hmm well actually meant mean sorry completely totally entirely different "
-    "else new full whole quite pretty bit little lot lots much many few there here how who all every".split()
-)
+_FILLER = STOPWORDS
 _HEAD = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|so|well|hmm+|now|then|and\s+now|alright|hey|hi|hello|great|thanks)\W+)*"
     r"(?:(?:i(?:'d|\s+would)?\s+(?:want|like|love|need)(?:\s+to\s+\w+)?|i'?m\s+(?:looking\s+for|after|in\s+the\s+mood\s+for)|"
@@ -221,6 +213,9 @@ def _apply_values(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -
         facet, values = hit.ref.facet, list(hit.ref.values)
         if hit.polarity == "exclude":
             _add(req.exclude, facet, values)
+            if facet in lexicon.soft and hit.phrase not in req.exclude_terms:
+                req.exclude_terms.append(hit.phrase)  # free tags are sparse: the text must not mention it either
+                req.notes.append(f"I left out items tagged '{hit.phrase}' and items whose text mentions it.")
         elif hit.polarity == "avoid":
             _add(req.avoid, facet, values)
         if hit.ref.origin == "compound":
@@ -238,8 +233,9 @@ def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, r
             links[i] = "or"
     values = [v for h in group if h.ref is not None for v in h.ref.values]
     multi = lexicon.facets[facet].multi if facet in lexicon.facets else True
-    if not lexicon.facets[facet].filterable:
+    if facet in lexicon.soft or not lexicon.facets[facet].filterable:
         _add(req.prefer, facet, values)
+        req.text = " ".join(dict.fromkeys([*req.text.split(), *(h.phrase for h in group)]))
         return
     if "or" in links and "and" in links:
         in_choice = [
@@ -354,8 +350,10 @@ def _intersect(
 
 def _free_words(masked: str, req: Request, lexicon: Lexicon) -> None:
     """Words that name no facet value: positive ones are search text, negated ones text exclusions."""
-    nouns = set(lexicon.pack.nouns)
+    pack = lexicon.pack
+    nouns = {*pack.nouns, pack.item, pack.items, pack.verb, pack.seen}
     kept: list[str] = []
+    free: list[str] = []
     for clause in _STRONG.split(masked):
         for part in clause.split(","):
             neg = _NEGATOR.search(part)
@@ -364,13 +362,14 @@ def _free_words(masked: str, req: Request, lexicon: Lexicon) -> None:
             kept.extend(_content(part[:cut], nouns))
             if cut < len(part):
                 words = _content(part[cut:], nouns)
-                target = req.avoid_terms if soft is not None and soft.start() == cut else req.exclude_terms
+                target = req.avoid_terms if soft is not None and soft.start() == cut else free
                 target.extend(w for w in words if w not in target)
     req.text = " ".join(dict.fromkeys([*req.text.split(), *kept]))
-    if req.exclude_terms:
+    req.exclude_terms.extend(w for w in free if w not in req.exclude_terms)
+    if free:
         req.notes.append(
             "Nothing in the catalogue's facets matches "
-            + ", ".join(f"'{w}'" for w in req.exclude_terms)
+            + ", ".join(f"'{w}'" for w in free)
             + ", so I left out items whose text mentions it."
         )
     if req.avoid_terms:

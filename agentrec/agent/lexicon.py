@@ -17,7 +17,19 @@ from typing import Literal, Protocol
 
 from agentrec.packs import DomainPack
 
-__all__ = ["FacetLike", "Lexicon", "SchemaLike", "ValueRef"]
+__all__ = ["STOPWORDS", "FacetLike", "Lexicon", "SchemaLike", "ValueRef"]
+
+# Words of any request that carry no wish of their own; never read as a facet value ("a good one").
+STOPWORDS = frozenset(
+    "a an the some any me i im i'm id i'd we us you please want wanna would like love recommend recommendation "
+    "recommendations suggest suggestions give show find get looking look for something anything to see good great "
+    "nice really very more another other one ones that this it is are be can could should of in on from about with "
+    "and or but too so kind sort type tonight today maybe perhaps also just only similar same stuff let lets let's "
+    "my mood feel feeling need what which i've ive already have has had no not nothing none without any thanks "
+    "thank ok okay now then instead rather hmm well actually meant mean sorry completely totally entirely different "
+    "else new full whole quite pretty bit little lot lots much many few there here how who all every best top "
+    "favorite favourite awesome cool fun".split()
+)
 
 Origin = Literal["name", "synonym", "topic", "compound", "none"]
 # Origins in order of strength: a phrase known in several ways keeps the strongest reading.
@@ -85,12 +97,20 @@ class Lexicon:
     Args:
         schema: the catalogue schema (its categorical facets and their values).
         pack: the domain pack (synonyms, topics, compounds, phrases that name no value).
-        min_length: phrases shorter than this are ignored unless they are a whole value (avoids "a", "it").
+        soft: descriptive facets (sparse free tags, keywords): a value named there only steers the ranking,
+            while an exclusion is still applied.
+        min_length: phrases shorter than this are ignored (avoids "a", "it").
+
+    A phrase claimed by a facet with a smaller vocabulary is never taken over by a larger one ("funny" stays the
+    genre Comedy even where "funny" is also a free tag); within one facet the stronger reading wins.
     """
 
-    def __init__(self, schema: SchemaLike, pack: DomainPack, *, min_length: int = 2) -> None:
+    def __init__(
+        self, schema: SchemaLike, pack: DomainPack, *, soft: frozenset[str] = frozenset(), min_length: int = 2
+    ) -> None:
         self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}
         self.pack = pack
+        self.soft = frozenset(soft)
         self._table: dict[str, ValueRef] = {}
         categorical = [f for f in schema.facets if f.kind == "categorical" and f.values]
         # Small vocabularies first: a phrase that is both a genre and a tag reads as the genre.
@@ -116,8 +136,10 @@ class Lexicon:
         self._pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])") if ordered else None
 
     def _add(self, ref: ValueRef) -> None:
+        if ref.phrase in STOPWORDS or ref.phrase in self.pack.nouns:
+            return
         old = self._table.get(ref.phrase)
-        if old is None or _STRENGTH[ref.origin] > _STRENGTH[old.origin]:
+        if old is None or (old.facet == ref.facet and _STRENGTH[ref.origin] > _STRENGTH[old.origin]):
             self._table[ref.phrase] = ref
 
     def __len__(self) -> int:

@@ -1,0 +1,97 @@
+"""Memory over facets: how each message changes the conversation's wish (new request, refinement, correction,
+switch), with a note for everything that changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agentrec.agent.grammar import parse
+from agentrec.agent.lexicon import Lexicon
+from agentrec.agent.memory import Wish, merge
+from agentrec.packs import load_pack
+from agentrec.schema import CatalogSchema, FacetIndex, Range
+from agentrec.types import Catalog, Item
+
+_ITEMS = [
+    ("Alien", 1979, ("Horror", "Sci-Fi")),
+    ("The Matrix", 1999, ("Action", "Sci-Fi")),
+    ("Gattaca", 1997, ("Drama", "Sci-Fi")),
+    ("Hot Fuzz", 2007, ("Action", "Comedy", "Crime")),
+    ("In Bruges", 2008, ("Comedy", "Crime", "Drama")),
+    ("Airplane!", 1980, ("Comedy",)),
+    ("The Shining", 1980, ("Horror",)),
+    ("Bowling for Columbine", 2002, ("Documentary",)),
+    ("Moon", 2009, ("Drama", "Sci-Fi")),
+    ("Heat", 1995, ("Action", "Crime", "Drama")),
+]
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[Lexicon, FacetIndex]:
+    catalog = Catalog(tuple(Item(str(i), t, y, g) for i, (t, y, g) in enumerate(_ITEMS)))
+    schema = CatalogSchema.from_catalog(catalog)
+    return Lexicon(schema, load_pack("movies")), FacetIndex.build(schema, catalog, np.ones(len(catalog)))
+
+
+def _talk(world: tuple[Lexicon, FacetIndex], *messages: str) -> tuple[Wish, list[list[str]]]:
+    lexicon, index = world
+    wish, notes = Wish(), []
+    for message in messages:
+        wish, said = merge(wish, parse(message, lexicon), count=index.count)
+        notes.append(said)
+    return wish, notes
+
+
+def test_a_new_full_request_replaces_the_earlier_wish(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "sci-fi from the 90s", "a funny crime movie after 2000")
+    assert dict(wish.filters.include) == {"genre": ("Comedy", "Crime")}
+    assert dict(wish.filters.ranges) == {"year": (Range(2001, None),)}
+    assert "dropped the earlier wish" in notes[1][0]
+
+
+def test_something_completely_different_starts_over_but_keeps_exclusions(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "sci-fi from the 90s, no horror", "now something completely different: a documentary")
+    assert dict(wish.filters.include) == {"genre": ("Documentary",)} and not wish.filters.ranges
+    assert dict(wish.filters.exclude) == {"genre": ("Horror",)} and "still leaving out" in notes[1][0]
+
+
+def test_a_correction_takes_back_the_previous_message(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "a comedy", "no, I meant horror")
+    assert dict(wish.filters.include) == {"genre": ("Horror",)}
+    assert notes[1] == ["Changed genre Comedy to Horror."]
+
+
+def test_a_refinement_adds_and_a_new_period_replaces(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "sci-fi from the 90s", "no horror", "after 2005")
+    f = wish.filters
+    assert dict(f.include) == {"genre": ("Sci-Fi",)} and dict(f.exclude) == {"genre": ("Horror",)}
+    assert dict(f.ranges) == {"year": (Range(2006, None),)} and "replaced your earlier year" in notes[2][0]
+    wish, _ = _talk(world, "a drama", "something funny")
+    assert dict(wish.filters.include) == {"genre": ("Drama", "Comedy")}
+
+
+def test_a_refinement_that_leaves_nothing_lets_the_newest_wish_win(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "a documentary", "something scary")
+    assert dict(wish.filters.include) == {"genre": ("Horror",)}
+    assert "went with your latest wish" in notes[1][0] and "Documentary" in notes[1][0]
+
+
+def test_instead_switches_the_named_facet(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "a comedy from the 80s", "horror instead")
+    assert dict(wish.filters.include) == {"genre": ("Horror",)} and wish.filters.ranges
+    assert "Switched genre Comedy to Horror" in notes[1][0]
+
+
+def test_asking_for_an_excluded_value_lifts_the_exclusion(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "no horror", "ok, something scary then")
+    assert dict(wish.filters.include) == {"genre": ("Horror",)} and not wish.filters.exclude
+    assert any("dropped your earlier exclusion" in n for n in notes[1])
+    wish, notes = _talk(world, "a comedy", "actually no comedy")
+    assert not wish.filters.include and dict(wish.filters.exclude) == {"genre": ("Comedy",)}
+
+
+def test_unions_and_text_exclusions_are_remembered(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, _ = _talk(world, "a war movie from the 60s or 70s", "nothing with aliens")
+    assert dict(wish.filters.ranges) == {"year": (Range(1960, 1969), Range(1970, 1979))}
+    assert dict(wish.filters.exclude) == {"text": ("aliens",)}
