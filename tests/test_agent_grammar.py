@@ -219,3 +219,19 @@ def test_pack_errors_say_what_to_fix(tmp_path) -> None:  # type: ignore[no-untyp
     pack = load_pack(own)
     lex = Lexicon(_Schema((_Facet("genre", "categorical", values=("Science Fiction", "Poetry")),)), pack)
     assert pack.verb == "read" and parse("sf but no poetry", lex).exclude == {"genre": ["Poetry"]}
+
+
+def test_head_nouns_name_any_of_their_values() -> None:
+    schema = _Schema(
+        (
+            _Facet("category", "categorical", values=("3D Printing Filament", "Duct Tape", "Electrical Tape", "Caulk")),
+            _Facet("brand", "categorical", values=("HATCHBOX", "3M"), multi=False),
+        )
+    )
+    lex = Lexicon(schema, load_pack("products"))
+    r = parse("filament but not HATCHBOX", lex)
+    assert r.include == {"category": ["3D Printing Filament"]} and r.exclude == {"brand": ["HATCHBOX"]}
+    r = parse("some tape from 3M", lex)
+    assert r.include["category"] == ["Duct Tape", "Electrical Tape"] and r.match["category"] == "any"
+    assert parse("duct tape", lex).include == {"category": ["Duct Tape"]}  # the whole name beats the head noun
+    assert parse("no tapes", lex).exclude == {"category": ["Duct Tape", "Electrical Tape"]}

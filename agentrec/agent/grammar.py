@@ -237,6 +237,12 @@ def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, r
         _add(req.prefer, facet, values)
         req.text = " ".join(dict.fromkeys([*req.text.split(), *(h.phrase for h in group)]))
         return
+    if len(group) == 1 and group[0].ref is not None and group[0].ref.any_of:
+        _add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
+        req.match[facet] = "any"
+        return
+    if any(h.ref is not None and h.ref.any_of for h in group):
+        links = ["or" if h.ref is not None and h.ref.any_of else link for h, link in zip(group, links, strict=False)]
     if "or" in links and "and" in links:
         in_choice = [
             (i > 0 and links[i - 1] == "or") or (i < len(links) and links[i] == "or") for i in range(len(group))

@@ -31,9 +31,9 @@ STOPWORDS = frozenset(
     "favorite favourite awesome cool fun".split()
 )
 
-Origin = Literal["name", "synonym", "topic", "compound", "none"]
+Origin = Literal["name", "synonym", "topic", "compound", "head", "none"]
 # Origins in order of strength: a phrase known in several ways keeps the strongest reading.
-_STRENGTH: dict[str, int] = {"none": 4, "name": 3, "compound": 2, "synonym": 1, "topic": 0}
+_STRENGTH: dict[str, int] = {"none": 5, "name": 4, "compound": 3, "synonym": 2, "topic": 1, "head": 0}
 
 
 class FacetLike(Protocol):
@@ -61,12 +61,17 @@ class SchemaLike(Protocol):
 
 @dataclass(frozen=True)
 class ValueRef:
-    """What one phrase names: values of one facet (several for a compound), or nothing (``origin="none"``)."""
+    """What one phrase names: values of one facet, or nothing (``origin="none"``).
+
+    A compound ("rom-com") names all of its values; a head noun ("filament", "tape") names any of the values
+    it ends ("3D Printing Filament"; "Duct Tape", "Electrical Tape"): ``any_of`` is then True.
+    """
 
     facet: str
     values: tuple[str, ...]
     origin: Origin
     phrase: str
+    any_of: bool = False
 
 
 def _variants(phrase: str) -> Iterator[str]:
@@ -89,6 +94,16 @@ def _variants(phrase: str) -> Iterator[str]:
             yield p + "es"
         else:
             yield p + "s"
+
+
+def _heads(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Head noun (the last word of a multi-word value) -> the values it ends: "tape" -> Duct Tape, Electrical Tape."""
+    out: dict[str, list[str]] = {}
+    for value in values:
+        words = re.findall(r"[\w'-]+", value.lower())
+        if len(words) >= 2 and len(words[-1]) >= 4 and words[-1] not in STOPWORDS and not words[-1].isdigit():
+            out.setdefault(words[-1], []).append(value)
+    return {head: tuple(vals) for head, vals in out.items()}
 
 
 class Lexicon:
@@ -131,6 +146,11 @@ class Lexicon:
                     self._add(ValueRef(facet.name, known, "compound", phrase))
             for phrase in pack.not_values.get(facet.name, ()):
                 self._table[phrase] = ValueRef(facet.name, (), "none", phrase)
+        for facet in sorted(categorical, key=lambda f: len(f.values)):
+            if facet.name not in self.soft:
+                for head, values in _heads(facet.values).items():
+                    for phrase in _variants(head):
+                        self._add(ValueRef(facet.name, values, "head", phrase, any_of=len(values) > 1))
         ordered = sorted(self._table, key=lambda p: (-len(p), p))
         body = "|".join(re.escape(p) for p in ordered)
         self._pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])") if ordered else None
