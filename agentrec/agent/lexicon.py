@@ -11,13 +11,13 @@ beats "comedy" and "science fiction" beats "fiction".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agentrec.packs import DomainPack
 
-__all__ = ["STOPWORDS", "FacetLike", "Lexicon", "SchemaLike", "ValueRef"]
+__all__ = ["STOPWORDS", "FacetLike", "Lexicon", "SchemaLike", "ValueRef", "value_pairs"]
 
 # Words of any request that carry no wish of their own; never read as a facet value ("a good one").
 STOPWORDS = frozenset(
@@ -106,6 +106,15 @@ def _heads(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return {head: tuple(vals) for head, vals in out.items()}
 
 
+def value_pairs(values_per_item: Iterable[Sequence[str]]) -> set[frozenset[str]]:
+    """The pairs of values that occur together on some item (for ``Lexicon(together=...)``)."""
+    pairs: set[frozenset[str]] = set()
+    for values in values_per_item:
+        uniq = sorted(set(values))
+        pairs.update(frozenset((a, b)) for i, a in enumerate(uniq) for b in uniq[i + 1 :])
+    return pairs
+
+
 class Lexicon:
     """Phrase -> facet value(s), for every categorical facet the catalogue can filter on.
 
@@ -114,6 +123,8 @@ class Lexicon:
         pack: the domain pack (synonyms, topics, compounds, phrases that name no value).
         soft: descriptive facets (sparse free tags, keywords): a value named there only steers the ranking,
             while an exclusion is still applied.
+        together: facet -> the pairs of values some item carries together (``frozenset({a, b})``); without it
+            every pair is assumed possible.
         min_length: phrases shorter than this are ignored (avoids "a", "it").
 
     A phrase claimed by a facet with a smaller vocabulary is never taken over by a larger one ("funny" stays the
@@ -121,11 +132,18 @@ class Lexicon:
     """
 
     def __init__(
-        self, schema: SchemaLike, pack: DomainPack, *, soft: frozenset[str] = frozenset(), min_length: int = 2
+        self,
+        schema: SchemaLike,
+        pack: DomainPack,
+        *,
+        soft: frozenset[str] = frozenset(),
+        together: Mapping[str, set[frozenset[str]]] | None = None,
+        min_length: int = 2,
     ) -> None:
         self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}
         self.pack = pack
         self.soft = frozenset(soft)
+        self.together = together
         self._table: dict[str, ValueRef] = {}
         categorical = [f for f in schema.facets if f.kind == "categorical" and f.values]
         # Small vocabularies first: a phrase that is both a genre and a tag reads as the genre.
@@ -147,7 +165,7 @@ class Lexicon:
             for phrase in pack.not_values.get(facet.name, ()):
                 self._table[phrase] = ValueRef(facet.name, (), "none", phrase)
         for facet in sorted(categorical, key=lambda f: len(f.values)):
-            if facet.name not in self.soft:
+            if facet.name not in self.soft and facet.multi:  # a brand's last word ("Brand", "Products") names none
                 for head, values in _heads(facet.values).items():
                     for phrase in _variants(head):
                         self._add(ValueRef(facet.name, values, "head", phrase, any_of=len(values) > 1))
@@ -164,6 +182,13 @@ class Lexicon:
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def cooccur(self, facet: str, a: Sequence[str], b: Sequence[str]) -> bool:
+        """True when some item carries a value of ``a`` together with a value of ``b`` (or nothing is known)."""
+        if self.together is None or facet not in self.together:
+            return True
+        pairs = self.together[facet]
+        return any(x == y or frozenset((x, y)) in pairs for x in a for y in b)
 
     def lookup(self, phrase: str) -> ValueRef | None:
         """The reading of one phrase (case-insensitive), or None."""
