@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 from agentrec.packs import DomainPack
 
-__all__ = ["STOPWORDS", "FacetLike", "Lexicon", "SchemaLike", "ValueRef", "value_pairs"]
+__all__ = ["STOPWORDS", "FacetLike", "FacetStats", "Lexicon", "SchemaLike", "ValueRef", "value_pairs"]
 
 # Words of any request that carry no wish of their own; never read as a facet value ("a good one").
 STOPWORDS = frozenset(
@@ -106,13 +106,32 @@ def _heads(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return {head: tuple(vals) for head, vals in out.items()}
 
 
+@dataclass(frozen=True)
+class FacetStats:
+    """What the catalogue says about one facet's values: how many items carry each, and which meet on an item."""
+
+    num_items: int
+    counts: Mapping[str, int]
+    together: frozenset[frozenset[str]]
+
+    @classmethod
+    def from_items(cls, values_per_item: Iterable[Sequence[str]]) -> FacetStats:
+        """Count values and the pairs that occur together, from each item's values of the facet."""
+        counts: dict[str, int] = {}
+        pairs: set[frozenset[str]] = set()
+        n = 0
+        for values in values_per_item:
+            n += 1
+            uniq = sorted(set(values))
+            for v in uniq:
+                counts[v] = counts.get(v, 0) + 1
+            pairs.update(frozenset((a, b)) for i, a in enumerate(uniq) for b in uniq[i + 1 :])
+        return cls(n, counts, frozenset(pairs))
+
+
 def value_pairs(values_per_item: Iterable[Sequence[str]]) -> set[frozenset[str]]:
-    """The pairs of values that occur together on some item (for ``Lexicon(together=...)``)."""
-    pairs: set[frozenset[str]] = set()
-    for values in values_per_item:
-        uniq = sorted(set(values))
-        pairs.update(frozenset((a, b)) for i, a in enumerate(uniq) for b in uniq[i + 1 :])
-    return pairs
+    """The pairs of values that occur together on some item."""
+    return set(FacetStats.from_items(values_per_item).together)
 
 
 class Lexicon:
@@ -125,6 +144,8 @@ class Lexicon:
             while an exclusion is still applied.
         together: facet -> the pairs of values some item carries together (``frozenset({a, b})``); without it
             every pair is assumed possible.
+        stats: facet -> :class:`FacetStats` (gives ``together`` and value counts: a head noun that would select a
+            quarter of the catalogue or more, like "supplies" or "products", names no value).
         min_length: phrases shorter than this are ignored (avoids "a", "it").
 
     A phrase claimed by a facet with a smaller vocabulary is never taken over by a larger one ("funny" stays the
@@ -138,8 +159,12 @@ class Lexicon:
         *,
         soft: frozenset[str] = frozenset(),
         together: Mapping[str, set[frozenset[str]]] | None = None,
+        stats: Mapping[str, FacetStats] | None = None,
         min_length: int = 2,
     ) -> None:
+        stats = stats or {}
+        if together is None and stats:
+            together = {f: set(st.together) for f, st in stats.items()}
         self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}
         self.pack = pack
         self.soft = frozenset(soft)
@@ -166,7 +191,10 @@ class Lexicon:
                 self._table[phrase] = ValueRef(facet.name, (), "none", phrase)
         for facet in sorted(categorical, key=lambda f: len(f.values)):
             if facet.name not in self.soft and facet.multi:  # a brand's last word ("Brand", "Products") names none
+                st = stats.get(facet.name)
                 for head, values in _heads(facet.values).items():
+                    if st is not None and sum(st.counts.get(v, 0) for v in values) > st.num_items / 4:
+                        continue
                     for phrase in _variants(head):
                         self._add(ValueRef(facet.name, values, "head", phrase, any_of=len(values) > 1))
         ordered = sorted(self._table, key=lambda p: (-len(p), p))
