@@ -12,9 +12,11 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from agentrec.agent.genre_view import excluded_genres
 from agentrec.agent.guard import Guard, runtime_of
 from agentrec.agent.justify import describe_filters, propose
 from agentrec.agent.planner import parse_request
@@ -443,7 +445,7 @@ class Agent:
     def _compose(self, recs: list[Recommendation], query: Query, notes: list[str], llm_text: str, mode: str) -> str:
         lines: list[str] = []
         if mode == "offline":
-            what = describe_filters(query)
+            what = describe_filters(query, self.toolbox.schema)
             header = f"[offline mode] Here are {len(recs)} recommendation(s)"
             header += f" for {what}" if what else ""
             if query.user_id:
@@ -475,7 +477,8 @@ class Agent:
         exc = tuple(genres[g.lower()] for g in prof.exclude_genres if g.lower() in genres)
         if exc:
             f = state.filters
-            state.filters = type(f)(**{**f.__dict__, "exclude_genres": tuple(dict.fromkeys([*f.exclude_genres, *exc]))})
+            merged = tuple(dict.fromkeys([*excluded_genres(f), *exc]))
+            state.filters = replace(f, exclude={**f.exclude, "genre": merged})
 
     def _save_profile(self, state: ConversationState) -> None:
         if self.profiles is None or state.user_id is None:
@@ -487,7 +490,7 @@ class Agent:
                 liked=tuple(items[i].item_id for i in state.liked),
                 disliked=tuple(items[i].item_id for i in state.disliked),
                 rejected=tuple(items[i].item_id for i in state.rejected),
-                exclude_genres=state.filters.exclude_genres,
+                exclude_genres=excluded_genres(state.filters),
             )
         )
 

@@ -20,7 +20,7 @@ __all__ = ["Guard", "runtime_of"]
 
 logger = logging.getLogger(__name__)
 
-_FACT = re.compile(r"^\s*(genre|tag|year)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
+_FACT = re.compile(r"^\s*([a-z_][\w ]*?)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
 
 
 def runtime_of(attributes: object) -> int | None:
@@ -45,13 +45,17 @@ class Guard:
         self.catalog = toolbox.catalog
         self.retriever = toolbox.retriever
         self.explainer = toolbox.explainer
+        self.schema = toolbox.schema
 
     def fact_path(self, item_index: int, kind: str, value: str) -> GraphPath | None:
-        """A verifiable path for a true genre / tag fact ("the request's <value> -> item"), else None."""
+        """A verifiable path for a true categorical fact ("the request's <value> -> item"), else None."""
         from agentrec.graph.render import path_text  # lazy: the graph package imports torch
 
         item = self.catalog[item_index]
-        values = item.genres if kind == "genre" else item.tags
+        if not self.schema.has(kind) or self.schema.facet(kind).kind != "categorical":
+            return None
+        carried = self.schema.item_values(item, kind)
+        values = carried if isinstance(carried, tuple) else ()
         match = next((v for v in values if v.lower() == value.strip().lower()), None)
         if match is None:
             return None
@@ -67,8 +71,9 @@ class Guard:
     def _resolve_evidence(self, item_index: int, entry: str, query: Query) -> tuple[GraphPath | None, bool]:
         """(path, cited): a verified path for the entry, a true path-less fact, or nothing.
 
-        A true genre / tag fact becomes a path ("you asked for X -> item") only when the request did ask for
-        X; otherwise (and for years) it is cited as a true attribute without a path.
+        A true categorical fact (``"genre: X"``, ``"brand: Y"``, any facet of the schema) becomes a path ("you
+        asked for X -> item") only when the request did ask for X; otherwise (and for numbers such as years) it
+        is cited as a true attribute without a path.
         """
         item = self.catalog[item_index]
         entry = str(entry).strip()
@@ -81,13 +86,13 @@ class Guard:
         m = _FACT.match(entry)
         if not m:
             return None, False
-        kind, value = m.group(1).lower(), m.group(2)
-        if kind == "year":
-            return None, value.isdigit() and item.year == int(value)
-        values = item.genres if kind == "genre" else item.tags
-        if not any(v.lower() == value.strip().lower() for v in values):
+        kind, value = m.group(1).strip().lower(), m.group(2)
+        if not self.schema.has(kind) or not self.schema.fact_holds(item, f"{kind}: {value}"):
             return None, False
-        asked = {g.lower() for g in query.filters.include_genres} | set(re.findall(r"[\w-]+", query.text.lower()))
+        if self.schema.facet(kind).kind != "categorical":
+            return None, True
+        wanted = {v.lower() for values in query.filters.include.values() for v in values}
+        asked = wanted | set(re.findall(r"[\w-]+", query.text.lower()))
         if value.strip().lower() not in asked:
             return None, True
         fact = self.fact_path(item_index, kind, value)
