@@ -345,3 +345,16 @@ def test_follow_ups_prefer_items_not_shown_yet(agent: Agent) -> None:
     assert len(first) == len(second) == 3 and not first & second
     third = agent.chat("more", session="n").recommendations  # only one new item left: shown ones fill up
     assert len(third) == 3 and len({r.item_index for r in third} - first - second) == 1
+
+
+def test_guard_checks_against_the_turn_it_is_given(comps: types.SimpleNamespace) -> None:
+    tb = Toolbox(comps)
+    first = tb.begin_turn()
+    tb.search_catalog("", genres=["Animation"], k=3)  # items 3, 4, 5
+    ref = tb.explain("Toy Story", liked=["Shrek"]).content.splitlines()[1][1:3]
+    second = tb.begin_turn()  # a later turn: nothing handed out yet
+    assert tb.turn is second and not second.allowed_item_indices and first.allowed_item_indices == {3, 4, 5}
+    proposal = Proposal("3", "An animated comedy", (ref,))
+    assert Guard(tb).validate([proposal], Query()).rejected[0][1].startswith("did not come from a tool result")
+    (rec,) = Guard(tb).validate([proposal], Query(), turn=first).accepted
+    assert rec.evidence and rec.evidence[0] is first.paths[ref]

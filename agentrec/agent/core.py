@@ -307,13 +307,15 @@ class Agent:
         if self.config.llm_enabled:
             from agentrec.agent.llm import LLMUnavailable
 
-            self.toolbox.begin_turn(state, text=parsed.text)
+            llm_turn = self.toolbox.begin_turn(state, text=parsed.text)
             guard_query = self._query(state, search_text, seeds, fresh=False)  # the LLM may bring back a shown item
             try:
                 result = self._llm_agent().run(
                     text,
                     state,
-                    validate=lambda ps: self.guard.validate(ps, guard_query, max_runtime=state.max_runtime),
+                    validate=lambda ps: self.guard.validate(
+                        ps, guard_query, max_runtime=state.max_runtime, turn=llm_turn
+                    ),
                     on_event=on_event,
                 )
                 trace += list(result.trace)
@@ -403,6 +405,7 @@ class Agent:
         # Explain only as many candidates as needed: the retriever already enforces the hard filters, so the
         # guard rarely drops one; when it does, the next candidates are explained and checked.
         report = GuardReport()
+        turn = self.toolbox.turn
         start = 0
         while len(report.accepted) < k and start < len(cands):
             chunk = cands[start : start + k - len(report.accepted)]
@@ -412,6 +415,7 @@ class Agent:
                 query,
                 k=k - len(report.accepted),
                 max_runtime=max_runtime,
+                turn=turn,
             )
             report.accepted += part.accepted
             report.rejected += part.rejected

@@ -5,9 +5,10 @@ raises :class:`ToolError` with a message that says what to try next. The toolbox
 bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
 requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
 
-That bookkeeping lives in a context variable set by :meth:`Toolbox.begin_turn`, so turns of different
-conversations run at the same time on one toolbox without seeing each other's results; tool calls that an
-LLM framework runs in worker threads (which copy the context) still record into their turn.
+That bookkeeping is a :class:`~agentrec.agent.turn.Turn`, returned by :meth:`Toolbox.begin_turn` (pass it to
+:meth:`agentrec.agent.guard.Guard.validate`) and kept in a context variable for the tools, so turns of different
+conversations run at the same time on one toolbox without seeing each other's results; tool calls that an LLM
+framework runs in worker threads (which copy the context) still record into their turn, under its lock.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from agentrec.agent.genre_view import year_bounds
 from agentrec.agent.session import ConversationState
+from agentrec.agent.turn import Turn, TurnContext
 from agentrec.agent.types import TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
 from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.schema_args import filters_from_args
@@ -127,31 +128,9 @@ class TitleIndex:
         return [TitleMatch(h.item_index, h.item_id, h.title, min(1.0, h.score)) for h in hits[:k]]
 
 
-@dataclass
-class _TurnContext:
-    user_id: str | None = None
-    liked: tuple[int, ...] = ()
-    seen: tuple[int, ...] = ()
-    blocked: tuple[int, ...] = ()
-    filters: Filters = Filters()
-    text: str = ""
-
-
-@dataclass
-class _TurnState:
-    """What one turn has handed out so far (see :meth:`Toolbox.begin_turn`)."""
-
-    allowed_item_indices: set[int] = field(default_factory=set)
-    candidates: dict[int, Candidate] = field(default_factory=dict)
-    paths: dict[str, GraphPath] = field(default_factory=dict)
-    trace: list[TraceEvent] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    ctx: _TurnContext = field(default_factory=_TurnContext)
-
-
 # Toolbox key -> the running turn's state, per context (thread / task). Module level: context variables are
 # never garbage-collected, so there is one for all toolboxes rather than one per toolbox.
-_TURNS: contextvars.ContextVar[dict[int, _TurnState] | None] = contextvars.ContextVar("agentrec_turns", default=None)
+_TURNS: contextvars.ContextVar[dict[int, Turn] | None] = contextvars.ContextVar("agentrec_turns", default=None)
 _KEYS = itertools.count()
 
 
@@ -180,7 +159,7 @@ class Toolbox:
         self._rows_by_user = order
         self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
         self._key = next(_KEYS)
-        self._outside_turn = _TurnState()  # used by tool calls made before any begin_turn in this context
+        self._outside_turn = Turn()  # used by tool calls made before any begin_turn in this context
 
     @cached_property
     def facet_index(self) -> FacetIndex:
@@ -192,17 +171,20 @@ class Toolbox:
         return FacetIndex.build(self.schema, self.catalog, counts)
 
     # ----------------------------------------------------------------- turn bookkeeping
-    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> None:
+    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> Turn:
         """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
 
         Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
         standing constraints; ``explain`` personalises for its user or liked items. The turn belongs to the
         calling thread (its context): other threads' turns on this toolbox are not affected.
+
+        Returns:
+            The new :class:`~agentrec.agent.turn.Turn` (also what :attr:`turn` gives in this context).
         """
         if state is None:
-            ctx = _TurnContext(text=text)
+            ctx = TurnContext(text=text)
         else:
-            ctx = _TurnContext(
+            ctx = TurnContext(
                 user_id=state.user_id,
                 liked=tuple(state.liked),
                 seen=tuple(state.seen),
@@ -210,14 +192,21 @@ class Toolbox:
                 filters=state.filters,
                 text=text,
             )
+        turn = Turn(ctx=ctx)
         turns = dict(_TURNS.get() or {})
-        turns[self._key] = _TurnState(ctx=ctx)
+        turns[self._key] = turn
         _TURNS.set(turns)
+        return turn
 
-    def _turn(self) -> _TurnState:
+    @property
+    def turn(self) -> Turn:
+        """The running turn of this context (see :meth:`begin_turn`)."""
         turns = _TURNS.get()
         state = turns.get(self._key) if turns is not None else None
         return state if state is not None else self._outside_turn
+
+    def _turn(self) -> Turn:
+        return self.turn
 
     @property
     def allowed_item_indices(self) -> set[int]:
@@ -245,11 +234,11 @@ class Toolbox:
         return self._turn().notes
 
     @property
-    def _ctx(self) -> _TurnContext:
+    def _ctx(self) -> TurnContext:
         return self._turn().ctx
 
     def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
-        self.trace.append(TraceEvent(kind, name, detail, data))  # type: ignore[arg-type]
+        self.turn.record(kind, name, detail, data)
 
     def is_known_user(self, user_id: str | None) -> bool:
         """True when ``user_id`` is a user of the training data."""
@@ -382,12 +371,8 @@ class Toolbox:
         except ValueError as exc:
             raise ToolError(f"The search failed: {exc}. Fix that argument and call the tool again.") from exc
         cands: list[Candidate] = list(result.candidates)
-        for c in cands:
-            self.allowed_item_indices.add(c.item_index)
-            self.candidates.setdefault(c.item_index, c)
-        for note in result.notes:
-            if note not in self.notes:
-                self.notes.append(note)
+        self.turn.add_candidates(cands)
+        self.turn.add_notes(result.notes)
         self._record("tool_result", tool, f"{len(cands)} candidates", {"notes": list(result.notes)})
         if not cands:
             why = "; ".join(result.notes) or "no item satisfies these constraints"
@@ -471,11 +456,7 @@ class Toolbox:
             user = None
         query = Query(text=self._ctx.text, user_id=user if isinstance(user, str) else None)
         paths = list(self.explainer.explain(user, idx, query))[: self.max_paths]
-        lines = []
-        for p in paths:
-            ref = f"p{len(self.paths) + 1}"
-            self.paths[ref] = p
-            lines.append(f"[{ref}] {p.text}")
+        lines = [f"[{ref}] {p.text}" for ref, p in zip(self.turn.add_paths(paths), paths, strict=True)]
         it = self.catalog[idx]
         self._record("tool_call", "explain", f"{it.display_title}: {len(paths)} paths", {"item_id": it.item_id})
         if not lines:
@@ -518,8 +499,7 @@ class Toolbox:
         self._record("tool_call", "lookup_title", f"{title!r}: {len(hits)} matches")
         if not hits:
             raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
-        for h in hits:
-            self.allowed_item_indices.add(h.item_index)
+        self.turn.allow(h.item_index for h in hits)
         return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
 
 
