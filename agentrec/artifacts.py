@@ -20,6 +20,7 @@ from agentrec.config import Paths, apply_torch_threads
 from agentrec.graph import BipartiteGraph, build_graph
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever, RetrieverConfig
+from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Interactions, Split
 
 __all__ = ["MODELS", "Components", "load_components", "quick_train_config"]
@@ -47,6 +48,7 @@ class Components:
         retriever: the candidate bus over all of the above.
         explainer: the explanation-path finder.
         path: ``<artifacts>/<name>``.
+        schema: the catalogue's facets (from the data, overridden by the dataset's ``facets`` declaration).
     """
 
     name: str
@@ -61,6 +63,11 @@ class Components:
     retriever: Retriever
     explainer: Explainer
     path: Path
+    schema: CatalogSchema | None = None
+
+    def __post_init__(self) -> None:
+        if self.schema is None:
+            self.schema = getattr(self.retriever, "schema", None) or CatalogSchema.from_catalog(self.catalog)
 
 
 def quick_train_config(show_progress: bool = True, time_budget_s: float = 60.0) -> Any:
@@ -147,6 +154,8 @@ def load_components(
     )
     ds, data_split = prepared.dataset, prepared.split
     catalog, train = ds.catalog, data_split.train
+    # A dataset may carry a facet declaration (e.g. the [facets] table of its spec file).
+    schema = CatalogSchema.from_catalog(catalog, getattr(ds, "facets", None), name=prepared.name)
     out = paths.dataset_artifacts(prepared.name)
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(out)
@@ -160,7 +169,7 @@ def load_components(
     emb: np.ndarray | None = None
     store = None
     if has_text:
-        emb, store = _text_parts(prepared.name, catalog, train, paths, out, build_missing, show_progress)
+        emb, store = _text_parts(prepared.name, catalog, schema, train, paths, build_missing, show_progress)
 
     ckpt = out / f"retriever-{model}.pt"
     stale = ckpt.is_file() and manifest.get("checkpoints", {}).get(ckpt.name, {}).get("fingerprint") != data_fp
@@ -188,7 +197,7 @@ def load_components(
         (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     net.eval()
     apply_torch_threads(torch_threads)
-    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config)
+    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config, schema=schema)
     item_emb = net.item_embeddings().detach().cpu().numpy()
     explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)
     logger.info("components of %s ready in %.1f s", prepared.name, time.perf_counter() - start)
@@ -205,17 +214,24 @@ def load_components(
         retriever=retriever,
         explainer=explainer,
         path=out,
+        schema=schema,
     )
 
 
 def _text_parts(
-    name: str, catalog: Catalog, train: Interactions, paths: Paths, out: Path, build_missing: bool, show_progress: bool
+    name: str,
+    catalog: Catalog,
+    schema: CatalogSchema,
+    train: Interactions,
+    paths: Paths,
+    build_missing: bool,
+    show_progress: bool,
 ) -> tuple[np.ndarray, Any]:
     """Item text embeddings (cached as .npy) and the filled vector store."""
     from agentrec.text import TextEncoder, VectorStore, default_cache_dir, default_store_path, embed_catalog
 
     encoder = TextEncoder.from_name(cache_dir=default_cache_dir(paths.artifacts_dir), show_progress=show_progress)
-    emb_file = out / "item_text_embeddings.npy"
+    emb_file = paths.dataset_artifacts(name) / "item_text_embeddings.npy"
     emb = np.load(emb_file) if emb_file.is_file() else None
     if emb is None or emb.shape[0] != len(catalog):
         if not build_missing:
@@ -224,9 +240,11 @@ def _text_parts(
         np.save(emb_file, emb)
     store_path = default_store_path(paths.artifacts_dir, name)
     store = VectorStore.open(store_path, encoder=encoder, create=build_missing)
-    if store.count() != len(catalog):
+    if store.count() == len(catalog) and store.schema is None and build_missing:
+        logger.warning("the vector store at %s predates facet metadata: rebuilding its metadata", store_path)
+    if store.count() != len(catalog) or (store.schema is None and build_missing):
         if not build_missing:
             raise FileNotFoundError(f"the index at {store_path} is incomplete; run `agentrec index --dataset {name}`")
         popularity = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
-        store.build(catalog, popularity=popularity)
+        store.build(catalog, popularity=popularity, schema=schema)
     return emb, store

@@ -10,49 +10,43 @@ from collections.abc import Sequence
 
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import Proposal, ToolError
+from agentrec.schema import CatalogSchema
 from agentrec.types import Candidate, GraphPath, Item, Query
 
 __all__ = ["constraint_facts", "describe_filters", "propose", "write_reason"]
 
 
-def constraint_facts(item: Item, query: Query) -> list[str]:
-    """Attribute facts (``"genre: X"``, ``"year: 1995"``) by which ``item`` meets the query's constraints."""
+def constraint_facts(item: Item, query: Query, schema: CatalogSchema) -> list[str]:
+    """Facts (``"genre: X"``, ``"year: 1995"``) by which ``item`` meets the query's facet constraints."""
     f = query.filters
-    facts = [f"genre: {g}" for g in item.genres if g.lower() in {x.lower() for x in f.include_genres}]
-    if item.year is not None and (f.year_min is not None or f.year_max is not None):
-        facts.append(f"year: {item.year}")
-    return facts
+    wanted = {(facet, v.casefold()) for facet, values in f.include.items() for v in values}
+    out = []
+    for fact in schema.facts(item):
+        facet, _, value = fact.partition(": ")
+        if (facet, value.casefold()) in wanted or facet in f.ranges:
+            out.append(fact)
+    return out
 
 
-def describe_filters(query: Query) -> str:
-    """The query's hard constraints in words, e.g. ``"Sci-Fi, 1990-1999, no Horror"`` ("" when none)."""
-    f = query.filters
-    parts = []
-    if f.include_genres:
-        parts.append((" or " if f.genre_match == "any" else " + ").join(f.include_genres))
-    if f.year_min is not None and f.year_max is not None:
-        parts.append(f"{f.year_min}" if f.year_min == f.year_max else f"{f.year_min}-{f.year_max}")
-    elif f.year_min is not None:
-        parts.append(f"from {f.year_min}")
-    elif f.year_max is not None:
-        parts.append(f"up to {f.year_max}")
-    if f.exclude_genres:
-        parts.append("no " + ", no ".join(f.exclude_genres))
-    return ", ".join(parts)
+def describe_filters(query: Query, schema: CatalogSchema) -> str:
+    """The query's facet constraints in words, e.g. ``"genre Sci-Fi, not Horror, year 1990-1999"`` ("" when none)."""
+    return schema.describe(query.filters, facets_only=True)
 
 
-def write_reason(item: Item, paths: Sequence[GraphPath], query: Query, *, num_ratings: int | None = None) -> str:
+def write_reason(
+    item: Item, paths: Sequence[GraphPath], query: Query, schema: CatalogSchema, *, num_ratings: int | None = None
+) -> str:
     """One or two sentences built only from ``paths`` and true facts about ``item``."""
     sentences: list[str] = []
-    f = query.filters
-    matched = [g for g in item.genres if g.lower() in {x.lower() for x in f.include_genres}]
-    in_years = item.year is not None and (f.year_min is not None or f.year_max is not None)
+    facts = [fact.partition(": ") for fact in constraint_facts(item, query, schema)]
+    matched = [value for facet, _, value in facts if facet in query.filters.include]
+    ranged = [f"{schema.label(facet)} {value}" for facet, _, value in facts if facet in query.filters.ranges]
     if matched:
         what = "/".join(matched)
-        when = f" from {item.year}" if in_years else ""
+        when = f" ({', '.join(ranged)})" if ranged else ""
         sentences.append(f"{_article(what)} {what}{when}, as you asked")
-    elif in_years:
-        sentences.append(f"From {item.year}, as you asked")
+    elif ranged:
+        sentences.append(f"{', '.join(ranged).capitalize()}, as you asked")
     kinds_used: set[str] = set()
     for p in paths:
         if p.kind in kinds_used or len(kinds_used) >= 2:
@@ -82,10 +76,11 @@ def propose(toolbox: Toolbox, candidates: Sequence[Candidate], query: Query, *, 
         except ToolError:
             paths = []
         refs = [ref for ref, p in toolbox.paths.items() if any(p is q for q in paths)]
-        facts = constraint_facts(item, query)
+        facts = constraint_facts(item, query, toolbox.schema)
         n = int(degree[cand.item_index]) if degree is not None else None
         evidence = refs + facts
-        if not evidence and item.genres:
-            evidence = [f"genre: {item.genres[0]}"]
-        out.append(Proposal(item.item_id, write_reason(item, paths, query, num_ratings=n), tuple(evidence)))
+        if not evidence:
+            evidence = list(toolbox.schema.facts(item)[:1])
+        reason = write_reason(item, paths, query, toolbox.schema, num_ratings=n)
+        out.append(Proposal(item.item_id, reason, tuple(evidence)))
     return out

@@ -40,6 +40,91 @@ def _run(fn: Any, /, **kwargs: Any) -> tuple[str, Any]:
     return result.content, result.artifact
 
 
+def _filters_arg(filters: Any) -> dict[str, Any] | None:
+    """The ``filters`` argument as a plain dict (LangChain passes the validated pydantic model)."""
+    if filters is None:
+        return None
+    if hasattr(filters, "model_dump"):
+        return {k: v for k, v in filters.model_dump().items() if v is not None}
+    return dict(filters)
+
+
+def _validation_error(exc: Exception) -> str:
+    return f"Error: the arguments do not fit this tool ({exc}). Fix them and call the tool again."
+
+
+_FILTERS_DOC = (
+    "hard constraints every result must meet, as one object keyed by the catalogue's facets (leave out what the "
+    "person did not ask for)"
+)
+
+
+def _search_tools(toolbox: Toolbox) -> list[BaseTool]:
+    """search_catalog, recommend_for_user and similar_items with a ``filters`` object generated from the schema."""
+    from langchain_core.tools import StructuredTool
+    from pydantic import Field, create_model
+
+    from agentrec.schema_args import filter_args_model
+
+    filters_model = filter_args_model(toolbox.schema)
+    k_field = (int, Field(default=10, description="how many results to return (1-50)"))
+    filters_field = (filters_model | None, Field(default=None, description=_FILTERS_DOC))
+    specs = {
+        "search_catalog": (
+            "Search the catalogue by meaning, with optional hard filters. Use it for requests described in words. "
+            'Returns lines "id=<item_id> | title | facets". Only item_ids shown by tools may be recommended.',
+            {
+                "description": (
+                    str,
+                    Field(
+                        description="what the person wants in their own words, e.g. 'slow-burn "
+                        "space horror'; leave the filters out of this text"
+                    ),
+                )
+            },
+            lambda description, filters=None, k=10: toolbox.search_catalog(
+                description=description, filters=_filters_arg(filters), k=_clamp_k(k)
+            ),
+        ),
+        "recommend_for_user": (
+            "Personalised recommendations for a known user, from their interaction history (graph model). "
+            'Already-seen items are excluded. Returns lines "id=<item_id> | title | facets".',
+            {
+                "user_id": (
+                    str,
+                    Field(description='the user\'s id exactly as given in the conversation state, e.g. "42"'),
+                ),
+                "description": (str, Field(default="", description="optional words about what they want now")),
+            },
+            lambda user_id, description="", filters=None, k=10: toolbox.recommend_for_user(
+                user_id=str(user_id), description=description or "", filters=_filters_arg(filters), k=_clamp_k(k)
+            ),
+        ),
+        "similar_items": (
+            'Items similar to one item: people who liked it also liked them. For "more like <title>". '
+            'Returns lines "id=<item_id> | title | facets".',
+            {"title_or_id": (str, Field(description="the item's item_id (preferred) or its title"))},
+            lambda title_or_id, filters=None, k=10: toolbox.similar_items(
+                title_or_id=str(title_or_id), filters=_filters_arg(filters), k=_clamp_k(k)
+            ),
+        ),
+    }
+    tools: list[BaseTool] = []
+    for name, (doc, fields, fn) in specs.items():
+        args = create_model(f"{name}_args", **fields, filters=filters_field, k=k_field)  # type: ignore[call-overload]
+        tools.append(
+            StructuredTool.from_function(
+                func=lambda _fn=fn, **kw: _run(_fn, **kw),
+                name=name,
+                description=doc,
+                args_schema=args,
+                response_format="content_and_artifact",
+                handle_validation_error=_validation_error,
+            )
+        )
+    return tools
+
+
 def make_langchain_tools(toolbox: Toolbox) -> list[BaseTool]:
     """Wrap the toolbox's tools for a LangChain agent.
 
@@ -51,102 +136,7 @@ def make_langchain_tools(toolbox: Toolbox) -> list[BaseTool]:
     """
     from langchain_core.tools import tool
 
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def search_catalog(
-        description: str,
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Search the catalogue by meaning, with optional hard filters. Use it for requests described in words.
-
-        Returns lines "id=<item_id> | title (year) | genres". Only item_ids shown by tools may be recommended.
-
-        Args:
-            description: what the person wants in their own words, e.g. "slow-burn space horror". Leave out
-                the filters below from this text.
-            genres: genres every result must have, e.g. ["Comedy", "Romance"]. Use the catalogue's genre names.
-            exclude_genres: genres no result may have, e.g. ["Horror"] for "no horror".
-            year_from: earliest release year, inclusive (1990 for "90s").
-            year_to: latest release year, inclusive (1999 for "90s").
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.search_catalog,
-            description=description,
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def recommend_for_user(
-        user_id: str,
-        description: str = "",
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Personalised recommendations for a known user, from their interaction history (graph model).
-
-        Already-seen items are excluded. Returns lines "id=<item_id> | title (year) | genres".
-
-        Args:
-            user_id: the user's id exactly as given in the conversation state, e.g. "42".
-            description: optional words about what they want now, e.g. "something light"; "" for none.
-            genres: genres every result must have, e.g. ["Comedy"].
-            exclude_genres: genres no result may have, e.g. ["Horror"].
-            year_from: earliest release year, inclusive.
-            year_to: latest release year, inclusive.
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.recommend_for_user,
-            user_id=str(user_id),
-            description=description or "",
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def similar_items(
-        title_or_id: str,
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Items similar to one item: people who liked it also liked them. For "more like <title>".
-
-        Returns lines "id=<item_id> | title (year) | genres".
-
-        Args:
-            title_or_id: the item's item_id (preferred) or its title, e.g. "Alien (1979)".
-            genres: genres every result must have, e.g. ["Comedy"].
-            exclude_genres: genres no result may have, e.g. ["Horror"].
-            year_from: earliest release year, inclusive.
-            year_to: latest release year, inclusive.
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.similar_items,
-            title_or_id=str(title_or_id),
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
+    search_catalog, recommend_for_user, similar_items = _search_tools(toolbox)
 
     @tool(response_format="content_and_artifact", parse_docstring=True)
     def explain(item: str, user_id: str | None = None, liked: list[str] | None = None) -> tuple[str, Any]:
@@ -219,15 +209,7 @@ def render_state(state: ConversationState, toolbox: Toolbox) -> str:
         if items:
             lines.append(f"- {label}: {_titles(toolbox, items)}")
     f = state.filters
-    constraints = []
-    if f.include_genres:
-        constraints.append(f"genres required ({f.genre_match}): {', '.join(f.include_genres)}")
-    if f.exclude_genres:
-        constraints.append(f"genres excluded: {', '.join(f.exclude_genres)}")
-    if f.year_min is not None or f.year_max is not None:
-        constraints.append(f"years {f.year_min if f.year_min is not None else '…'}-{f.year_max or '…'}")
-    if f.min_ratings:
-        constraints.append(f"at least {f.min_ratings} ratings")
+    constraints = [toolbox.schema.describe(f)] if f.facet_names() or f.min_ratings else []
     if state.max_runtime is not None:
         constraints.append(f"runtime at most {state.max_runtime} minutes")
     if constraints:

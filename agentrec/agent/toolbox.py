@@ -5,9 +5,10 @@ raises :class:`ToolError` with a message that says what to try next. The toolbox
 bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
 requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
 
-That bookkeeping lives in a context variable set by :meth:`Toolbox.begin_turn`, so turns of different
-conversations run at the same time on one toolbox without seeing each other's results; tool calls that an
-LLM framework runs in worker threads (which copy the context) still record into their turn.
+That bookkeeping is a :class:`~agentrec.agent.turn.Turn`, returned by :meth:`Toolbox.begin_turn` (pass it to
+:meth:`agentrec.agent.guard.Guard.validate`) and kept in a context variable for the tools, so turns of different
+conversations run at the same time on one toolbox without seeing each other's results; tool calls that an LLM
+framework runs in worker threads (which copy the context) still record into their turn, under its lock.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 
+from agentrec.agent.genre_view import year_bounds
 from agentrec.agent.session import ConversationState
+from agentrec.agent.turn import Turn, TurnContext
 from agentrec.agent.types import TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
-from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query
+from agentrec.schema import CatalogSchema, FacetIndex
+from agentrec.schema_args import filters_from_args
+from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query, Range
 
 __all__ = ["Components", "TitleIndex", "Toolbox", "normalize_title"]
 
@@ -123,31 +128,9 @@ class TitleIndex:
         return [TitleMatch(h.item_index, h.item_id, h.title, min(1.0, h.score)) for h in hits[:k]]
 
 
-@dataclass
-class _TurnContext:
-    user_id: str | None = None
-    liked: tuple[int, ...] = ()
-    seen: tuple[int, ...] = ()
-    blocked: tuple[int, ...] = ()
-    filters: Filters = Filters()
-    text: str = ""
-
-
-@dataclass
-class _TurnState:
-    """What one turn has handed out so far (see :meth:`Toolbox.begin_turn`)."""
-
-    allowed_item_indices: set[int] = field(default_factory=set)
-    candidates: dict[int, Candidate] = field(default_factory=dict)
-    paths: dict[str, GraphPath] = field(default_factory=dict)
-    trace: list[TraceEvent] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    ctx: _TurnContext = field(default_factory=_TurnContext)
-
-
 # Toolbox key -> the running turn's state, per context (thread / task). Module level: context variables are
 # never garbage-collected, so there is one for all toolboxes rather than one per toolbox.
-_TURNS: contextvars.ContextVar[dict[int, _TurnState] | None] = contextvars.ContextVar("agentrec_turns", default=None)
+_TURNS: contextvars.ContextVar[dict[int, Turn] | None] = contextvars.ContextVar("agentrec_turns", default=None)
 _KEYS = itertools.count()
 
 
@@ -167,25 +150,41 @@ class Toolbox:
         self.explainer = components.explainer
         self.max_paths = max_paths
         self.titles = TitleIndex(self.catalog)
-        self._genre_lookup = {g.lower(): g for g in self.catalog.genres}
+        self.schema: CatalogSchema = (
+            getattr(components, "schema", None)
+            or getattr(self.retriever, "schema", None)
+            or CatalogSchema.from_catalog(self.catalog)
+        )
         order = np.argsort(self.train.user_index, kind="stable")
         self._rows_by_user = order
         self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
         self._key = next(_KEYS)
-        self._outside_turn = _TurnState()  # used by tool calls made before any begin_turn in this context
+        self._outside_turn = Turn()  # used by tool calls made before any begin_turn in this context
+
+    @cached_property
+    def facet_index(self) -> FacetIndex:
+        """Vectorised facet matching over the catalogue (the retriever's, when it has one)."""
+        index = getattr(self.retriever, "filter_index", None)
+        if isinstance(index, FacetIndex):
+            return index
+        counts = np.bincount(self.train.item_index, minlength=len(self.catalog)).astype(np.int64)
+        return FacetIndex.build(self.schema, self.catalog, counts)
 
     # ----------------------------------------------------------------- turn bookkeeping
-    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> None:
+    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> Turn:
         """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
 
         Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
         standing constraints; ``explain`` personalises for its user or liked items. The turn belongs to the
         calling thread (its context): other threads' turns on this toolbox are not affected.
+
+        Returns:
+            The new :class:`~agentrec.agent.turn.Turn` (also what :attr:`turn` gives in this context).
         """
         if state is None:
-            ctx = _TurnContext(text=text)
+            ctx = TurnContext(text=text)
         else:
-            ctx = _TurnContext(
+            ctx = TurnContext(
                 user_id=state.user_id,
                 liked=tuple(state.liked),
                 seen=tuple(state.seen),
@@ -193,14 +192,21 @@ class Toolbox:
                 filters=state.filters,
                 text=text,
             )
+        turn = Turn(ctx=ctx)
         turns = dict(_TURNS.get() or {})
-        turns[self._key] = _TurnState(ctx=ctx)
+        turns[self._key] = turn
         _TURNS.set(turns)
+        return turn
 
-    def _turn(self) -> _TurnState:
+    @property
+    def turn(self) -> Turn:
+        """The running turn of this context (see :meth:`begin_turn`)."""
         turns = _TURNS.get()
         state = turns.get(self._key) if turns is not None else None
         return state if state is not None else self._outside_turn
+
+    def _turn(self) -> Turn:
+        return self.turn
 
     @property
     def allowed_item_indices(self) -> set[int]:
@@ -228,11 +234,11 @@ class Toolbox:
         return self._turn().notes
 
     @property
-    def _ctx(self) -> _TurnContext:
+    def _ctx(self) -> TurnContext:
         return self._turn().ctx
 
     def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
-        self.trace.append(TraceEvent(kind, name, detail, data))  # type: ignore[arg-type]
+        self.turn.record(kind, name, detail, data)
 
     def is_known_user(self, user_id: str | None) -> bool:
         """True when ``user_id`` is a user of the training data."""
@@ -253,33 +259,71 @@ class Toolbox:
             out.extend(g for g in found if g not in out)
         return tuple(out)
 
+    def _resolve_value(self, facet: str, value: str) -> tuple[str, ...]:
+        if facet == "genre":
+            from agentrec.agent.planner import canonical_genres
+
+            return tuple(canonical_genres(str(value), self.catalog.genres))
+        found = self.schema.canonical(facet, value)
+        return (found,) if found is not None else ()
+
     def make_filters(
         self,
         genres: Sequence[str] | None = None,
         exclude_genres: Sequence[str] | None = None,
         year_from: int | None = None,
         year_to: int | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> Filters:
-        """Tool arguments merged with the conversation's standing constraints (exclusions always kept)."""
+        """Tool arguments merged with the conversation's standing constraints (exclusions always kept).
+
+        ``filters`` is the flat facet object of :mod:`agentrec.schema_args`; a facet it names replaces the
+        standing wish for that facet, exclusions add up. ``genres`` / ``exclude_genres`` / ``year_from`` /
+        ``year_to`` are the offline planner's shorthand for the "genre" and "year" facets.
+        """
         base = self._ctx.filters
-        inc = self.resolve_genres(genres) if genres else base.include_genres
-        exc = tuple(dict.fromkeys([*base.exclude_genres, *self.resolve_genres(exclude_genres, argument="exclude")]))
-        y0 = int(year_from) if year_from is not None else base.year_min
-        y1 = int(year_to) if year_to is not None else base.year_max
-        if y0 is not None and y1 is not None and y0 > y1:
-            raise ToolError(f"year_from ({y0}) is after year_to ({y1}); swap them or drop one.")
-        clash = {g.lower() for g in inc} & {g.lower() for g in exc}
-        if clash:
-            raise ToolError(f"Genres {sorted(clash)} are both required and excluded; drop one of the two.")
-        return Filters(
-            include_genres=inc,
-            exclude_genres=exc,
-            genre_match=base.genre_match if not genres else "all",
-            year_min=y0,
-            year_max=y1,
+        try:
+            stated = filters_from_args(self.schema, filters, resolve=self._resolve_value)
+        except ValueError as exc:
+            raise ToolError(f"{exc}. Fix the filters argument and call the tool again.") from None
+        include = dict(base.include) | dict(stated.include)
+        match = {k: v for k, v in base.match.items() if k not in stated.include} | dict(stated.match)
+        if genres:
+            include["genre"] = self.resolve_genres(genres)
+            match.pop("genre", None)
+        exclude = {f: tuple(dict.fromkeys([*base.exclude.get(f, ()), *stated.exclude.get(f, ())]))
+                   for f in {*base.exclude, *stated.exclude}}  # fmt: skip
+        if exclude_genres:
+            exclude["genre"] = tuple(
+                dict.fromkeys([*exclude.get("genre", ()), *self.resolve_genres(exclude_genres, argument="exclude")])
+            )
+        ranges = dict(base.ranges) | dict(stated.ranges)
+        if year_from is not None or year_to is not None:
+            b0, b1 = year_bounds(base)
+            y0 = int(year_from) if year_from is not None else b0
+            y1 = int(year_to) if year_to is not None else b1
+            if y0 is not None and y1 is not None and y0 > y1:
+                raise ToolError(f"year_from ({y0}) is after year_to ({y1}); swap them or drop one.")
+            ranges["year"] = (Range(y0, y1),)
+        out = Filters(
+            include=include,
+            match={k: v for k, v in match.items() if k in include},
+            exclude=exclude,
+            ranges=ranges,
+            exclude_ranges={
+                f: (*base.exclude_ranges.get(f, ()), *stated.exclude_ranges.get(f, ()))
+                for f in {*base.exclude_ranges, *stated.exclude_ranges}
+            },  # fmt: skip
             min_ratings=base.min_ratings,
             exclude_items=base.exclude_items,
         )
+        conflicts = self.schema.conflicts(out)
+        if conflicts:
+            raise ToolError(
+                f"These filters can never be met: {'; '.join(conflicts)}. Drop one of the clashing values, or swap "
+                "the ends of the range."
+            )
+        return out
 
     def resolve_item(self, title_or_id: str | int) -> int:
         """An item index from a raw item id, or else the best fuzzy title match; ToolError when nothing fits."""
@@ -321,18 +365,14 @@ class Toolbox:
             rejected=tuple(dict.fromkeys([*query.rejected, *self._ctx.blocked])),
             k=query.k,
         )
-        self._record("tool_call", tool, _describe(query), {"k": query.k})
+        self._record("tool_call", tool, _describe(query, self.schema), {"k": query.k})
         try:
             result = self.retriever.retrieve(query)
         except ValueError as exc:
             raise ToolError(f"The search failed: {exc}. Fix that argument and call the tool again.") from exc
         cands: list[Candidate] = list(result.candidates)
-        for c in cands:
-            self.allowed_item_indices.add(c.item_index)
-            self.candidates.setdefault(c.item_index, c)
-        for note in result.notes:
-            if note not in self.notes:
-                self.notes.append(note)
+        self.turn.add_candidates(cands)
+        self.turn.add_notes(result.notes)
         self._record("tool_result", tool, f"{len(cands)} candidates", {"notes": list(result.notes)})
         if not cands:
             why = "; ".join(result.notes) or "no item satisfies these constraints"
@@ -348,11 +388,12 @@ class Toolbox:
         year_from: int | None = None,
         year_to: int | None = None,
         k: int = 10,
+        filters: Mapping[str, Any] | None = None,
     ) -> ToolResult:
-        """Search the catalogue by a free-text description with optional genre and year filters."""
+        """Search the catalogue by a free-text description with optional facet filters (see :meth:`make_filters`)."""
         k = self._check_k(k)
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(text=str(description or ""), filters=filters, k=k)
+        stated = self.make_filters(genres, exclude_genres, year_from, year_to, filters)
+        query = Query(text=str(description or ""), filters=stated, k=k)
         return self.retrieve(query, tool="search_catalog")
 
     def recommend_for_user(
@@ -364,6 +405,7 @@ class Toolbox:
         exclude_genres: Sequence[str] | None = None,
         year_from: int | None = None,
         year_to: int | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> ToolResult:
         """Personalised recommendations for a known user (their training history), with optional filters."""
         k = self._check_k(k)
@@ -372,8 +414,8 @@ class Toolbox:
             raise ToolError(
                 f"Unknown user id {uid!r}; call search_catalog instead, or similar_items with a title the user likes."
             )
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(text=str(description or ""), user_id=uid, liked_items=self._ctx.liked, filters=filters, k=k)
+        stated = self.make_filters(genres, exclude_genres, year_from, year_to, filters)
+        query = Query(text=str(description or ""), user_id=uid, liked_items=self._ctx.liked, filters=stated, k=k)
         return self.retrieve(query, tool="recommend_for_user")
 
     def similar_items(
@@ -384,12 +426,13 @@ class Toolbox:
         exclude_genres: Sequence[str] | None = None,
         year_from: int | None = None,
         year_to: int | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> ToolResult:
         """Items similar to one item (given by raw id or title): people who liked it also liked these."""
         k = self._check_k(k)
         idx = self.resolve_item(title_or_id)
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(liked_items=(idx,), filters=filters, seen=(idx,), k=k)
+        stated = self.make_filters(genres, exclude_genres, year_from, year_to, filters)
+        query = Query(liked_items=(idx,), filters=stated, seen=(idx,), k=k)
         return self.retrieve(query, tool="similar_items")
 
     def explain(
@@ -413,11 +456,7 @@ class Toolbox:
             user = None
         query = Query(text=self._ctx.text, user_id=user if isinstance(user, str) else None)
         paths = list(self.explainer.explain(user, idx, query))[: self.max_paths]
-        lines = []
-        for p in paths:
-            ref = f"p{len(self.paths) + 1}"
-            self.paths[ref] = p
-            lines.append(f"[{ref}] {p.text}")
+        lines = [f"[{ref}] {p.text}" for ref, p in zip(self.turn.add_paths(paths), paths, strict=True)]
         it = self.catalog[idx]
         self._record("tool_call", "explain", f"{it.display_title}: {len(paths)} paths", {"item_id": it.item_id})
         if not lines:
@@ -460,22 +499,16 @@ class Toolbox:
         self._record("tool_call", "lookup_title", f"{title!r}: {len(hits)} matches")
         if not hits:
             raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
-        for h in hits:
-            self.allowed_item_indices.add(h.item_index)
+        self.turn.allow(h.item_index for h in hits)
         return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
 
 
-def _describe(query: Query) -> str:
-    f = query.filters
+def _describe(query: Query, schema: CatalogSchema) -> str:
     parts = [f"text={query.text!r}"] if query.text else []
     if query.user_id:
         parts.append(f"user={query.user_id}")
     if query.liked_items:
         parts.append(f"seeds={len(query.liked_items)}")
-    if f.include_genres:
-        parts.append(f"genres({f.genre_match})={list(f.include_genres)}")
-    if f.exclude_genres:
-        parts.append(f"exclude={list(f.exclude_genres)}")
-    if f.year_min is not None or f.year_max is not None:
-        parts.append(f"years={f.year_min or ''}-{f.year_max or ''}")
+    if query.filters.facet_names():
+        parts.append(schema.describe(query.filters, facets_only=True))
     return ", ".join(parts) or "no constraints"

@@ -10,7 +10,6 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from agentrec.retrieve.filters import FilterIndex, filter_conflicts, item_violations, validate_filters
 from agentrec.retrieve.semantic import LocalSemanticIndex
 from agentrec.retrieve.sources import (
     SOURCES,
@@ -21,6 +20,7 @@ from agentrec.retrieve.sources import (
     popularity_source,
     semantic_source,
 )
+from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.types import Candidate, Catalog, Interactions, Query
 
 __all__ = ["DEFAULT_WEIGHTS", "RetrievalResult", "Retriever", "RetrieverConfig"]
@@ -78,7 +78,7 @@ class RetrievalResult:
     """What the bus returns: fused candidates (best first), notes for the caller, and cold-start flag.
 
     ``notes`` explains fallbacks and empty results, e.g. ``"unknown user 'x': falling back to cold
-    start"`` or ``"no item satisfies the filters: genre Western AND year 2030-2040"``.
+    start"`` or ``"no item satisfies the filters: genre Western, year 2030-2040"``.
     """
 
     candidates: list[Candidate]
@@ -98,6 +98,7 @@ class Retriever:
             vectors, re-read after every write to the store (see :mod:`agentrec.retrieve.semantic`).
         config: fusion settings.
         in_memory_semantic: search a local store in memory (False: always query the store).
+        schema: the catalogue's facets (what filters may name); derived from ``catalog`` when None.
     """
 
     def __init__(
@@ -109,12 +110,14 @@ class Retriever:
         store: Any | None = None,
         config: RetrieverConfig | None = None,
         in_memory_semantic: bool = True,
+        schema: CatalogSchema | None = None,
     ) -> None:
         if len(catalog) != train.num_items:
             raise ValueError(
                 f"catalog has {len(catalog)} items but train has {train.num_items}; they must share one index space"
             )
         self.catalog = catalog
+        self.schema = schema if schema is not None else CatalogSchema.from_catalog(catalog)
         self.train = train
         self.model = model
         self.store = store
@@ -129,7 +132,7 @@ class Retriever:
         self._x_csc = x.tocsc()
         self.item_degree = np.asarray(x.sum(axis=0)).ravel().astype(np.int64)
         num_ratings = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
-        self.filter_index = FilterIndex.build(catalog, num_ratings)
+        self.filter_index = FacetIndex.build(self.schema, catalog, num_ratings)
         self._item_emb: np.ndarray | None = None
         if model is not None:
             try:
@@ -166,7 +169,7 @@ class Retriever:
         for name in ("liked_items", "seen", "rejected"):
             for i in getattr(query, name):
                 self._check_item(f"query.{name}", i)
-        validate_filters(query.filters, self.catalog)
+        self.schema.validate(query.filters)
 
     def _resolve_user(self, query: Query, notes: list[str]) -> int | None:
         if query.user_id is None:
@@ -196,18 +199,18 @@ class Retriever:
             carries its fused ``score`` and, per source that ranked it, that source's score and 0-based rank.
 
         Raises:
-            ValueError: ``k`` out of range, an unknown genre, or an item index that does not exist.
+            ValueError: ``k`` out of range, an unknown facet or value, or an item index that does not exist.
         """
         self._validate(query)
         notes: list[str] = []
         user_index = self._resolve_user(query, notes)
-        conflicts = filter_conflicts(query.filters)
+        conflicts = self.schema.conflicts(query.filters)
         if conflicts:
             notes.append("contradictory filters: " + "; ".join(conflicts))
             return RetrievalResult([], tuple(notes), cold_start=user_index is None and not query.liked_items)
         eligible = self.filter_index.mask(query.filters)
         if not eligible.any():
-            notes.append(f"no item satisfies the filters: {self.filter_index.describe(query.filters)}")
+            notes.append(f"no item satisfies the filters: {self.schema.describe(query.filters)}")
             return RetrievalResult([], tuple(notes), cold_start=user_index is None and not query.liked_items)
         eligible[self.excluded(query, user_index)] = False
         if not eligible.any():
@@ -299,13 +302,8 @@ class Retriever:
         """
         self._check_item("item_index", item_index)
         i = int(item_index)
-        out = item_violations(
-            query.filters,
-            self.catalog[i],
-            num_ratings=int(self.filter_index.num_ratings[i]),
-            item_index=i,
-        )
-        out += filter_conflicts(query.filters)
+        out = self.filter_index.violations(query.filters, i)
+        out += self.schema.conflicts(query.filters)
         if i in set(query.seen):
             out.append("already seen")
         if i in set(query.rejected):
