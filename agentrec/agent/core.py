@@ -97,7 +97,8 @@ class Agent:
         """Load (building what is missing) a dataset's components and wrap them in an agent.
 
         Args:
-            dataset: a dataset name (``"ml-latest-small"``) or a built artifacts directory of one dataset.
+            dataset: a dataset name (``"ml-latest-small"``, or one given to ``agentrec.data.register_dataset``), a
+                dataset spec file (``.toml``), or a built artifacts directory of one dataset (``<artifacts>/<name>``).
             data_dir: where raw datasets live (default ``AGENTREC_DATA_DIR`` or the user cache).
             artifacts_dir: where built artifacts live (default ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
             config: LLM settings (default ``AgentConfig.from_env()``).
@@ -109,19 +110,9 @@ class Agent:
         """
         from agentrec.artifacts import load_components
 
-        path = Path(dataset).expanduser()
-        name = str(dataset)
-        # A directory is meant when a Path or something path-like is given ("ml-latest-small" stays a name,
-        # even when the current directory happens to hold a folder of that name).
-        if isinstance(dataset, Path) or "/" in name or "\\" in name:
-            if not path.is_dir():
-                raise ValueError(
-                    f"dataset: {str(dataset)!r} is not a directory; pass a dataset name such as 'ml-latest-small' "
-                    "or the built artifacts directory of one dataset (<artifacts>/<name>)"
-                )
-            name, artifacts_dir = path.name, path.parent
+        # Names, spec files and artifacts folders are told apart by load_components (agentrec.data.resolve_dataset).
         comps = load_components(
-            name,
+            dataset,
             data_dir=data_dir,
             artifacts_dir=artifacts_dir,
             build_missing=build_missing,

@@ -13,7 +13,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``candidates`` sub-command."""
     p = subparsers.add_parser("candidates", help="retrieve fused candidates (and explanation paths) for a request")
     p.add_argument("text", nargs="?", default="", help='what the user asks for, e.g. "funny space adventure"')
-    p.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    p.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     p.add_argument("--user", default=None, help="raw id of a known user to personalise for")
     p.add_argument("--liked", action="append", default=[], help="raw id of an item the user likes (repeatable)")
     p.add_argument("--genre", action="append", default=[], help="required genre (repeatable)")

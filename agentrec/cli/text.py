@@ -16,7 +16,11 @@ __all__ = ["register"]
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    parser.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     parser.add_argument(
         "--model",
         default=None,
@@ -101,7 +105,11 @@ def _run_search(args: argparse.Namespace) -> int:
         min_ratings=args.min_popularity,
     )
     encoder = _encoder(args, paths, config, show_progress=False)
-    path = default_store_path(paths.artifacts_dir, args.dataset)
+    from agentrec.data import DatasetSpec, resolve_dataset
+
+    source, root = resolve_dataset(args.dataset, paths.artifacts_dir)
+    name = source.name if isinstance(source, DatasetSpec) else str(source)
+    path = default_store_path(root or paths.artifacts_dir, name)
     try:
         store = VectorStore.open(None if url else path, url=url, encoder=encoder, create=False)
     except FileNotFoundError as exc:

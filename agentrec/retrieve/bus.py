@@ -99,6 +99,9 @@ class Retriever:
         config: fusion settings.
         in_memory_semantic: search a local store in memory (False: always query the store).
         schema: the catalogue's facets (what filters may name); derived from ``catalog`` when None.
+        known: every interaction of the users, in the same index space (e.g. all parts of the split): a known
+            user's items in it are never shown as new. None: ``train`` only (offline evaluation, where the
+            held-out items are the targets).
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class Retriever:
         config: RetrieverConfig | None = None,
         in_memory_semantic: bool = True,
         schema: CatalogSchema | None = None,
+        known: Interactions | None = None,
     ) -> None:
         if len(catalog) != train.num_items:
             raise ValueError(
@@ -130,6 +134,7 @@ class Retriever:
         x.data[:] = 1.0
         self._x = x
         self._x_csc = x.tocsc()
+        self._known = x if known is None else self._known_matrix(known)
         self.item_degree = np.asarray(x.sum(axis=0)).ravel().astype(np.int64)
         num_ratings = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
         self.filter_index = FacetIndex.build(self.schema, catalog, num_ratings)
@@ -144,6 +149,21 @@ class Retriever:
         self.semantic_index: LocalSemanticIndex | None = None
         if store is not None and in_memory_semantic:
             self.semantic_index = LocalSemanticIndex.for_store(store, len(catalog))
+
+    def _known_matrix(self, known: Interactions) -> sp.csr_matrix:
+        if known.user_ids != self.train.user_ids or known.item_ids != self.train.item_ids:
+            raise ValueError("known interactions must share train's user and item ids (the same index space)")
+        m = sp.csr_matrix(
+            (np.ones(len(known), dtype=np.float32), (known.user_index, known.item_index)),
+            shape=(self.train.num_users, self.train.num_items),
+        )
+        m.sum_duplicates()
+        return m
+
+    def known_items(self, user_index: int) -> np.ndarray:
+        """Every item a known user has interacted with (``known``, else the training items): never shown as new."""
+        ptr = self._known.indptr
+        return self._known.indices[ptr[user_index] : ptr[user_index + 1]].astype(np.int64)
 
     @property
     def num_items(self) -> int:
@@ -183,11 +203,11 @@ class Retriever:
         return u
 
     def excluded(self, query: Query, user_index: int | None = None) -> np.ndarray:
-        """Item indices that must never come back: seen, rejected, liked and the user's train items."""
+        """Item indices that must never come back: seen, rejected, liked and everything the user interacted with."""
         parts = [np.asarray(query.seen, np.int64), np.asarray(query.rejected, np.int64)]
         parts.append(np.asarray(query.liked_items, np.int64))
         if user_index is not None:
-            parts.append(self.history(user_index))
+            parts.append(self.known_items(user_index))
         return np.unique(np.concatenate(parts))
 
     # ------------------------------------------------------------------ retrieval
@@ -298,7 +318,8 @@ class Retriever:
         """Constraints of ``query`` that ``item_index`` violates (empty when it may be recommended).
 
         Covers the hard filters plus "already seen", "rejected", "stated as liked" and, for a known user,
-        "in the user's training history". Raises ``ValueError`` for an item index that does not exist.
+        "in the user's history" (every interaction given as ``known``). Raises ``ValueError`` for an item index
+        that does not exist.
         """
         self._check_item("item_index", item_index)
         i = int(item_index)
@@ -312,6 +333,6 @@ class Retriever:
             out.append("stated as liked (already known)")
         if query.user_id is not None:
             u = self.train.user_id_to_index.get(str(query.user_id))
-            if u is not None and i in set(self.history(u).tolist()):
+            if u is not None and i in set(self.known_items(u).tolist()):
                 out.append("in the user's history")
         return out
