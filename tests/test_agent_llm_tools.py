@@ -134,3 +134,53 @@ def test_prompts_are_the_repository_files():
     packaged = Path(agentrec.__file__).parent / "prompts"
     for name in PROMPT_NAMES:
         assert (packaged / f"{name}.md").read_text() == (repo_prompts / f"{name}.md").read_text()
+
+
+def test_each_tool_is_defined_once_on_the_toolbox(tools):
+    import inspect
+
+    from agentrec.agent.lctools import parse_google_docstring, tool_from_method
+    from agentrec.agent.toolbox import Toolbox
+
+    for name in TOOL_NAMES:
+        method = getattr(Toolbox, name)
+        description, args = parse_google_docstring(method.__doc__)
+        assert tools[name].description == description  # the LLM reads the toolbox's own docstring
+        params = [p for p in inspect.signature(method).parameters if p != "self"]
+        props = tools[name].args_schema.model_json_schema()["properties"]
+        assert list(props) == params == list(args)
+        assert all(props[p]["description"] == args[p] for p in params)
+
+    class Undocumented:
+        schema = tools["_box"].schema
+
+        def search_catalog(self, description: str, mood: str = "") -> None:
+            """Search.
+
+            Args:
+                description: what the person wants.
+            """
+
+    with pytest.raises(ValueError, match="argument 'mood' is not described in the docstring"):
+        tool_from_method(Undocumented(), "search_catalog")  # type: ignore[arg-type]
+
+
+def test_parse_google_docstring():
+    from agentrec.agent.lctools import parse_google_docstring
+
+    doc = """Do a thing.
+
+    More words.
+
+    Args:
+        a: the first
+            argument, continued.
+        b (int): the second.
+
+    Returns:
+        Nothing.
+    """
+    assert parse_google_docstring(doc) == (
+        "Do a thing.\n\nMore words.",
+        {"a": "the first argument, continued.", "b": "the second."},
+    )
