@@ -107,7 +107,7 @@ def test_or_is_a_union_and_mixed_lists_keep_the_must(films: Lexicon) -> None:
 def test_soft_negation_is_a_preference_not_a_contradiction(films: Lexicon) -> None:
     r = parse("scary but not gory", films)
     assert r.include == {"genre": ["Horror"]} and not r.exclude and not r.conflicts
-    assert r.avoid == {"genre": ["Horror"]} and any("gory" in n for n in r.notes)
+    assert r.avoid_terms == ["gory"] and any("gory" in n for n in r.notes)
     r = parse("nothing too violent", films)
     assert r.avoid_terms == ["violent"] and not r.exclude and not r.exclude_terms
     r = parse("a heist, but not too scary", films)

@@ -71,10 +71,12 @@ def test_a_refinement_adds_and_a_new_period_replaces(world: tuple[Lexicon, Facet
     assert dict(wish.filters.include) == {"genre": ("Drama", "Comedy")}
 
 
-def test_a_refinement_that_leaves_nothing_lets_the_newest_wish_win(world: tuple[Lexicon, FacetIndex]) -> None:
+def test_a_refinement_that_leaves_nothing_keeps_the_stated_wish(world: tuple[Lexicon, FacetIndex]) -> None:
     wish, notes = _talk(world, "a documentary", "something scary")
+    assert dict(wish.filters.include) == {"genre": ("Documentary",)} and dict(wish.prefer) == {"genre": ("Horror",)}
+    assert "kept genre Documentary" in notes[1][0] and "'Horror instead'" in notes[1][0]
+    wish, _ = _talk(world, "a documentary", "something scary", "horror instead")
     assert dict(wish.filters.include) == {"genre": ("Horror",)}
-    assert "went with your latest wish" in notes[1][0] and "Documentary" in notes[1][0]
 
 
 def test_instead_switches_the_named_facet(world: tuple[Lexicon, FacetIndex]) -> None:
@@ -94,4 +96,4 @@ def test_asking_for_an_excluded_value_lifts_the_exclusion(world: tuple[Lexicon, 
 def test_unions_and_text_exclusions_are_remembered(world: tuple[Lexicon, FacetIndex]) -> None:
     wish, _ = _talk(world, "a war movie from the 60s or 70s", "nothing with aliens")
     assert dict(wish.filters.ranges) == {"year": (Range(1960, 1969), Range(1970, 1979))}
-    assert dict(wish.filters.exclude) == {"text": ("aliens",)}
+    assert wish.filters.exclude_words == ("aliens",) and not wish.filters.exclude
