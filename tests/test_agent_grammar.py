@@ -253,3 +253,16 @@ def test_values_that_never_meet_are_a_compound_or_a_union() -> None:
     assert r.match == {"category": "any"} and r.include == {"category": ["Exam Gloves", "Stethoscopes"]}
     r = parse("crime drama", lex)
     assert r.include == {"category": ["Crime", "Drama"]} and r.match == {"category": "all"}
+
+
+def test_for_my_marks_what_a_value_is_for() -> None:
+    from agentrec.agent.lexicon import value_pairs
+
+    values = ("3D Printers", "3D Printer Extruders")
+    lex = Lexicon(
+        _Schema((_Facet("category", "categorical", values=values),)),
+        load_pack("products"),
+        together={"category": value_pairs([("3D Printers",), ("3D Printer Extruders",)])},
+    )
+    r = parse("an extruder for my 3D printer", lex)
+    assert r.include == {"category": ["3D Printer Extruders"]} and r.prefer == {"category": ["3D Printers"]}

@@ -171,7 +171,9 @@ def _include_group(text: str, facet: str, group: list[Hit], lexicon: Lexicon, re
     values = [v for h in group if h.ref is not None for v in h.ref.values]
     if len(group) == 1 and group[0].ref is not None and group[0].ref.any_of:
         add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
+        add(req.weak, facet, values)
         req.match[facet] = "any"
+        req.text = " ".join(dict.fromkeys([*req.text.split(), group[0].phrase]))
         return
     if any(h.ref is not None and h.ref.any_of for h in group):
         links = ["or" if h.ref is not None and h.ref.any_of else link for h, link in zip(group, links, strict=False)]
@@ -214,6 +216,11 @@ def _in_topic(text: str, hit: Hit) -> bool:
     return bool(_TOPIC_CONTEXT.search(prefix) or _TOPIC_AFTER.match(text, hit.end))
 
 
+_PURPOSE = re.compile(
+    r"^\s*(?:for|to\s+go\s+with|compatible\s+with|that\s+fits?|to\s+fit)\s+(?:my|a|an|the|your|our)?\s*$"
+)
+
+
 def _compounds(
     text: str, facet: str, group: list[Hit], links: list[str], lexicon: Lexicon, req: Request
 ) -> tuple[list[Hit], list[str]]:
@@ -232,11 +239,15 @@ def _compounds(
         if link != "and" or lexicon.cooccur(facet, a.ref.values, b.ref.values):
             keep.append(b)
             out_links.append(link)
-        elif not text[a.end : b.start].strip():
-            keep[-1] = b  # a compound: the earlier value only describes the later one
-            add(req.prefer, facet, list(a.ref.values))
-            req.text = " ".join(dict.fromkeys([*req.text.split(), a.phrase]))
-            req.notes.append(f"I read '{a.phrase} {b.phrase}' as {', '.join(b.ref.values)} (for {a.phrase}).")
+        elif not text[a.end : b.start].strip() or _PURPOSE.match(text[a.end : b.start]):
+            # A compound: one value only describes the other. Side by side the last word is the head ("3D printer
+            # filament"); after "for" the first is ("an extruder for my 3D printer").
+            head, mod = (b, a) if not text[a.end : b.start].strip() else (a, b)
+            keep[-1] = head
+            add(req.prefer, facet, list(mod.ref.values))  # type: ignore[union-attr]
+            req.text = " ".join(dict.fromkeys([*req.text.split(), mod.phrase]))
+            req.notes.append(f"I read '{text[a.start : b.end].strip()}' as {', '.join(head.ref.values)} "  # type: ignore[union-attr]
+                             f"(for {mod.phrase}).")  # fmt: skip
         else:
             keep.append(b)
             out_links.append("or")

@@ -63,7 +63,10 @@ def _spans(raw: list[tuple[float | None, float | None]]) -> tuple[Range, ...]:
 
 
 def _with(f: Filters, **changes: object) -> Filters:
-    return replace(f, **changes)  # type: ignore[arg-type]
+    out = replace(f, **changes)  # type: ignore[arg-type]
+    if set(out.match) - set(out.include):  # a facet no longer asked for keeps no match mode
+        out = replace(out, match={k: v for k, v in out.match.items() if k in out.include})
+    return out
 
 
 def _words(include: Mapping[str, tuple[str, ...]], ranges: Mapping[str, tuple[Range, ...]]) -> str:
@@ -132,9 +135,23 @@ def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]
     merged = _add_values(before, req, include, match, ranges, notes)
     merged = _exclusions(merged, req, notes)
     prefer: dict[str, list[str]] = {}
+    if req.weak and count(merged) == 0:
+        merged = _drop_weak(req, merged, count, notes)
     if req.include and merged.include != before.include:
         merged = _relax(wish, req, before, merged, count, prefer, notes)
     return _soft(wish, req, merged, extra_prefer=prefer), notes
+
+
+def _drop_weak(req: Request, merged: Filters, count: Counter, notes: list[str]) -> Filters:
+    """Values read only from a head noun that leave nothing: searched as text instead, with a note."""
+    include = {f: tuple(v for v in vals if v not in req.weak.get(f, [])) for f, vals in merged.include.items()}
+    lighter = _with(merged, include={f: v for f, v in include.items() if v})
+    if count(lighter) == 0:
+        return merged
+    values = [v for vals in req.weak.values() for v in vals]
+    shown = ", ".join(values[:3]) + (" ..." if len(values) > 3 else "")
+    notes.append(f"Nothing else you asked for is in {shown}, so I looked for those words in the item text instead.")
+    return lighter
 
 
 def _relax(

@@ -121,7 +121,9 @@ def _count(text: str, req: ParsedRequest, pattern: re.Pattern[str], lexicon: Lex
         req.k = int(raw) if raw.isdigit() else _NUM_WORDS[raw]
         return _blank(text, m.start(1) if m.group(1) else m.start(), (m.end(1) if m.group(1) else m.end()))
     for m in _NUMBER_WORD.finditer(text):
-        if lexicon.lookup(m.group(2)) is not None:  # a number before a value: "3 comedies", "2 filaments"
+        # A number before a value, up to three words on: "3 comedies", "7 digital calipers".
+        words = [m.group(2), *re.findall(r"[a-z][\w-]*", text[m.end() :])[:2]]
+        if any(lexicon.lookup(" ".join(words[i:j])) for i in range(len(words)) for j in range(i + 1, len(words) + 1)):
             req.k = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS[m.group(1)]
             return _blank(text, m.start(1), m.end(1))
     return text
