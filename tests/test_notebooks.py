@@ -14,7 +14,7 @@ import pytest
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
-STAGES = ("01", "02", "03", "04", "05", "06", "07")
+STAGES = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
