@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Filters", "MatchMode", "Range", "facet_key", "mentions_word"]
+__all__ = ["Filters", "MatchMode", "Range", "facet_key", "mentions_word", "overlay"]
 
 MatchMode = Literal["all", "any"]
 
@@ -164,3 +164,27 @@ class Filters:
     def facet_names(self) -> set[str]:
         """Every facet the filters mention."""
         return set(self.include) | set(self.exclude) | set(self.ranges) | set(self.exclude_ranges)
+
+
+def overlay(base: Filters, stated: Filters) -> Filters:
+    """``stated`` laid over ``base``: a facet ``stated`` names replaces ``base``'s wish for it; exclusions add up.
+
+    This is how a tool call's filters meet the conversation's standing constraints: what the call asks for wins,
+    and nothing the user excluded (values, spans, words, items) comes back.
+    """
+    return Filters(
+        include=dict(base.include) | dict(stated.include),
+        match={k: v for k, v in base.match.items() if k not in stated.include} | dict(stated.match),
+        exclude={
+            f: tuple(dict.fromkeys([*base.exclude.get(f, ()), *stated.exclude.get(f, ())]))
+            for f in {*base.exclude, *stated.exclude}
+        },
+        ranges=dict(base.ranges) | dict(stated.ranges),
+        exclude_ranges={
+            f: (*base.exclude_ranges.get(f, ()), *stated.exclude_ranges.get(f, ()))
+            for f in {*base.exclude_ranges, *stated.exclude_ranges}
+        },
+        min_ratings=stated.min_ratings if stated.min_ratings is not None else base.min_ratings,
+        exclude_items=tuple(dict.fromkeys([*base.exclude_items, *stated.exclude_items])),
+        exclude_words=tuple(dict.fromkeys([*base.exclude_words, *stated.exclude_words])),
+    )

@@ -42,7 +42,7 @@ def test_six_tools_with_every_argument_described(tools):
 
 def test_tools_return_text_for_the_llm_and_typed_artifacts(tools):
     msg = call(tools["search_catalog"], description="toys pixar", k=2)
-    assert msg.content.splitlines()[0] == "id=3 | Toy Story (1995) | Animation/Comedy"
+    assert msg.content.splitlines()[0] == "id=3 | Toy Story (1995) | Animation/Comedy; pixar/toys"  # genres, tags
     assert all(isinstance(c, Candidate) for c in msg.artifact) and len(msg.artifact) == 2
     assert {3, 5} <= tools["_box"].allowed_item_indices
 

@@ -8,26 +8,27 @@ guard, fills up deterministically, and falls back to the planner when the LLM is
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from agentrec.agent.compose import compose_reply, item_facets
 from agentrec.agent.guard import Guard
 from agentrec.agent.justify import describe_filters, propose
+from agentrec.agent.llm_turn import llm_phase
 from agentrec.agent.memory import soft_rerank
 from agentrec.agent.planner import parse_request
+from agentrec.agent.profiles import restore_profile, stored_profile
 from agentrec.agent.session import (
     ConversationState,
     ProfileStore,
+    SessionLocks,
     SessionStore,
-    StoredProfile,
     apply_request,
     conflict_reply,
 )
+from agentrec.agent.streaming import stream_turn
 from agentrec.agent.toolbox import Components, Toolbox
 from agentrec.agent.types import GuardReport, Reply, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
@@ -73,9 +74,8 @@ class Agent:
         self._llm = llm
         # Turns of different conversations run at the same time (the toolbox keeps each turn's bookkeeping in
         # its own context); turns of one conversation take turns, as they read and write its memory.
-        self._session_locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._locks = SessionLocks(max_sessions)
         self._locks_guard = threading.Lock()
-        self._max_sessions = max_sessions
         pack = self.toolbox.pack
         examples = pack.examples or load_pack("generic").examples
         self._ask = f"Tell me what you'd like to {pack.verb}, e.g. " + ", ".join(f'"{e}"' for e in examples[:3])
@@ -137,19 +137,7 @@ class Agent:
 
     def _session_lock(self, session: str) -> threading.Lock:
         """The lock that serialises the turns of one conversation (created on first use)."""
-        with self._locks_guard:
-            lock = self._session_locks.get(session)
-            if lock is None:
-                lock = self._session_locks[session] = threading.Lock()
-                # Forget the locks of the least recently used idle conversations (never one in use).
-                if len(self._session_locks) > 2 * self._max_sessions:
-                    for old in list(self._session_locks)[: len(self._session_locks) - self._max_sessions]:
-                        if old != session and self._session_locks[old].acquire(blocking=False):
-                            held = self._session_locks.pop(old)
-                            held.release()
-            else:
-                self._session_locks.move_to_end(session)
-            return lock
+        return self._locks.get(session)
 
     # ------------------------------------------------------------------ public API
     def recommend(self, query: str | Query, user: str | None = None, k: int = 10) -> list[Recommendation]:
@@ -181,38 +169,7 @@ class Agent:
         Yields ``tool`` and ``token`` events, then ``recommendations`` (data: the list) and ``done`` (data: the
         :class:`Reply`); an ``error`` event instead when the turn fails.
         """
-        events: queue.Queue[StreamEvent | None] = queue.Queue()
-        box: dict[str, Reply] = {}
-        state = self.sessions.get(session)  # bound now: a reset while the worker starts must not receive this turn
-
-        def work() -> None:
-            try:
-                with self._session_lock(session):
-                    box["reply"] = self._turn(state, message, user, on_event=events.put)
-            except Exception as exc:  # the stream reports it; the caller's loop must not hang
-                logger.exception("agent turn failed")
-                events.put(StreamEvent("error", f"The turn failed: {exc}"))
-            finally:
-                events.put(None)
-
-        threading.Thread(target=work, daemon=True).start()
-        streamed_tokens = streamed_tools = False
-        while (event := events.get()) is not None:
-            streamed_tokens = streamed_tokens or event.kind == "token"
-            streamed_tools = streamed_tools or (event.kind == "tool" and event.text != "guard")
-            yield event
-        reply = box.get("reply")
-        if reply is None:
-            return
-        if not streamed_tools:  # offline mode: the planner's tool calls, in order
-            for ev in reply.trace:
-                if ev.kind in ("tool_call", "fallback", "guard"):
-                    yield StreamEvent("tool", ev.name, data=ev)
-        if not streamed_tokens:
-            for word in reply.text.split(" "):
-                yield StreamEvent("token", word + " ")
-        yield StreamEvent("recommendations", data=reply.recommendations)
-        yield StreamEvent("done", data=reply)
+        return stream_turn(self, message, session, user)
 
     def reset(self, session: str = "default") -> None:
         """Forget a conversation."""
@@ -270,53 +227,9 @@ class Agent:
         seeds, memo_notes = apply_request(state, parsed, self.toolbox, max_k=MAX_K)
         request = parsed.request
         notes += [*parsed.notes, *request.unapplied, *request.notes, *memo_notes]
-        search_text = parsed.text
-        query = self._query(state, search_text, seeds)
-        recs: list[Recommendation] = []
-        usage: dict[str, int] = {}
-        llm_text = ""
-        mode = "offline"
-        if self.config.llm_enabled:
-            from agentrec.agent.llm import LLMUnavailable
-
-            llm_turn = self.toolbox.begin_turn(state, text=parsed.text)
-            guard_query = self._query(state, search_text, seeds, fresh=False)  # the LLM may bring back a shown item
-            try:
-                result = self._llm_agent().run(
-                    text,
-                    state,
-                    validate=lambda ps: self.guard.validate(ps, guard_query, turn=llm_turn),
-                    on_event=on_event,
-                )
-                trace += list(result.trace)
-                self.toolbox.trace.clear()  # the LLM's trace already holds its tool calls
-                usage, llm_text, mode = dict(result.usage), result.text, self.mode
-                recs = list(result.accepted)[: query.k]
-                if len(recs) < query.k:
-                    trace.append(TraceEvent("fallback", "fill", f"{query.k - len(recs)} filled deterministically"))
-            except LLMUnavailable as exc:
-                trace += self.toolbox.trace
-                trace.append(TraceEvent("fallback", "planner", f"LLM unavailable: {exc.reason}"))
-                notes.append(f"The language model could not be used ({exc.reason}); answering in offline mode.")
-            except Exception as exc:  # a bug or an unexpected reply in the LLM path: the user still gets an answer
-                logger.exception("LLM turn failed; falling back to the offline planner")
-                trace += self.toolbox.trace
-                trace.append(TraceEvent("fallback", "planner", f"LLM turn failed: {type(exc).__name__}: {exc}"))
-                notes.append("The language model's answer could not be used; answering in offline mode.")
-        if len(recs) < query.k:
-            if mode == "offline":
-                self.toolbox.begin_turn(state, text=parsed.text)
-            fill = self._offline_ranking(
-                query, k=query.k, exclude={r.item_index for r in recs}, state=state, similar_to=seeds
-            )
-            recs += fill[: query.k - len(recs)]
-            if len(recs) < query.k and state.shown:
-                # Not enough new items: items shown earlier (never rejected ones) may come back.
-                again = self._query(state, search_text, seeds, fresh=False)
-                fill = self._offline_ranking(
-                    again, k=query.k, exclude={r.item_index for r in recs}, state=state, similar_to=seeds
-                )
-                recs += fill[: query.k - len(recs)]
+        query = self._query(state, parsed.text, seeds)
+        recs, usage, llm_text, mode = llm_phase(self, state, text, seeds, query, trace, notes, on_event)
+        recs += self._fill(state, query, seeds, recs, fresh_turn=mode == "offline")
         trace += self.toolbox.trace
         for note in self.toolbox.notes:
             if note not in notes and not note.startswith("unknown user"):
@@ -330,6 +243,25 @@ class Agent:
         if on_event is not None:
             on_event(StreamEvent("tool", "guard", data={"accepted": len(recs)}))
         return Reply(reply_text, recs, trace, mode, notes, query, usage)
+
+    def _fill(
+        self, state: ConversationState, query: Query, seeds: list[int], recs: list[Recommendation], *, fresh_turn: bool
+    ) -> list[Recommendation]:
+        """Deterministic recommendations after ``recs``, up to ``query.k`` (new items first, then shown ones)."""
+        if len(recs) >= query.k:
+            return []
+        if fresh_turn:
+            self.toolbox.begin_turn(state, text=query.text)
+        taken = {r.item_index for r in recs}
+        out = self._offline_ranking(query, k=query.k, exclude=taken, state=state, similar_to=seeds)
+        out = out[: query.k - len(recs)]
+        if len(recs) + len(out) < query.k and state.shown:
+            # Not enough new items: items shown earlier (never rejected ones) may come back.
+            again = self._query(state, query.text, seeds, fresh=False)
+            taken |= {r.item_index for r in out}
+            more = self._offline_ranking(again, k=query.k, exclude=taken, state=state, similar_to=seeds)
+            out += more[: query.k - len(recs) - len(out)]
+        return out
 
     def _input_problem(self, text: str, notes: list[str]) -> Reply | None:
         """The reply to an empty or over-long message, or None when the message can be read."""
@@ -429,56 +361,22 @@ class Agent:
         return [c for _s, _r, c in scored]
 
     def _compose(self, recs: list[Recommendation], query: Query, notes: list[str], llm_text: str, mode: str) -> str:
-        lines: list[str] = []
-        if mode == "offline":
-            what = describe_filters(query, self.toolbox.schema)
-            header = f"[offline mode] Here are {len(recs)} recommendation(s)"
-            header += f" for {what}" if what else ""
-            if query.user_id:
-                header += f", personalised for user {query.user_id}"
-            lines.append(header + ":" if recs else "[offline mode] I found nothing that fits.")
-        elif llm_text.strip():
-            lines.append(llm_text.strip())
-        for n, r in enumerate(recs, 1):
-            year = f" ({r.year})" if r.year is not None and f"({r.year})" not in r.title else ""
-            lines.append(f"{n}. {r.title}{year} [{'/'.join(r.genres)}] - {r.reason}")
-        if not recs:
-            lines.append("Try fewer constraints (fewer genres, a wider year range) or start over.")
-        lines += [f"Note: {n}" for n in notes]
-        return "\n".join(lines)
+        lex = self.toolbox.lexicon
+        facets = [item_facets(self.components.catalog[r.item_index], self.toolbox.schema, lex.stats, soft=lex.soft)
+                  for r in recs]  # fmt: skip
+        what = describe_filters(query, self.toolbox.schema)
+        return compose_reply(recs, query, notes, what=what, facets=facets, llm_text=llm_text, mode=mode)
 
     # ------------------------------------------------------------------ profiles
     def _load_profile(self, state: ConversationState) -> None:
-        if self.profiles is None or state.user_id is None:
-            return
-        prof = self.profiles.load(state.user_id)
-        if prof is None:
-            return
-        ids = self.components.catalog.id_to_index
-        for raw, fn in ((prof.liked, state.like), (prof.disliked, state.dislike), (prof.rejected, state.reject)):
-            for item_id in raw:
-                if item_id in ids:
-                    fn(ids[item_id])
-        genres = {g.lower(): g for g in self.components.catalog.genres}
-        exc = tuple(genres[g.lower()] for g in prof.exclude_genres if g.lower() in genres)
-        if exc:
-            f = state.filters
-            merged = tuple(dict.fromkeys([*f.exclude.get("genre", ()), *exc]))
-            state.filters = replace(f, exclude={**f.exclude, "genre": merged})
+        if self.profiles is not None and state.user_id is not None:
+            profile = self.profiles.load(state.user_id)
+            if profile is not None:
+                restore_profile(profile, state, self.components.catalog, self.toolbox.schema)
 
     def _save_profile(self, state: ConversationState) -> None:
-        if self.profiles is None or state.user_id is None:
-            return
-        items = self.components.catalog.items
-        self.profiles.save(
-            StoredProfile(
-                user_id=state.user_id,
-                liked=tuple(items[i].item_id for i in state.liked),
-                disliked=tuple(items[i].item_id for i in state.disliked),
-                rejected=tuple(items[i].item_id for i in state.rejected),
-                exclude_genres=tuple(state.filters.exclude.get("genre", ())),
-            )
-        )
+        if self.profiles is not None and state.user_id is not None:
+            self.profiles.save(stored_profile(state, self.components.catalog))
 
 
 def _check_k(k: int) -> int:

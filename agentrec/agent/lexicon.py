@@ -165,6 +165,7 @@ class Lexicon:
         min_length: int = 2,
     ) -> None:
         stats = stats or {}
+        self.stats: Mapping[str, FacetStats] = stats
         if together is None and stats:
             together = {f: set(st.together) for f, st in stats.items()}
         self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}

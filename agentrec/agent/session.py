@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     from agentrec.agent.planner import ParsedRequest
     from agentrec.agent.toolbox import Toolbox
 
-__all__ = ["ConversationState", "ProfileStore", "SessionStore", "StoredProfile", "apply_request", "conflict_reply"]
+__all__ = [
+    "ConversationState",
+    "ProfileStore",
+    "SessionLocks",
+    "SessionStore",
+    "StoredProfile",
+    "apply_request",
+    "conflict_reply",
+]
 
 
 @dataclass
@@ -167,6 +175,38 @@ class SessionStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._states)
+
+
+class SessionLocks:
+    """One lock per conversation, so that its turns take turns.
+
+    The idle locks of the least recently used conversations are forgotten past ``2 * max_sessions`` (never one
+    in use).
+    """
+
+    def __init__(self, max_sessions: int = 1000) -> None:
+        self.max_sessions = max_sessions
+        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, session: str) -> threading.Lock:
+        """The lock of ``session`` (created on first use)."""
+        with self._guard:
+            lock = self._locks.get(session)
+            if lock is not None:
+                self._locks.move_to_end(session)
+                return lock
+            lock = self._locks[session] = threading.Lock()
+            if len(self._locks) > 2 * self.max_sessions:
+                for old in list(self._locks)[: len(self._locks) - self.max_sessions]:
+                    if old != session and self._locks[old].acquire(blocking=False):
+                        held = self._locks.pop(old)
+                        held.release()
+            return lock
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)
 
 
 def conflict_reply(conflicts: list[str]) -> str:

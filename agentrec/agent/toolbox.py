@@ -18,16 +18,19 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from agentrec.agent.compose import item_facets
 from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.session import ConversationState
 from agentrec.agent.titles import TitleIndex, normalize_title
 from agentrec.agent.turn import Turn, TurnContext
 from agentrec.agent.types import Components, TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.filters_types import overlay
 from agentrec.packs import DomainPack, load_pack
 from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.schema_args import filters_from_args
@@ -190,21 +193,7 @@ class Toolbox:
             stated = filters_from_args(self.schema, filters, resolve=self._resolve_value)
         except ValueError as exc:
             raise ToolError(f"{exc}. Fix the filters argument and call the tool again.") from None
-        out = Filters(
-            include=dict(base.include) | dict(stated.include),
-            match={k: v for k, v in base.match.items() if k not in stated.include} | dict(stated.match),
-            exclude={
-                f: tuple(dict.fromkeys([*base.exclude.get(f, ()), *stated.exclude.get(f, ())]))
-                for f in {*base.exclude, *stated.exclude}
-            },  # fmt: skip
-            ranges=dict(base.ranges) | dict(stated.ranges),
-            exclude_ranges={
-                f: (*base.exclude_ranges.get(f, ()), *stated.exclude_ranges.get(f, ()))
-                for f in {*base.exclude_ranges, *stated.exclude_ranges}
-            },  # fmt: skip
-            min_ratings=base.min_ratings,
-            exclude_items=base.exclude_items,
-        )
+        out = overlay(base, stated)
         conflicts = self.schema.conflicts(out)
         if conflicts:
             raise ToolError(
@@ -238,20 +227,16 @@ class Toolbox:
         lines = []
         for c in candidates:
             it = self.catalog[c.item_index]
-            lines.append(f"id={it.item_id} | {it.display_title} | {'/'.join(it.genres) or 'no genres'}")
+            facets = item_facets(it, self.schema, self.lexicon.stats, soft=self.lexicon.soft)
+            lines.append(f"id={it.item_id} | {it.display_title}" + (f" | {facets}" if facets else ""))
         return "\n".join(lines)
 
-    # ----------------------------------------------------------------- the engine under every tool
     def retrieve(self, query: Query, *, tool: str = "retrieve") -> ToolResult:
         """Run the retriever on a full query (conversation exclusions added); record the results for the guard."""
-        query = Query(
-            text=query.text,
-            user_id=query.user_id,
-            liked_items=query.liked_items,
-            filters=query.filters,
+        query = replace(
+            query,
             seen=tuple(dict.fromkeys([*query.seen, *self._ctx.seen])),
             rejected=tuple(dict.fromkeys([*query.rejected, *self._ctx.blocked])),
-            k=query.k,
         )
         self._record("tool_call", tool, _describe(query, self.schema), {"k": query.k})
         try:
@@ -353,14 +338,16 @@ class Toolbox:
         self._record("tool_call", "explain", f"{it.display_title}: {len(paths)} paths", {"item_id": it.item_id})
         if not lines:
             return ToolResult(
-                f"No explanation path found for {it.display_title}; cite an attribute instead, "
-                f"e.g. 'genre: {it.genres[0] if it.genres else '...'}'.",
+                f"No explanation path found for {it.display_title}; cite one of its facts instead, "
+                f"e.g. {', '.join(repr(f) for f in self.schema.facts(it)[:2]) or 'none (it has no facets)'}.",
                 paths,
             )
         return ToolResult(f"{it.display_title} (id={it.item_id}):\n" + "\n".join(lines), paths)
 
     def user_profile(self, user_id: str, k: int = 10) -> ToolResult:
-        """What a known user liked most and their favourite genres. Use it to understand their taste.
+        """What a known user liked most and their favourite values of the catalogue's main facet (e.g. genres).
+
+        Use it to understand their taste.
 
         Args:
             user_id: the user's id exactly as given in the conversation state.
@@ -368,14 +355,18 @@ class Toolbox:
         """
         uid = str(user_id).strip()
         if not self.is_known_user(uid):
-            raise ToolError(f"Unknown user id {uid!r}; ask the user which movies they like and use lookup_title.")
+            raise ToolError(
+                f"Unknown user id {uid!r}; ask the user which {self.pack.items} they like, then lookup_title."
+            )
         u = self.train.user_id_to_index[uid]
         rows = self._rows_by_user[self._user_starts[u] : self._user_starts[u + 1]]
         items = self.train.item_index[rows]
         if self.train.rating is not None:
             order = np.lexsort((items, -self.train.rating[rows]))
             items = items[order]
-        genres = Counter(g for i in items for g in self.catalog[int(i)].genres)
+        main = next((f.name for f in self.schema.categorical if f.name not in self.lexicon.soft), None)
+        values = (self.schema.item_values(self.catalog[int(i)], main) if main else None for i in items)
+        genres = Counter(v for vs in values if isinstance(vs, tuple) for v in vs)
         liked = tuple(
             TitleMatch(int(i), self.catalog[int(i)].item_id, self.catalog[int(i)].display_title, 1.0) for i in items[:k]
         )
@@ -384,7 +375,7 @@ class Toolbox:
         text = (
             f"User {uid} has {len(rows)} interactions. Liked most: "
             + "; ".join(f"{m.title} (id={m.item_id})" for m in liked)
-            + ". Top genres: "
+            + f". Top {main or 'values'}: "
             + ", ".join(f"{g} ({n})" for g, n in profile.top_genres)
         )
         return ToolResult(text, profile)
