@@ -1,0 +1,315 @@
+"""First-answer quality of the offline agent: would a knowledgeable person accept the first answer?
+
+For every anonymous slice request (a genre and/or period the answer must respect) it reports constraint
+satisfaction, results returned, the median interaction count and the mean shrunk rating (Bayesian average,
+``m`` = 20, towards the catalogue mean) of the top-10, next to two references computed from the data: the
+slice's 10 most-interacted items and the slice's top-10 by shrunk rating. For "like <title>" requests it
+reports diversity (distinct items over the union of the top-10s) and each list's mean genre/tag overlap
+(Jaccard) with its seed against the seed's average overlap with the whole catalogue. ``--personal N`` also
+measures hit / recall@20 of the candidate bus (default weights) against the GNN source alone on the split's
+held-out items of N users.
+
+Usage: python bench/answer_quality.py [--dataset ml-latest-small] [--personal 200] [--label baseline]
+Writes bench/results/answer_quality_<dataset>_<label>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # measure this checkout's agentrec, whatever is installed
+M = 20.0  # shrinkage strength of the Bayesian average
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A request and the constraint an answer must satisfy (genres: all of them; exclude: none of them)."""
+
+    text: str
+    genres: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+
+    def ok(self, genres: tuple[str, ...], year: int | None) -> bool:
+        g = {x.lower() for x in genres}
+        if any(x.lower() not in g for x in self.genres) or any(x.lower() in g for x in self.exclude):
+            return False
+        if self.year_min is not None and (year is None or year < self.year_min):
+            return False
+        return not (self.year_max is not None and (year is None or year > self.year_max))
+
+
+def _dec(text: str, genre: str | None, start: int) -> Slice:
+    return Slice(text, (genre,) if genre else (), (), start, start + 9)
+
+
+SLICES: tuple[Slice, ...] = (
+    _dec("sci-fi from the 90s", "Sci-Fi", 1990),
+    _dec("80s action movies", "Action", 1980),
+    _dec("a horror movie from the 1980s", "Horror", 1980),
+    _dec("westerns from the 60s", "Western", 1960),
+    _dec("a thriller from the 2010s", "Thriller", 2010),
+    _dec("crime movies from the 70s", "Crime", 1970),
+    _dec("a mystery from the 2000s", "Mystery", 2000),
+    _dec("a drama from the 50s", "Drama", 1950),
+    _dec("children's movies from the 90s", "Children", 1990),
+    _dec("adventure movies from the 80s", "Adventure", 1980),
+    _dec("horror from the 2000s", "Horror", 2000),
+    _dec("action movies from the 2010s", "Action", 2010),
+    _dec("a romance from the 90s", "Romance", 1990),
+    _dec("an animated movie from the 2000s", "Animation", 2000),
+    _dec("a war film from the 70s", "War", 1970),
+    _dec("a comedy from the 80s", "Comedy", 1980),
+    _dec("a drama from the 2010s", "Drama", 2010),
+    _dec("fantasy movies from the 2000s", "Fantasy", 2000),
+    _dec("a thriller from the 90s", "Thriller", 1990),
+    _dec("a documentary from the 2000s", "Documentary", 2000),
+    _dec("movies from the 70s", None, 1970),
+    _dec("a classic movie from the 40s", None, 1940),
+    _dec("a comedy from the 2000s", "Comedy", 2000),
+    _dec("sci-fi from the 2010s", "Sci-Fi", 2010),
+    Slice("a comedy", ("Comedy",)),
+    Slice("a war movie", ("War",)),
+    Slice("animated movies", ("Animation",)),
+    Slice("a documentary", ("Documentary",)),
+    Slice("film noir", ("Film-Noir",)),
+    Slice("a fantasy movie", ("Fantasy",)),
+    Slice("musicals", ("Musical",)),
+    Slice("a western", ("Western",)),
+    Slice("a mystery movie", ("Mystery",)),
+    Slice("a sci-fi movie, no horror", ("Sci-Fi",), ("Horror",)),
+    Slice("a comedy but no romance", ("Comedy",), ("Romance",)),
+    Slice("a movie from 1994", (), (), 1994, 1994),
+    Slice("sci-fi movies before 1980", ("Sci-Fi",), (), None, 1979),
+    Slice("a horror movie, nothing before 2000", ("Horror",), (), 2000, None),
+    Slice("an action movie from 1995 to 2005", ("Action",), (), 1995, 2005),
+    Slice("a crime movie, no thriller", ("Crime",), ("Thriller",)),
+)
+
+LIKE_TITLES = (
+    "Amelie",
+    "Pulp Fiction",
+    "The Shawshank Redemption",
+    "Toy Story",
+    "The Matrix",
+    "Alien",
+    "Fargo",
+    "Spirited Away",
+    "The Godfather",
+    "Groundhog Day",
+    "Die Hard",
+    "The Notebook",
+    "Eternal Sunshine of the Spotless Mind",
+    "Blade Runner",
+    "Finding Nemo",
+    "The Silence of the Lambs",
+    "Annie Hall",
+    "The Big Lebowski",
+    "Casablanca",
+    "Mad Max: Fury Road",
+)
+
+
+def item_stats(dataset: object, num_items: int, item_index_of: dict[str, int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(interaction count, shrunk mean rating, catalogue mean rating) per item, from all the data's interactions."""
+    inter = dataset.interactions  # type: ignore[attr-defined]
+    to_index = np.array([item_index_of.get(iid, -1) for iid in inter.item_ids])[inter.item_index]
+    keep = to_index >= 0  # items the prepared split dropped are not in the catalogue
+    idx = to_index[keep]
+    count = np.bincount(idx, minlength=num_items).astype(np.float64)
+    if inter.rating is None:
+        return count, np.full(num_items, np.nan), float("nan")
+    r = inter.rating[keep].astype(np.float64)
+    mean = float(r.mean())
+    total = np.bincount(idx, weights=r, minlength=num_items)
+    return count, (total + M * mean) / (count + M), mean
+
+
+def attrs(item: object) -> set[str]:
+    return {f"g:{g.lower()}" for g in item.genres} | {f"t:{t.lower()}" for t in item.tags}  # type: ignore[attr-defined]
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def top_of(values: np.ndarray, mask: np.ndarray, k: int = 10) -> np.ndarray:
+    idx = np.flatnonzero(mask)
+    return idx[np.lexsort((idx, -values[idx]))][:k]
+
+
+def run_slices(agent: object, count: np.ndarray, shrunk: np.ndarray) -> list[dict[str, object]]:
+    catalog = agent.components.catalog  # type: ignore[attr-defined]
+    genres = [it.genres for it in catalog.items]
+    years = [it.year for it in catalog.items]
+    rated = not np.isnan(shrunk).all()
+    rows = []
+    for s in SLICES:
+        mask = np.array([s.ok(g, y) for g, y in zip(genres, years, strict=True)])
+        recs = agent.recommend(s.text, k=10)  # type: ignore[attr-defined]
+        got = np.array([r.item_index for r in recs], dtype=np.int64)
+        pop_ref, rating_ref = top_of(count, mask), top_of(shrunk if rated else count, mask)
+        row: dict[str, object] = {
+            "text": s.text,
+            "slice_size": int(mask.sum()),
+            "results": len(recs),
+            "satisfied": float(np.mean([mask[i] for i in got])) if len(got) else 1.0,
+            "median_count": float(np.median(count[got])) if len(got) else 0.0,
+            "ref_pop_median_count": float(np.median(count[pop_ref])),
+            "top": [f"{r.title} [{int(count[r.item_index])}]" for r in recs[:5]],
+            "reason_1": recs[0].reason if recs else "",
+        }
+        if rated:
+            row |= {
+                "mean_shrunk": float(shrunk[got].mean()) if len(got) else float("nan"),
+                "ref_pop_shrunk": float(shrunk[pop_ref].mean()),
+                "ref_rating_shrunk": float(shrunk[rating_ref].mean()),
+            }
+        rows.append(row)
+    return rows
+
+
+def run_like(agent: object, count: np.ndarray) -> dict[str, object]:
+    catalog = agent.components.catalog  # type: ignore[attr-defined]
+    all_attrs = [attrs(it) for it in catalog.items]
+    lists, rows = [], []
+    for title in LIKE_TITLES:
+        hits = agent.toolbox.titles.lookup(title, k=1)  # type: ignore[attr-defined]
+        if not hits:
+            rows.append({"title": title, "missing": True})
+            continue
+        seed = hits[0].item_index
+        recs = agent.recommend(f"something like {title}", k=10)  # type: ignore[attr-defined]
+        got = [r.item_index for r in recs]
+        lists.append(got)
+        sa = all_attrs[seed]
+        cat_avg = float(np.mean([jaccard(sa, a) for a in all_attrs]))
+        overlap = float(np.mean([jaccard(sa, all_attrs[i]) for i in got])) if got else 0.0
+        rows.append({
+            "title": title,
+            "seed": catalog[seed].display_title,
+            "results": len(got),
+            "overlap": round(overlap, 4),
+            "catalogue_overlap": round(cat_avg, 4),
+            "above_catalogue": overlap > cat_avg,
+            "median_count": float(np.median(count[got])) if got else 0.0,
+            "top": [catalog[i].display_title for i in got[:5]],
+            "reason_1": recs[0].reason if recs else "",
+        })  # fmt: skip
+    union = {i for g in lists for i in g}
+    total = sum(len(g) for g in lists)
+    return {
+        "requests": rows,
+        "distinct_share": len(union) / total if total else 0.0,
+        "above_catalogue_share": float(np.mean([r.get("above_catalogue", False) for r in rows])),
+    }
+
+
+def run_personal(agent: object, users: int, seed: int = 0) -> dict[str, object]:
+    """Hit / recall@20 on held-out items: the bus with its default weights vs the GNN source alone."""
+    from agentrec.retrieve import Retriever, RetrieverConfig
+    from agentrec.types import Query
+
+    comps = agent.components  # type: ignore[attr-defined]
+    test = comps.split.test
+    held: dict[str, set[int]] = {}
+    for u, i in zip(test.user_index.tolist(), test.item_index.tolist(), strict=True):
+        held.setdefault(test.user_ids[u], set()).add(i)
+    rng = np.random.default_rng(seed)
+    ids = sorted(u for u in held if comps.train.user_id_to_index.get(u) is not None)
+    ids = [ids[j] for j in rng.permutation(len(ids))[:users]]
+    gnn_only = Retriever(comps.catalog, comps.train, model=comps.model, config=RetrieverConfig(weights={"gnn": 1.0}))
+    out: dict[str, object] = {"users": len(ids)}
+    for name, retr in (("bus", comps.retriever), ("gnn", gnn_only)):
+        hits, recalls = [], []
+        for uid in ids:
+            got = {c.item_index for c in retr.candidates(Query(text="", user_id=uid, k=20))}
+            n = len(got & held[uid])
+            hits.append(n > 0)
+            recalls.append(n / min(len(held[uid]), 20))
+        out[name] = {"hit@20": round(float(np.mean(hits)), 4), "recall@20": round(float(np.mean(recalls)), 4)}
+    return out
+
+
+def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
+    def col(name: str) -> list[float]:
+        return [float(r[name]) for r in rows if name in r]  # type: ignore[arg-type]
+
+    out: dict[str, object] = {
+        "requests": len(rows),
+        "all_satisfied_share": float(np.mean([r["satisfied"] == 1.0 for r in rows])),
+        "mean_satisfied": float(np.mean(col("satisfied"))),
+        "min_results": int(min(col("results"))),
+        "median_of_median_count": statistics.median(col("median_count")),
+        "ref_pop_median_of_median_count": statistics.median(col("ref_pop_median_count")),
+    }
+    if col("mean_shrunk"):
+        shrunk = [x for x in col("mean_shrunk") if not np.isnan(x)]
+        out |= {
+            "mean_shrunk": float(np.mean(shrunk)),
+            "ref_pop_shrunk": float(np.mean(col("ref_pop_shrunk"))),
+            "ref_rating_shrunk": float(np.mean(col("ref_rating_shrunk"))),
+            "share_at_or_above_pop_ref": float(
+                np.mean([r["mean_shrunk"] >= r["ref_pop_shrunk"] for r in rows if "mean_shrunk" in r])
+            ),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default="ml-latest-small")
+    ap.add_argument("--artifacts-dir", default=None)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--personal", type=int, default=200, help="users for the personalised check (0: skip)")
+    ap.add_argument("--label", default="current")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    from agentrec import Agent
+    from agentrec.config import AgentConfig
+
+    agent = Agent.load(args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, config=AgentConfig())
+    comps = agent.components
+    index_of = {iid: i for i, iid in enumerate(comps.train.item_ids)}
+    count, shrunk, mean = item_stats(comps.dataset, len(comps.catalog), index_of)
+    t0 = time.perf_counter()
+    slices = run_slices(agent, count, shrunk)
+    like = run_like(agent, count)
+    personal = run_personal(agent, args.personal) if args.personal else None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    result = {
+        "dataset": args.dataset,
+        "label": args.label,
+        "date": dt.date.today().isoformat(),
+        "commit": commit.stdout.strip(),
+        "load_avg": os.getloadavg(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "catalogue_mean_rating": mean,
+        "m": M,
+        "slices_summary": summarise(slices),
+        "like_summary": {k: v for k, v in like.items() if k != "requests"},
+        "personal": personal,
+        "slices": slices,
+        "like": like["requests"],
+    }
+    out = Path(args.out or ROOT / "bench" / "results" / f"answer_quality_{args.dataset}_{args.label}.json")
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(json.dumps({k: result[k] for k in ("slices_summary", "like_summary", "personal", "load_avg")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
