@@ -188,7 +188,7 @@ def load_components(
         (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     net.eval()
     apply_torch_threads(torch_threads)
-    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config)
+    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config, text_embeddings=emb)
     item_emb = net.item_embeddings().detach().cpu().numpy()
     explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)
     logger.info("components of %s ready in %.1f s", prepared.name, time.perf_counter() - start)

@@ -1,0 +1,67 @@
+"""The quality prior (shrunk rating + confidence; damped popularity without ratings) and request weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agentrec.retrieve.quality import QualityPrior, descriptive_share, descriptive_words, request_weights
+from agentrec.types import Filters, Interactions
+
+
+def _interactions(rows: list[tuple[int, int, float]], num_users: int, num_items: int, *, rated: bool) -> Interactions:
+    u, i, r = (np.array(c) for c in zip(*rows, strict=True))
+    return Interactions(
+        user_index=u.astype(np.int64),
+        item_index=i.astype(np.int64),
+        user_ids=tuple(str(x) for x in range(num_users)),
+        item_ids=tuple(str(x) for x in range(num_items)),
+        rating=r.astype(np.float32) if rated else None,
+    )
+
+
+def test_one_perfect_rating_does_not_beat_many_good_ones() -> None:
+    # item 0: one 5.0; item 1: forty 4.5; item 2: forty 2.0; item 3: nobody.
+    rows = [(0, 0, 5.0)] + [(u, 1, 4.5) for u in range(40)] + [(u, 2, 2.0) for u in range(40)]
+    prior = QualityPrior.from_interactions(_interactions(rows, 40, 4, rated=True), m=20.0)
+    assert prior.score[1] > prior.score[0] > prior.score[2] > prior.score[3] == 0.0
+    mean = (5.0 + 40 * 4.5 + 40 * 2.0) / 81
+    assert prior.global_mean == pytest.approx(mean)
+    assert prior.shrunk is not None
+    assert prior.shrunk[0] == pytest.approx((5.0 + 20 * mean) / 21)  # Bayesian average, hand-computed
+    assert prior.rating_fact(1) == (pytest.approx(4.5), 40)
+    assert prior.rating_fact(3) is None
+
+
+def test_implicit_data_ranks_by_damped_popularity() -> None:
+    rows = [(u, 0, 1.0) for u in range(9)] + [(u, 1, 1.0) for u in range(3)] + [(0, 2, 1.0), (0, 2, 1.0)]
+    prior = QualityPrior.from_interactions(_interactions(rows, 9, 4, rated=False))
+    assert prior.shrunk is None and prior.rating_fact(0) is None
+    assert list(prior.count) == [9, 3, 1, 0]  # duplicate interactions count one person once
+    np.testing.assert_allclose(prior.score, np.log1p([9, 3, 1, 0]) / np.log1p(9))
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"m": -1.0}, "m"), ({"confidence_weight": 1.5}, "confidence_weight")])
+def test_bad_settings_name_the_argument(kwargs: dict[str, float], name: str) -> None:
+    data = _interactions([(0, 0, 4.0)], 1, 1, rated=True)
+    with pytest.raises(ValueError, match=name):
+        QualityPrior.from_interactions(data, **kwargs)  # type: ignore[arg-type]
+
+
+def test_facet_words_are_not_description() -> None:
+    f = Filters(include_genres=("Sci-Fi",), year_min=1990, year_max=1999)
+    assert descriptive_words("sci-fi from the 90s", f) == []
+    assert descriptive_share("sci-fi from the 90s movies", f) == 0.0
+    assert descriptive_words("dark dreamlike sci-fi about memory", f) == ["dark", "dreamlike", "about", "memory"]
+    assert descriptive_words("animated films", Filters(include_genres=("Animation",))) == []
+    assert descriptive_share("dark dreamlike memory", f) == pytest.approx(0.75)
+
+
+def test_request_weights_trust_meaning_only_for_descriptive_requests() -> None:
+    base = {"semantic": 2.0, "quality": 1.0, "gnn": 1.0}
+    facets = request_weights(base, "horror", Filters(include_genres=("Horror",)), personal=False, seeded=False)
+    assert facets["quality"] == 1.0 and facets["semantic"] == pytest.approx(0.2) and facets["gnn"] == 1.0
+    words = request_weights(base, "slow melancholy road trip", Filters(), personal=False, seeded=False)
+    assert words["semantic"] > 1.5 and words["quality"] < 0.3
+    personal = request_weights(base, "", Filters(), personal=True, seeded=False)
+    assert personal["quality"] < facets["quality"]
