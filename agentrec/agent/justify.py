@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agentrec.agent.evidence import citable_facts, informative_paths, overview_sentence, rating_sentence
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import Proposal, ToolError
+from agentrec.retrieve.quality import descriptive_words
 from agentrec.types import Candidate, GraphPath, Item, Query
 
 __all__ = ["constraint_facts", "describe_filters", "propose", "write_reason"]
@@ -41,38 +43,57 @@ def describe_filters(query: Query) -> str:
     return ", ".join(parts)
 
 
-def write_reason(item: Item, paths: Sequence[GraphPath], query: Query, *, num_ratings: int | None = None) -> str:
-    """One or two sentences built only from ``paths`` and true facts about ``item``."""
+def write_reason(
+    item: Item,
+    paths: Sequence[GraphPath],
+    query: Query,
+    *,
+    num_ratings: int | None = None,
+    mean_rating: float | None = None,
+    words: Sequence[str] = (),
+) -> str:
+    """Two or three sentences built only from ``paths`` and true facts about ``item``.
+
+    Informative paths come first (trivial ones are dropped, see :func:`informative_paths`), then how many
+    people rated the item and how well (``num_ratings`` / ``mean_rating``), then the sentence of the item's
+    overview matching the request's descriptive ``words``. Nothing restates the request; when the request has
+    hard constraints, the item's own genres and year close the reason so the user can check them.
+    """
     sentences: list[str] = []
-    f = query.filters
-    matched = [g for g in item.genres if g.lower() in {x.lower() for x in f.include_genres}]
-    in_years = item.year is not None and (f.year_min is not None or f.year_max is not None)
-    if matched:
-        what = "/".join(matched)
-        when = f" from {item.year}" if in_years else ""
-        sentences.append(f"{_article(what)} {what}{when}, as you asked")
-    elif in_years:
-        sentences.append(f"From {item.year}, as you asked")
     kinds_used: set[str] = set()
-    for p in paths:
-        if p.kind in kinds_used or len(kinds_used) >= 2:
-            continue
+    for p in _strongest(informative_paths(paths, query)):
         kinds_used.add(p.kind)
         sentences.append(p.text)
-    if not sentences:
-        genres = "/".join(item.genres) or "title"
-        watched = f", watched by {num_ratings} people in the data" if num_ratings else ""
-        sentences.append(f"{_article(genres)} {genres}{watched}")
+    rated = rating_sentence(mean_rating, num_ratings or 0)
+    if rated:
+        sentences.append(rated)
+    quote = overview_sentence(item, words)
+    if quote and "semantic" not in kinds_used:
+        sentences.append(f'From its description: "{quote.rstrip(".")}"')
+    if not query.filters.is_empty() or not sentences:
+        genres = "/".join(item.genres) or "Title"
+        when = f" from {item.year}" if item.year is not None else ""
+        sentences.append(f"{genres}{when}")
     return ". ".join(s.rstrip(".") for s in sentences) + "."
 
 
-def _article(word: str) -> str:
-    return "An" if word[:1].lower() in "aeiou" else "A"
+def _strongest(paths: Sequence[GraphPath]) -> list[GraphPath]:
+    """At most two paths: the best co-interaction one, then a shared tag (a genre only without co-likes)."""
+    co = next((p for p in paths if p.kind == "co_interaction"), None)
+    attr = next((p for p in paths if p.kind == "attribute" and (co is None or p.nodes[2].kind == "tag")), None)
+    sem = next((p for p in paths if p.kind == "semantic"), None)
+    return [p for p in (co, attr, sem) if p is not None][:2]
 
 
 def propose(toolbox: Toolbox, candidates: Sequence[Candidate], query: Query, *, limit: int) -> list[Proposal]:
-    """Proposals (reason + evidence) for the first ``limit`` candidates, explained through the toolbox."""
+    """Proposals (reason + evidence) for the first ``limit`` candidates, explained through the toolbox.
+
+    Every proposal cites its informative paths and at least one true attribute fact (see
+    :func:`citable_facts`), so a candidate without a path is still explained by facts rather than dropped.
+    """
+    prior = getattr(toolbox.retriever, "quality", None)
     degree = getattr(toolbox.retriever, "item_degree", None)
+    words = descriptive_words(query.text, query.filters)
     out: list[Proposal] = []
     for cand in candidates[:limit]:
         item = toolbox.catalog[cand.item_index]
@@ -81,11 +102,13 @@ def propose(toolbox: Toolbox, candidates: Sequence[Candidate], query: Query, *, 
             paths: list[GraphPath] = list(result.artifact or [])
         except ToolError:
             paths = []
-        refs = [ref for ref, p in toolbox.paths.items() if any(p is q for q in paths)]
-        facts = constraint_facts(item, query)
-        n = int(degree[cand.item_index]) if degree is not None else None
-        evidence = refs + facts
-        if not evidence and item.genres:
-            evidence = [f"genre: {item.genres[0]}"]
-        out.append(Proposal(item.item_id, write_reason(item, paths, query, num_ratings=n), tuple(evidence)))
+        kept = informative_paths(paths, query)
+        refs = [ref for ref, p in toolbox.paths.items() if any(p is q for q in kept)]
+        fact = prior.rating_fact(cand.item_index) if prior is not None else None
+        if fact is not None:
+            mean, n = fact
+        else:
+            mean, n = None, int(degree[cand.item_index]) if degree is not None else 0
+        reason = write_reason(item, paths, query, num_ratings=n, mean_rating=mean, words=words)
+        out.append(Proposal(item.item_id, reason, tuple(refs + citable_facts(item, query))))
     return out
