@@ -99,6 +99,18 @@ SLICES: tuple[Slice, ...] = (
     Slice("a crime movie, no thriller", ("Crime",), ("Thriller",)),
 )
 
+# Requests that are mostly description (no checkable slice): reported for reading, with quality figures.
+DESCRIPTIVE = (
+    "a movie to watch with my grandparents",
+    "a space movie",
+    "animated films for adults",
+    "dark dreamlike sci-fi about memory",
+    "a feel-good movie",
+    "a war movie about the navy",
+    "a heist movie with a clever twist",
+    "a funny animated movie for the whole family, nothing before 1995",
+)
+
 LIKE_TITLES = (
     "Amelie",
     "Pulp Fiction",
@@ -218,6 +230,22 @@ def run_like(agent: object, count: np.ndarray) -> dict[str, object]:
     }
 
 
+def run_descriptive(agent: object, count: np.ndarray, shrunk: np.ndarray) -> list[dict[str, object]]:
+    rows = []
+    for text in DESCRIPTIVE:
+        recs = agent.recommend(text, k=10)  # type: ignore[attr-defined]
+        got = np.array([r.item_index for r in recs], dtype=np.int64)
+        rows.append({
+            "text": text,
+            "results": len(recs),
+            "median_count": float(np.median(count[got])) if len(got) else 0.0,
+            "mean_shrunk": float(np.nanmean(shrunk[got])) if len(got) and not np.isnan(shrunk).all() else None,
+            "top": [f"{r.title} [{int(count[r.item_index])}]" for r in recs[:6]],
+            "reason_1": recs[0].reason if recs else "",
+        })  # fmt: skip
+    return rows
+
+
 def run_personal(agent: object, users: int, seed: int = 0) -> dict[str, object]:
     """Hit / recall@20 on held-out items: the bus with its default weights vs the GNN source alone."""
     from agentrec.retrieve import Retriever, RetrieverConfig
@@ -289,6 +317,7 @@ def main() -> None:
     t0 = time.perf_counter()
     slices = run_slices(agent, count, shrunk)
     like = run_like(agent, count)
+    descriptive = run_descriptive(agent, count, shrunk)
     personal = run_personal(agent, args.personal) if args.personal else None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     result = {
@@ -305,6 +334,7 @@ def main() -> None:
         "personal": personal,
         "slices": slices,
         "like": like["requests"],
+        "descriptive": descriptive,
     }
     out = Path(args.out or ROOT / "bench" / "results" / f"answer_quality_{args.dataset}_{args.label}.json")
     out.write_text(json.dumps(result, indent=1, default=float) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agentrec.retrieve.quality import QualityPrior, descriptive_share, descriptive_words, request_weights
+from agentrec.retrieve.quality import QualityPrior, descriptive_share, descriptive_words, request_weights, tilt
 from agentrec.types import Filters, Interactions
 
 
@@ -65,3 +65,15 @@ def test_request_weights_trust_meaning_only_for_descriptive_requests() -> None:
     assert words["semantic"] > 1.5 and words["quality"] < 0.3
     personal = request_weights(base, "", Filters(), personal=True, seeded=False)
     assert personal["quality"] < facets["quality"]
+
+
+def test_tilt_reorders_near_equal_matches_only_among_the_hits() -> None:
+    idx, score = np.array([4, 7, 9]), np.array([0.50, 0.49, 0.30])
+    prior = np.zeros(10)
+    prior[7], prior[1] = 1.0, 1.0  # item 1 is famous but not a hit: it must not come in
+    out = tilt((idx, score), prior, 0.25)
+    assert out is not None
+    assert out[0].tolist() == [7, 4, 9] and out[1][0] == pytest.approx(0.74)
+    assert tilt(None, prior, 0.25) is None
+    same = tilt((idx, score), prior, 0.0)
+    assert same is not None and same[0].tolist() == [4, 7, 9]

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from agentrec.retrieve.filters import FilterIndex, filter_conflicts, item_violations, validate_filters
-from agentrec.retrieve.quality import QualityPrior, request_weights
+from agentrec.retrieve.quality import QualityPrior, request_weights, tilt
 from agentrec.retrieve.semantic import LocalSemanticIndex
 from agentrec.retrieve.similar import SimilarItems
 from agentrec.retrieve.sources import (
@@ -45,6 +45,10 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "quality": 1.5,
     "similar": 2.0,
 }
+# Semantic hits are re-ordered by cosine + SEMANTIC_TILT * quality prior: among items that match the words about
+# equally, the well-regarded ones come first (bench/answer_quality.py, descriptive requests). Only when the
+# "quality" source has a weight.
+SEMANTIC_TILT = 0.25
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,8 @@ class Retriever:
             if self.store is None:
                 notes.append("no vector store: the text request was not used for semantic search")
             else:
-                out["semantic"] = self._semantic(query, eligible, depth)
+                strength = SEMANTIC_TILT if w.get("quality", 0) > 0 else 0.0  # no prior configured: pure meaning
+                out["semantic"] = tilt(self._semantic(query, eligible, depth), self.quality.score, strength)
         if w.get("item2item", 0) > 0 and self._item_emb is not None:
             out["item2item"] = item2item_source(self._item_emb, seeds, eligible, depth)
         if w.get("co_interaction", 0) > 0:

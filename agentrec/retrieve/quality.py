@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from agentrec.types import Filters, Interactions
 
-__all__ = ["QualityPrior", "descriptive_share", "descriptive_words", "request_weights"]
+__all__ = ["QualityPrior", "descriptive_share", "descriptive_words", "request_weights", "tilt"]
 
 # Words that carry no description of an item in any catalogue (request filler, not content).
 _FILLER = frozenset(
@@ -163,3 +163,19 @@ def request_weights(
     if seeded and not personal and "co_interaction" in out and out.get("similar", 0) > 0:
         out["co_interaction"] = out["co_interaction"] * 0.25
     return out
+
+
+def tilt(
+    ranked: tuple[np.ndarray, np.ndarray] | None, prior: np.ndarray, strength: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Re-order a source's ``(item_index, score)`` list by ``score + strength * prior[item_index]``.
+
+    Used on semantic hits, whose cosine scores sit close together: the prior decides among near-equal
+    matches without letting a famous but unrelated item in (only the source's own hits are re-ordered).
+    """
+    if ranked is None or not len(ranked[0]) or strength == 0:
+        return ranked
+    idx, score = ranked
+    tilted = score + strength * prior[idx]
+    order = np.lexsort((idx, -tilted))
+    return idx[order], tilted[order]
