@@ -180,6 +180,7 @@ def run_slices(agent: object, count: np.ndarray, shrunk: np.ndarray) -> list[dic
             "results": len(recs),
             "satisfied": float(np.mean([mask[i] for i in got])) if len(got) else 1.0,
             "median_count": float(np.median(count[got])) if len(got) else 0.0,
+            "counts": [int(c) for c in count[got]],
             "ref_pop_median_count": float(np.median(count[pop_ref])),
             "top": [f"{r.title} [{int(count[r.item_index])}]" for r in recs[:5]],
             "reason_1": recs[0].reason if recs else "",
@@ -281,6 +282,7 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
         "all_satisfied_share": float(np.mean([r["satisfied"] == 1.0 for r in rows])),
         "mean_satisfied": float(np.mean(col("satisfied"))),
         "min_results": int(min(col("results"))),
+        "median_count_all_items": float(np.median([c for r in rows for c in r["counts"]])),  # type: ignore[attr-defined]
         "median_of_median_count": statistics.median(col("median_count")),
         "ref_pop_median_of_median_count": statistics.median(col("ref_pop_median_count")),
     }
