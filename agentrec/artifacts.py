@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from agentrec.config import Paths, apply_torch_threads
 from agentrec.graph import BipartiteGraph, build_graph
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever, RetrieverConfig
+from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Interactions, Split
 
 __all__ = ["MODELS", "Components", "load_components", "quick_train_config"]
@@ -47,6 +48,7 @@ class Components:
         retriever: the candidate bus over all of the above.
         explainer: the explanation-path finder.
         path: ``<artifacts>/<name>``.
+        schema: the catalogue's facets (from the data, overridden by the dataset's ``facets`` declaration).
     """
 
     name: str
@@ -61,6 +63,11 @@ class Components:
     retriever: Retriever
     explainer: Explainer
     path: Path
+    schema: CatalogSchema | None = None
+
+    def __post_init__(self) -> None:
+        if self.schema is None:
+            self.schema = getattr(self.retriever, "schema", None) or CatalogSchema.from_catalog(self.catalog)
 
 
 def quick_train_config(show_progress: bool = True, time_budget_s: float = 60.0) -> Any:
@@ -82,10 +89,6 @@ def quick_train_config(show_progress: bool = True, time_budget_s: float = 60.0) 
     )
 
 
-def _has_text(catalog: Catalog) -> bool:
-    return any(it.genres or it.tags or it.overview for it in catalog.items)
-
-
 def _manifest(path: Path) -> dict[str, Any]:
     file = path / _MANIFEST
     return json.loads(file.read_text()) if file.is_file() else {}
@@ -104,11 +107,13 @@ def load_components(
     retriever_config: RetrieverConfig | None = None,
     max_paths: int = 3,
     torch_threads: int | None = None,
+    exclude: Literal["all", "train"] = "all",
 ) -> Components:
     """Load (building once what is missing) the components of a dataset.
 
     Args:
-        dataset: a dataset name (see ``agentrec.data.DATASETS``) or a loaded ``agentrec.data.Dataset``.
+        dataset: a dataset name (see ``agentrec.data.DATASETS``), a registered name, a dataset spec file
+            (``.toml``), a dataset's artifacts folder (``<artifacts>/<name>``), or a loaded ``agentrec.data.Dataset``.
         data_dir: raw data root (default: ``AGENTREC_DATA_DIR`` or the user cache).
         artifacts_dir: artifacts root (default: ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
         build_missing: build what is missing (prepared split, embeddings, index, checkpoint); when False a
@@ -118,13 +123,15 @@ def load_components(
             no text (gowalla) always gets ``"lightgcn"`` and no vector store.
         train_config: an ``agentrec.train.TrainConfig`` for the first build (default:
             :func:`quick_train_config`, about a minute on two CPU cores for ml-latest-small).
-        split: the split kind passed to ``prepare_dataset`` (``"auto"``: the shipped split, else a random
-            per-user hold-out with seed 0 and 10 % validation for early stopping).
+        split: the split kind passed to ``prepare_dataset`` (``"auto"``: the spec's ``[split]``, else the shipped
+            split, else a random per-user hold-out with seed 0 and 10 % validation; the log says which).
         retriever_config: fusion settings of the retriever.
         max_paths: explanation paths kept per item.
         torch_threads: PyTorch threads for answering queries, set once everything is built (None:
             ``AGENTREC_TORCH_THREADS``, default 1; 0 keeps PyTorch's default). Building and training before
             that use PyTorch's default.
+        exclude: what is never shown to a known user as new: ``"all"`` their interactions in every part of the
+            split (serving), or ``"train"`` only (offline evaluation, where held-out items are the targets).
 
     Returns:
         The :class:`Components`.
@@ -135,6 +142,8 @@ def load_components(
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if exclude not in ("all", "train"):
+        raise ValueError(f"exclude must be 'all' or 'train', got {exclude!r}")
     from agentrec.data import fingerprint, prepare_dataset
 
     paths = Paths.from_env(data_dir, artifacts_dir)
@@ -147,20 +156,28 @@ def load_components(
     )
     ds, data_split = prepared.dataset, prepared.split
     catalog, train = ds.catalog, data_split.train
+    # A dataset may carry a facet declaration (e.g. the [facets] table of its spec file).
+    schema = CatalogSchema.from_catalog(catalog, getattr(ds, "facets", None), name=prepared.name)
+    # <root>/<name>/data/<key>: an artifacts folder given as ``dataset`` names its own root.
+    paths = Paths(paths.data_dir, prepared.path.parents[2])
     out = paths.dataset_artifacts(prepared.name)
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(out)
     data_fp = str(fingerprint(train))
     graph = build_graph(train)
 
-    has_text = _has_text(catalog)
+    from agentrec.text.profile import has_item_text
+
+    has_text = has_item_text(catalog)
     if not has_text and model == "text-lightgcn":
         logger.info("%s has no item text: using lightgcn without a vector store", prepared.name)
         model = "lightgcn"
     emb: np.ndarray | None = None
     store = None
     if has_text:
-        emb, store = _text_parts(prepared.name, catalog, train, paths, out, build_missing, show_progress)
+        emb, store = _text_parts(
+            prepared.name, catalog, schema, train, paths, out, build_missing, show_progress, manifest
+        )
 
     ckpt = out / f"retriever-{model}.pt"
     stale = ckpt.is_file() and manifest.get("checkpoints", {}).get(ckpt.name, {}).get("fingerprint") != data_fp
@@ -188,7 +205,18 @@ def load_components(
         (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     net.eval()
     apply_torch_threads(torch_threads)
-    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config, text_embeddings=emb)
+    # Whatever a user interacted with, in any part of the split, is never shown to them as new.
+    known = ds.interactions if exclude == "all" else None
+    retriever = Retriever(
+        catalog,
+        train,
+        model=net,
+        store=store,
+        config=retriever_config,
+        known=known,
+        schema=schema,
+        text_embeddings=emb,
+    )
     item_emb = net.item_embeddings().detach().cpu().numpy()
     explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)
     logger.info("components of %s ready in %.1f s", prepared.name, time.perf_counter() - start)
@@ -205,28 +233,48 @@ def load_components(
         retriever=retriever,
         explainer=explainer,
         path=out,
+        schema=schema,
     )
 
 
 def _text_parts(
-    name: str, catalog: Catalog, train: Interactions, paths: Paths, out: Path, build_missing: bool, show_progress: bool
+    name: str,
+    catalog: Catalog,
+    schema: CatalogSchema,
+    train: Interactions,
+    paths: Paths,
+    out: Path,
+    build_missing: bool,
+    show_progress: bool,
+    manifest: dict[str, Any],
 ) -> tuple[np.ndarray, Any]:
-    """Item text embeddings (cached as .npy) and the filled vector store."""
+    """Item text embeddings (cached as .npy) and the filled vector store, rebuilt when the catalogue changed."""
+    from agentrec.data import catalog_fingerprint
     from agentrec.text import TextEncoder, VectorStore, default_cache_dir, default_store_path, embed_catalog
 
     encoder = TextEncoder.from_name(cache_dir=default_cache_dir(paths.artifacts_dir), show_progress=show_progress)
-    emb_file = out / "item_text_embeddings.npy"
+    emb_file = paths.dataset_artifacts(name) / "item_text_embeddings.npy"
     emb = np.load(emb_file) if emb_file.is_file() else None
-    if emb is None or emb.shape[0] != len(catalog):
+    text_key = {"catalog": catalog_fingerprint(catalog), "model": encoder.model_id}
+    # Embeddings written by an older build (no key) are kept when their size fits; a recorded key must match.
+    stale = manifest.get("text") not in (None, text_key)
+    if emb is None or emb.shape[0] != len(catalog) or stale:
         if not build_missing:
             raise FileNotFoundError(f"no item text embeddings at {emb_file}; run `agentrec index --dataset {name}`")
         emb = embed_catalog(catalog, encoder).astype(np.float32)
         np.save(emb_file, emb)
     store_path = default_store_path(paths.artifacts_dir, name)
     store = VectorStore.open(store_path, encoder=encoder, create=build_missing)
-    if store.count() != len(catalog):
+    if store.count() == len(catalog) and store.schema is None and build_missing:
+        logger.warning("the vector store at %s predates facet metadata: rebuilding its metadata", store_path)
+    if store.count() != len(catalog) or stale or (store.schema is None and build_missing):
         if not build_missing:
             raise FileNotFoundError(f"the index at {store_path} is incomplete; run `agentrec index --dataset {name}`")
         popularity = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
-        store.build(catalog, popularity=popularity)
+        store.build(
+            catalog, popularity=popularity, schema=schema
+        )  # incremental: only new or changed items are embedded
+    if manifest.get("text") != text_key and build_missing:
+        manifest["text"] = text_key
+        (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return emb, store

@@ -13,14 +13,16 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from agentrec.filters_types import facet_key
 
 if TYPE_CHECKING:
+    from agentrec.schema import Facet
     from agentrec.types import Catalog, Item
 
-__all__ = ["DECLARATION_OPTIONS", "derive_facets", "facet_key", "item_raw"]
+__all__ = ["DECLARATION_OPTIONS", "derive_facets", "facet_key", "item_raw", "merge_facets"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,3 +171,18 @@ def _build(catalog: Catalog, name: str, source: str, spec: dict[str, Any]) -> di
     else:
         out["multi"] = False
     return out
+
+
+def merge_facets(ours: tuple[Facet, ...], theirs: tuple[Facet, ...]) -> tuple[Facet, ...]:
+    """``ours`` widened by ``theirs``: vocabularies and bounds united, new facets appended (same kind only)."""
+    facets = {f.name: f for f in ours}
+    for g in theirs:
+        f = facets.get(g.name)
+        if f is None or f.kind != g.kind:
+            facets.setdefault(g.name, g)
+        elif f.kind == "categorical":
+            values = tuple(sorted(set(f.values) | set(g.values), key=lambda v: (v.casefold(), v)))
+            facets[g.name] = replace(f, values=values)
+        elif f.bounds is not None and g.bounds is not None:
+            facets[g.name] = replace(f, bounds=(min(f.bounds[0], g.bounds[0]), max(f.bounds[1], g.bounds[1])))
+    return tuple(facets.values())

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentrec.facet_derive import derive_facets, item_raw
+from agentrec.facet_derive import derive_facets, item_raw, merge_facets
 from agentrec.filters_types import Filters, MatchMode, Range, facet_key
 
 if TYPE_CHECKING:
@@ -138,8 +138,6 @@ class CatalogSchema:
         facets = derive_facets(catalog, declaration or {})
         return cls(tuple(Facet(**f) for f in facets), name=name, num_items=len(catalog))
 
-    # ---- lookup -------------------------------------------------------------------------------------------
-
     def facet(self, name: str) -> Facet:
         """The facet called ``name`` (case-insensitive).
 
@@ -191,8 +189,6 @@ class CatalogSchema:
             return mode
         f = self._by_name.get(facet_key(facet))
         return "all" if f is None or f.multi else "any"
-
-    # ---- validation ----------------------------------------------------------------------------------------
 
     def _filterable(self, argument: str, name: str, kind: FacetKind) -> Facet:
         try:
@@ -264,8 +260,6 @@ class CatalogSchema:
                 out.append(f"{f.label if f else name} range {', '.join(fmt(r) for r in ranges)} is empty (low > high)")
         return out
 
-    # ---- words, facts, metadata ----------------------------------------------------------------------------
-
     def label(self, name: str) -> str:
         """The words for facet ``name`` (its name with spaces when unknown)."""
         f = self._by_name.get(facet_key(name))
@@ -279,8 +273,11 @@ class CatalogSchema:
     def _display(self, name: str, values: tuple[str, ...]) -> list[str]:
         return [self.canonical(name, v) or v for v in values]
 
-    def describe(self, filters: Filters) -> str:
-        """The filters in words: ``"genre Comedy and Crime, not Horror, year 1990-1999 or 2010+"``."""
+    def describe(self, filters: Filters, *, facets_only: bool = False) -> str:
+        """The filters in words: ``"genre Comedy and Crime, not Horror, year 1990-1999 or 2010+"``.
+
+        With ``facets_only`` the rating count and excluded items are left out, and no filter gives "".
+        """
         parts: list[str] = []
         for name, values in filters.include.items():
             joiner = " and " if self.match_mode(filters, name) == "all" else " or "
@@ -290,6 +287,8 @@ class CatalogSchema:
             parts.append(f"{self.label(name)} {' or '.join(self.format_range(name, r) for r in ranges)}")
         for name, ranges in filters.exclude_ranges.items():
             parts.append(f"{self.label(name)} not {' or '.join(self.format_range(name, r) for r in ranges)}")
+        if facets_only:
+            return ", ".join(parts)
         if filters.min_ratings:
             parts.append(f"at least {filters.min_ratings} ratings")
         if filters.exclude_items:
@@ -351,7 +350,11 @@ class CatalogSchema:
         """
         return item_violations(self, filters, item, num_ratings=num_ratings, item_index=item_index)
 
-    # ---- persistence ---------------------------------------------------------------------------------------
+    def merged(self, other: CatalogSchema) -> CatalogSchema:
+        """A copy widened by ``other``: vocabularies and bounds united, ``other``'s new facets appended."""
+        facets = merge_facets(self.facets, other.facets)
+        sizes = [n for n in (self.num_items, other.num_items) if n is not None]
+        return CatalogSchema(facets, name=self.name or other.name, num_items=max(sizes, default=None))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (``from_dict`` reverses it)."""

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agentrec.filters_types import Filters, Range
+
 __all__ = [
     "Candidate",
     "Catalog",
@@ -24,6 +26,7 @@ __all__ = [
     "PathEdge",
     "PathNode",
     "Query",
+    "Range",
     "Recommendation",
     "Split",
 ]
@@ -198,35 +201,6 @@ class Catalog:
         """(min, max) year over items that have one, or None."""
         years = [it.year for it in self.items if it.year is not None]
         return (min(years), max(years)) if years else None
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Hard constraints, applied exactly.
-
-    Genre names are matched case-insensitively against ``Item.genres``. With ``genre_match="all"`` an
-    item must carry every genre in ``include_genres``; with ``"any"`` at least one. Years are inclusive.
-    ``min_ratings`` counts an item's training interactions. ``exclude_items`` are item indices.
-    """
-
-    include_genres: tuple[str, ...] = ()
-    exclude_genres: tuple[str, ...] = ()
-    genre_match: Literal["all", "any"] = "all"
-    year_min: int | None = None
-    year_max: int | None = None
-    min_ratings: int | None = None
-    exclude_items: tuple[int, ...] = ()
-
-    def is_empty(self) -> bool:
-        """True when no constraint is set."""
-        return not (
-            self.include_genres
-            or self.exclude_genres
-            or self.year_min is not None
-            or self.year_max is not None
-            or self.min_ratings
-            or self.exclude_items
-        )
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,8 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    comps = load_components(args.dataset, show_progress=False, torch_threads=args.threads)
+    # Held-out items are the targets: exclude only training items from the candidates.
+    comps = load_components(args.dataset, show_progress=False, torch_threads=args.threads, exclude="train")
     load_s = time.perf_counter() - t0
     out: dict = {"dataset": args.dataset, "components_load_s": round(load_s, 1), "machine": machine()}
     out["machine"]["torch_threads"] = args.threads

@@ -87,7 +87,8 @@ def main() -> None:
 
     from agentrec.config import Paths
     from agentrec.data import load_dataset
-    from agentrec.text import SearchFilters, TextEncoder, VectorStore, embed_catalog, item_popularity, item_text
+    from agentrec.text import TextEncoder, VectorStore, embed_catalog, item_popularity, item_text
+    from agentrec.types import Filters, Range
 
     import_s = time.perf_counter() - t
     torch.set_num_threads(args.bulk_threads)
@@ -141,9 +142,11 @@ def main() -> None:
 
         # Query latency (encode + Chroma), k=20.
         filters = [
-            SearchFilters(include_genres=("Sci-Fi",), year_from=1990, year_to=2005, exclude_genres=("Horror",)),
-            SearchFilters(include_genres=("Comedy", "Romance"), genre_match="any", min_popularity=10),
-            SearchFilters(include_genres=("Drama",), year_from=2000),
+            Filters(
+                include={"genre": ("Sci-Fi",)}, ranges={"year": (Range(1990, 2005),)}, exclude={"genre": ("Horror",)}
+            ),
+            Filters(include={"genre": ("Comedy", "Romance")}, match={"genre": "any"}, min_ratings=10),
+            Filters(include={"genre": ("Drama",)}, ranges={"year": (Range(2000, None),)}),
         ]
         torch.set_num_threads(args.query_threads)  # one small forward pass: more threads only add overhead
         for query in QUERIES[:3]:  # warm-up

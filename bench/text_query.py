@@ -37,15 +37,16 @@ def main() -> None:
 
     import torch
 
-    from agentrec.text import SearchFilters, TextEncoder, VectorStore, default_cache_dir, default_store_path
+    from agentrec.text import TextEncoder, VectorStore, default_cache_dir, default_store_path
+    from agentrec.types import Filters, Range
 
     load_start = os.getloadavg()
     encoder = TextEncoder.from_name(device="cpu", cache_dir=default_cache_dir(args.artifacts_dir), show_progress=False)
     store = VectorStore.open(default_store_path(args.artifacts_dir, args.dataset), encoder=encoder, create=False)
     filters = [
-        SearchFilters(include_genres=("Sci-Fi",), year_from=1990, year_to=2005, exclude_genres=("Horror",)),
-        SearchFilters(include_genres=("Comedy", "Romance"), genre_match="any", min_popularity=10),
-        SearchFilters(include_genres=("Drama",), year_from=2000),
+        Filters(include={"genre": ("Sci-Fi",)}, ranges={"year": (Range(1990, 2005),)}, exclude={"genre": ("Horror",)}),
+        Filters(include={"genre": ("Comedy", "Romance")}, match={"genre": "any"}, min_ratings=10),
+        Filters(include={"genre": ("Drama",)}, ranges={"year": (Range(2000, None),)}),
     ]
     runs = {}
     for threads in args.threads:

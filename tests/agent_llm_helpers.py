@@ -29,18 +29,20 @@ from agentrec.types import (
 
 
 def passes(item_genres: tuple[str, ...], year: int | None, f: Filters) -> bool:
+    """A plain statement of the genre / year filters, independent of agentrec.schema."""
     genres = {g.lower() for g in item_genres}
-    if f.include_genres:
-        wanted = {g.lower() for g in f.include_genres}
-        if f.genre_match == "all" and not wanted <= genres:
+    wanted = {g.lower() for g in f.include.get("genre", ())}
+    if wanted:
+        if f.match.get("genre", "all") == "all" and not wanted <= genres:
             return False
-        if f.genre_match == "any" and not wanted & genres:
+        if f.match.get("genre", "all") == "any" and not wanted & genres:
             return False
-    if genres & {g.lower() for g in f.exclude_genres}:
+    if genres & {g.lower() for g in f.exclude.get("genre", ())}:
         return False
-    if f.year_min is not None and (year is None or year < f.year_min):
+    ranges = f.ranges.get("year", ())
+    if ranges and (year is None or not any(r.contains(year) for r in ranges)):
         return False
-    return not (f.year_max is not None and (year is None or year > f.year_max))
+    return not (year is not None and any(r.contains(year) for r in f.exclude_ranges.get("year", ())))
 
 
 @dataclass

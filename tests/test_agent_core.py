@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentrec.agent.core import MAX_MESSAGE_CHARS, Agent
+from agentrec.agent.genre_view import year_bounds
 from agentrec.agent.guard import Guard
 from agentrec.agent.session import ConversationState
 from agentrec.agent.toolbox import Toolbox
@@ -37,7 +38,7 @@ def agent(comps: types.SimpleNamespace) -> Agent:
 def test_toolbox_tools(comps: types.SimpleNamespace) -> None:
     tb = Toolbox(comps)
     tb.begin_turn()
-    res = tb.search_catalog("space", genres=["science fiction"], exclude_genres=["horror"], k=5)
+    res = tb.search_catalog("space", filters={"genre": ["science fiction"], "exclude_genre": ["horror"]}, k=5)
     assert {c.item_id for c in res.artifact} == {"1", "6"}
     assert "Aliens" in res.content and tb.allowed_item_indices == {1, 6}
     sim = tb.similar_items("Alien", k=3)
@@ -56,10 +57,12 @@ def test_toolbox_tools(comps: types.SimpleNamespace) -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda tb: tb.search_catalog("x", genres=["spaghetti"]), "valid genres are"),
+        (lambda tb: tb.search_catalog("x", filters={"genre": ["spaghetti"]}), "valid genre values are"),
         (lambda tb: tb.search_catalog("x", k=0), "k must be between"),
-        (lambda tb: tb.search_catalog("x", year_from=2000, year_to=1990), "swap them"),
-        (lambda tb: tb.search_catalog("x", genres=["horror"], exclude_genres=["horror"]), "both required"),
+        (lambda tb: tb.search_catalog("x", filters={"year_min": 2000, "year_max": 1990}), "swap the ends"),
+        (lambda tb: tb.search_catalog("x", filters={"genre": ["horror"], "exclude_genre": ["horror"]}), "both wanted"),
+        (lambda tb: tb.search_catalog("x", filters={"director": ["Nolan"]}), "unknown filter 'director'; valid"),
+        (lambda tb: tb.search_catalog("x", filters={"genre": ["Western"]}), "valid genre values are: Action"),
         (lambda tb: tb.recommend_for_user("nobody"), "Unknown user id"),
         (lambda tb: tb.similar_items("Zzyzx Road Blues"), "lookup_title"),
         (lambda tb: tb.user_profile("nobody"), "Unknown user id"),
@@ -76,7 +79,7 @@ def test_toolbox_errors_say_what_to_try(comps: types.SimpleNamespace, call, matc
 
 def test_toolbox_applies_conversation_memory(comps: types.SimpleNamespace) -> None:
     tb = Toolbox(comps)
-    state = ConversationState(filters=Filters(exclude_genres=("Horror",)))
+    state = ConversationState(filters=Filters(exclude={"genre": ("Horror",)}))
     state.reject(1)
     tb.begin_turn(state)
     got = {c.item_index for c in tb.search_catalog("", k=7).artifact}
@@ -87,10 +90,10 @@ def test_toolbox_applies_conversation_memory(comps: types.SimpleNamespace) -> No
 def test_guard_rules(comps: types.SimpleNamespace) -> None:
     tb = Toolbox(comps)
     tb.begin_turn()
-    tb.search_catalog("", genres=["Sci-Fi"], k=5)  # allowed: 0, 1, 2, 6
+    tb.search_catalog("", filters={"genre": ["Sci-Fi"]}, k=5)  # allowed: 0, 1, 2, 6
     tb.explain("Aliens", liked=["Alien"])
     guard = Guard(tb)
-    query = Query(filters=Filters(exclude_genres=("Horror",)), rejected=(6,), k=5)
+    query = Query(filters=Filters(exclude={"genre": ("Horror",)}), rejected=(6,), k=5)
     report = guard.validate(
         [
             Proposal("999", "invented", ("genre: Sci-Fi",)),
@@ -120,7 +123,7 @@ def test_guard_attribute_fact_is_a_verifiable_path(comps: types.SimpleNamespace)
     tb.begin_turn()
     tb.search_catalog("", k=7)
     proposal = Proposal("3", "An animated film", ("genre: animation", "year: 1995"))
-    asked = Query(filters=Filters(include_genres=("Animation",)))
+    asked = Query(filters=Filters(include={"genre": ("Animation",)}))
     (rec,) = Guard(tb).validate([proposal], asked).accepted
     assert rec.evidence and comps.explainer.verify(rec.evidence[0])
     # A true attribute the user did not ask for is cited without a path (no "you asked for" claim).
@@ -135,10 +138,10 @@ def test_offline_reply_is_labelled_and_grounded(agent: Agent, comps: types.Simpl
     assert reply.recommendations
     for r in reply.recommendations:
         assert "Comedy" in r.genres and "Animation" in r.genres and "Horror" not in r.genres
-        # Every cited path verifies; without an informative path the reason stands on true facts (the item's
-        # year, how many people chose it) instead of a path that restates the request.
+        # Every cited path verifies; without an informative path the reason stands on true facts (how many
+        # people chose it, its values of the constrained facets) instead of a path that restates the request.
         assert r.reason and all(comps.explainer.verify(p) for p in r.evidence)
-        assert r.evidence or (str(r.year) in r.reason and "people" in r.reason)
+        assert r.evidence or ("people" in r.reason and "Animation/Comedy" in r.reason)
         assert not any(p.kind == "semantic" and set(p.nodes[1].key.split("|")) <= {"animated", "comedy"}
                        for p in r.evidence)  # fmt: skip
     kinds = {t.kind for t in reply.trace}
@@ -159,23 +162,23 @@ def test_memory_rejected_never_returns_and_exclusion_holds(agent: Agent) -> None
         assert first not in got
         assert all("Horror" not in x.genres for x in r.recommendations)
     state = agent.sessions.get("m")
-    assert first in state.rejected and "Horror" in state.filters.exclude_genres
+    assert first in state.rejected and "Horror" in state.filters.exclude.get("genre", ())
     assert len(state.messages) == 12  # six turns, each user + assistant
 
 
 def test_genre_wishes_refine_when_possible_else_keep_until_switched(agent: Agent) -> None:
     agent.chat("an animated movie", session="g")
     reply = agent.chat("it should also be a comedy", session="g")
-    assert set(agent.sessions.get("g").filters.include_genres) == {"Animation", "Comedy"}
+    assert set(agent.sessions.get("g").filters.include.get("genre", ())) == {"Animation", "Comedy"}
     assert reply.recommendations
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
     # No animated sci-fi comedy exists: what the user asked for earlier is kept, and the reply says so.
     reply = agent.chat("a sci-fi please", session="g")
-    assert agent.sessions.get("g").filters.include_genres == ("Animation", "Comedy")
+    assert agent.sessions.get("g").filters.include.get("genre", ()) == ("Animation", "Comedy")
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
     assert any("kept Animation, Comedy" in n and "'Sci-Fi instead'" in n for n in reply.notes)
     reply = agent.chat("sci-fi instead", session="g")  # an explicit switch replaces
-    assert agent.sessions.get("g").filters.include_genres == ("Sci-Fi",)
+    assert agent.sessions.get("g").filters.include.get("genre", ()) == ("Sci-Fi",)
     assert all("Sci-Fi" in r.genres for r in reply.recommendations)
 
 
@@ -224,11 +227,13 @@ def test_conflicting_constraints(agent: Agent) -> None:
     assert state.messages[-2]["content"] == "sci-fi from the 90s after 2010"
     # A later wish that contradicts an earlier one: the newest wins, with a note.
     reply = agent.chat("horror please", session="c")
-    assert state.filters.include_genres == ("Horror",) and "Horror" not in state.filters.exclude_genres
+    assert state.filters.include.get("genre", ()) == ("Horror",) and "Horror" not in state.filters.exclude.get(
+        "genre", ()
+    )
     assert any("dropped your earlier exclusion" in n for n in reply.notes)
     agent.chat("only 90s", session="c")
     reply = agent.chat("after 2000", session="c")
-    assert (state.filters.year_min, state.filters.year_max) == (2001, None)
+    assert year_bounds(state.filters) == (2001, None)
     assert any("replaced your earlier period (1990-1999)" in n for n in reply.notes)
 
 
@@ -260,7 +265,7 @@ def test_runtime_used_when_available(tiny_catalog: Catalog, tiny_interactions: I
 def test_recommend_api_and_query(agent: Agent) -> None:
     recs = agent.recommend("animated", k=2)
     assert len(recs) == 2 and all("Animation" in r.genres for r in recs)
-    recs = agent.recommend(Query(filters=Filters(include_genres=("Sci-Fi",)), k=3))
+    recs = agent.recommend(Query(filters=Filters(include={"genre": ("Sci-Fi",)}), k=3))
     assert recs and all("Sci-Fi" in r.genres for r in recs)
     with pytest.raises(ValueError, match="k must be"):
         agent.recommend("x", k=0)
@@ -285,7 +290,7 @@ def test_feedback_and_profiles_persist(comps: types.SimpleNamespace, tmp_path: P
     again = Agent(comps, profiles_path=path)  # a new conversation, a new process
     reply = again.chat("anything", session="p2", user="0")
     state = again.sessions.get("p2")
-    assert 5 in state.disliked and "Horror" in state.filters.exclude_genres
+    assert 5 in state.disliked and "Horror" in state.filters.exclude.get("genre", ())
     assert all(r.item_index != 5 and "Horror" not in r.genres for r in reply.recommendations)
 
 
@@ -343,3 +348,16 @@ def test_follow_ups_prefer_items_not_shown_yet(agent: Agent) -> None:
     assert len(first) == len(second) == 3 and not first & second
     third = agent.chat("more", session="n").recommendations  # only one new item left: shown ones fill up
     assert len(third) == 3 and len({r.item_index for r in third} - first - second) == 1
+
+
+def test_guard_checks_against_the_turn_it_is_given(comps: types.SimpleNamespace) -> None:
+    tb = Toolbox(comps)
+    first = tb.begin_turn()
+    tb.search_catalog("", filters={"genre": ["Animation"]}, k=3)  # items 3, 4, 5
+    ref = tb.explain("Toy Story", liked=["Shrek"]).content.splitlines()[1][1:3]
+    second = tb.begin_turn()  # a later turn: nothing handed out yet
+    assert tb.turn is second and not second.allowed_item_indices and first.allowed_item_indices == {3, 4, 5}
+    proposal = Proposal("3", "An animated comedy", (ref,))
+    assert Guard(tb).validate([proposal], Query()).rejected[0][1].startswith("did not come from a tool result")
+    (rec,) = Guard(tb).validate([proposal], Query(), turn=first).accepted
+    assert rec.evidence and rec.evidence[0] is first.paths[ref]

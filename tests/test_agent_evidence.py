@@ -11,6 +11,7 @@ from agentrec.agent.evidence import citable_facts, informative_paths, overview_s
 from agentrec.agent.justify import write_reason
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever
+from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Filters, GraphPath, Interactions, Item, PathEdge, PathNode, Query
 
 
@@ -29,7 +30,7 @@ def _co(support: int) -> GraphPath:
 
 
 def test_paths_that_restate_the_request_or_are_anecdotes_are_dropped() -> None:
-    q = Query(text="horror", filters=Filters(include_genres=("Horror",)))
+    q = Query(text="horror", filters=Filters(include={"genre": ("Horror",)}))
     kept = informative_paths([_semantic(["horror"]), _semantic(["horror", "zombies"]), _co(1), _co(12)], q)
     texts = ["You asked for q; X matches: horror, zombies", "12 people who liked A also liked X"]
     assert [p.text for p in kept] == texts
@@ -37,12 +38,13 @@ def test_paths_that_restate_the_request_or_are_anecdotes_are_dropped() -> None:
 
 def test_reason_is_factual_without_any_path() -> None:
     item = Item("7", "The Thing", 1982, ("Horror", "Sci-Fi"), overview="An alien hides among researchers. Snow falls.")
-    q = Query(text="horror alien", filters=Filters(include_genres=("Horror",), year_min=1980, year_max=1989))
-    reason = write_reason(item, [_semantic(["horror"])], q, num_ratings=310, mean_rating=4.24, words=["alien"])
+    q = Query(text="horror alien", filters=Filters(include={"genre": ("Horror",)}, ranges={"year": ((1980, 1989),)}))
+    schema = CatalogSchema.from_catalog(Catalog((item, Item("8", "Other", 1990, ("Comedy",)))))
+    reason = write_reason(item, [_semantic(["horror"])], q, schema, num_ratings=310, mean_rating=4.24, words=["alien"])
     assert "Rated 4.2/5 on average by 310 people" in reason
     assert 'From its description: "An alien hides among researchers"' in reason
     assert "You asked for" not in reason and "as you asked" not in reason
-    assert reason.endswith("Horror/Sci-Fi from 1982.")  # checkable facts close the reason
+    assert reason.endswith("Genre Horror/Sci-Fi, year 1982.")  # checkable facts close the reason
 
 
 def test_rating_and_overview_helpers() -> None:
@@ -56,11 +58,12 @@ def test_rating_and_overview_helpers() -> None:
 
 def test_citable_facts_prefer_facts_that_do_not_restate() -> None:
     item = Item("1", "T", 1990, ("Horror", "Comedy"), tags=("gore",))
-    q = Query(filters=Filters(include_genres=("Horror",)))
-    assert citable_facts(item, q) == ["year: 1990", "genre: Comedy", "tag: gore"]
-    bare = Item("2", "Metallica")
-    assert citable_facts(bare, q) == []  # nothing true to cite: see the guard note in evidence.py
-    assert citable_facts(Item("3", "H", genres=("Horror",)), q) == ["genre: Horror"]
+    bare, only_asked = Item("2", "Metallica"), Item("3", "H", genres=("Horror",))
+    schema = CatalogSchema.from_catalog(Catalog((item, bare, only_asked)))
+    q = Query(filters=Filters(include={"genre": ("Horror",)}))
+    assert citable_facts(item, q, schema) == ["year: 1990", "genre: Comedy"]
+    assert citable_facts(bare, q, schema) == []  # nothing true to cite: the guard drops such an item
+    assert citable_facts(only_asked, q, schema) == ["genre: Horror"]
 
 
 @pytest.fixture

@@ -219,3 +219,37 @@ def test_pack_errors_say_what_to_fix(tmp_path) -> None:  # type: ignore[no-untyp
     pack = load_pack(own)
     lex = Lexicon(_Schema((_Facet("genre", "categorical", values=("Science Fiction", "Poetry")),)), pack)
     assert pack.verb == "read" and parse("sf but no poetry", lex).exclude == {"genre": ["Poetry"]}
+
+
+def test_head_nouns_name_any_of_their_values() -> None:
+    schema = _Schema(
+        (
+            _Facet("category", "categorical", values=("3D Printing Filament", "Duct Tape", "Electrical Tape", "Caulk")),
+            _Facet("brand", "categorical", values=("HATCHBOX", "3M"), multi=False),
+        )
+    )
+    lex = Lexicon(schema, load_pack("products"))
+    r = parse("filament but not HATCHBOX", lex)
+    assert r.include == {"category": ["3D Printing Filament"]} and r.exclude == {"brand": ["HATCHBOX"]}
+    r = parse("some tape from 3M", lex)
+    assert r.include["category"] == ["Duct Tape", "Electrical Tape"] and r.match["category"] == "any"
+    assert parse("duct tape", lex).include == {"category": ["Duct Tape"]}  # the whole name beats the head noun
+    assert parse("no tapes", lex).exclude == {"category": ["Duct Tape", "Electrical Tape"]}
+
+
+def test_values_that_never_meet_are_a_compound_or_a_union() -> None:
+    from agentrec.agent.lexicon import value_pairs
+
+    values = ("3D Printers", "3D Printing Filament", "Exam Gloves", "Stethoscopes", "Crime", "Drama")
+    items = [("3D Printers",), ("3D Printing Filament",), ("Exam Gloves",), ("Stethoscopes",), ("Crime", "Drama")]
+    lex = Lexicon(
+        _Schema((_Facet("category", "categorical", values=values),)),
+        load_pack("products"),
+        together={"category": value_pairs(items)},
+    )
+    r = parse("3D printer filament", lex)
+    assert r.include == {"category": ["3D Printing Filament"]} and r.prefer == {"category": ["3D Printers"]}
+    r = parse("exam gloves and stethoscopes", lex)
+    assert r.match == {"category": "any"} and r.include == {"category": ["Exam Gloves", "Stethoscopes"]}
+    r = parse("crime drama", lex)
+    assert r.include == {"category": ["Crime", "Drama"]} and r.match == {"category": "all"}

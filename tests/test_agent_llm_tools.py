@@ -12,7 +12,7 @@ from agentrec.agent.lctools import TOOL_NAMES, history_messages, make_langchain_
 from agentrec.agent.prompts import PROMPT_NAMES, load_prompt, render_prompt, system_prompt  # noqa: E402
 from agentrec.agent.session import ConversationState  # noqa: E402
 from agentrec.agent.types import TitleMatch, UserProfile  # noqa: E402
-from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions  # noqa: E402
+from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Range  # noqa: E402
 
 
 @pytest.fixture
@@ -68,13 +68,36 @@ def test_tool_errors_become_advice_for_the_llm(tools):
     assert msg.artifact is None
     msg = call(tools["similar_items"], title_or_id="zzzz qqqq")
     assert msg.content.startswith("Error: No item") and "lookup_title" in msg.content
-    msg = call(tools["search_catalog"], description="x", year_from=2000, year_to=1990)
-    assert "swap them" in msg.content
+    msg = call(tools["search_catalog"], description="x", filters={"year_min": 2000, "year_max": 1990})
+    assert msg.content.startswith("Error: These filters can never be met: year range 2000-1990 is empty")
+    assert "swap the ends of the range" in msg.content
+    msg = call(tools["search_catalog"], description="x", filters={"director": ["Nolan"]})
+    assert msg.content.startswith("Error:") and "director" in msg.content and msg.artifact is None
+    msg = call(tools["search_catalog"], description="x", filters={"genre": ["Western"]})
+    assert "genre 'Western' is not in this catalogue; valid genre values are: Action, Adventure" in msg.content
+
+
+def test_one_shared_filters_object_generated_from_the_schema(tools):
+    for name in ("search_catalog", "recommend_for_user", "similar_items"):
+        props = tools[name].args_schema.model_json_schema()
+        assert "filters" in props["properties"] and not {"genres", "year_from"} & set(props["properties"])
+    schema = tools["search_catalog"].args_schema.model_json_schema()
+    filters = schema["$defs"]["Filters"]["properties"]
+    assert {"genre", "genre_match", "exclude_genre", "year_min", "year_max", "year_ranges", "tag"} <= set(filters)
+    assert "Sci-Fi" in filters["genre"]["description"]  # the catalogue's genres are listed for the LLM
+    msg = call(
+        tools["search_catalog"],
+        description="",
+        filters={"genre": ["sci-fi"], "exclude_genre": ["horror"], "year_ranges": [[1980, 1989], [2005, None]]},
+    )
+    assert {c.item_id for c in msg.artifact} == {"1", "6"}  # Aliens (1986), Inception (2010)
 
 
 def test_render_state_and_history(tiny_catalog, tiny_interactions):
     toolbox = make_toolbox(tiny_catalog, tiny_interactions)
-    state = ConversationState(k=4, filters=Filters(exclude_genres=("Horror",), year_min=1990, year_max=1999))
+    state = ConversationState(
+        k=4, filters=Filters(exclude={"genre": ("Horror",)}, ranges={"year": (Range(1990, 1999),)})
+    )
     state.last_shown = [3, 4]
     state.like(5)
     state.reject(4)
@@ -82,7 +105,7 @@ def test_render_state_and_history(tiny_catalog, tiny_interactions):
     assert "No known user id" in text and "Recommendations wanted: 4" in text
     assert "1. 3 (Toy Story (1995)); 2. 4 (Shrek (2001))" in text
     assert "Liked: 5 (Finding Nemo (2003))" in text and "Rejected (never recommend): 4 (Shrek (2001))" in text
-    assert "genres excluded: Horror" in text and "years 1990-1999" in text
+    assert "Hard constraints stated earlier (still in force): not Horror, year 1990-1999" in text
     state.add_message("user", "hi")
     state.add_message("assistant", "hello")
     state.add_message("user", "more")
@@ -111,3 +134,53 @@ def test_prompts_are_the_repository_files():
     packaged = Path(agentrec.__file__).parent / "prompts"
     for name in PROMPT_NAMES:
         assert (packaged / f"{name}.md").read_text() == (repo_prompts / f"{name}.md").read_text()
+
+
+def test_each_tool_is_defined_once_on_the_toolbox(tools):
+    import inspect
+
+    from agentrec.agent.lctools import parse_google_docstring, tool_from_method
+    from agentrec.agent.toolbox import Toolbox
+
+    for name in TOOL_NAMES:
+        method = getattr(Toolbox, name)
+        description, args = parse_google_docstring(method.__doc__)
+        assert tools[name].description == description  # the LLM reads the toolbox's own docstring
+        params = [p for p in inspect.signature(method).parameters if p != "self"]
+        props = tools[name].args_schema.model_json_schema()["properties"]
+        assert list(props) == params == list(args)
+        assert all(props[p]["description"] == args[p] for p in params)
+
+    class Undocumented:
+        schema = tools["_box"].schema
+
+        def search_catalog(self, description: str, mood: str = "") -> None:
+            """Search.
+
+            Args:
+                description: what the person wants.
+            """
+
+    with pytest.raises(ValueError, match="argument 'mood' is not described in the docstring"):
+        tool_from_method(Undocumented(), "search_catalog")  # type: ignore[arg-type]
+
+
+def test_parse_google_docstring():
+    from agentrec.agent.lctools import parse_google_docstring
+
+    doc = """Do a thing.
+
+    More words.
+
+    Args:
+        a: the first
+            argument, continued.
+        b (int): the second.
+
+    Returns:
+        Nothing.
+    """
+    assert parse_google_docstring(doc) == (
+        "Do a thing.\n\nMore words.",
+        {"a": "the first argument, continued.", "b": "the second."},
+    )

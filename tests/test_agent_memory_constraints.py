@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from agentrec.agent.genre_view import year_bounds
 from agentrec.agent.planner import parse_request
 from agentrec.agent.session import ConversationState, apply_request
 from agentrec.agent.toolbox import TitleIndex, normalize_title
@@ -137,27 +138,27 @@ def test_memory_keeps_the_stated_genre_through_a_disliked_title(catalog: Catalog
         "Hmm, none of those are quite it. Children of the Night was not for me. I really enjoyed The Others.",
         "Not these, I'm afraid. A bit of mystery too.",
     )
-    assert set(state.filters.include_genres) == {"Horror", "Mystery"}
-    assert (state.filters.year_min, state.filters.year_max) == (1990, 1999)
+    assert set(state.filters.include.get("genre", ())) == {"Horror", "Mystery"}
+    assert year_bounds(state.filters) == (1990, 1999)
 
 
 def test_an_unmatched_genre_never_drops_the_earlier_wish(catalog: Catalog) -> None:
     state, notes = _talk(catalog, "a horror movie from the 90s", "it should also be a musical")
-    assert state.filters.include_genres == ("Horror",)
+    assert state.filters.include.get("genre", ()) == ("Horror",)
     assert any("kept Horror" in n and "'Musical instead'" in n for n in notes)
     state, notes = _talk(catalog, "a horror movie from the 90s", "a musical instead")
-    assert state.filters.include_genres == ("Musical",)
+    assert state.filters.include.get("genre", ()) == ("Musical",)
     assert any("replaced your earlier genre wish" in n for n in notes)
 
 
 def test_a_topic_reading_gives_way_to_a_named_genre(catalog: Catalog) -> None:
     # "detective" was read as Mystery; no 90s film is Action, Comedy and Mystery: the topic reading goes.
     state, notes = _talk(catalog, "an action movie from the 90s", "It should have detective.", "Make it comedy too.")
-    assert set(state.filters.include_genres) == {"Action", "Comedy"}
+    assert set(state.filters.include.get("genre", ())) == {"Action", "Comedy"}
     assert any("dropped Mystery" in n for n in notes)
     # Named outright, the genre stays a must.
     state, _ = _talk(catalog, "an action movie from the 90s", "It should be a mystery.", "Make it comedy too.")
-    assert set(state.filters.include_genres) == {"Action", "Mystery"}
+    assert set(state.filters.include.get("genre", ())) == {"Action", "Mystery"}
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,7 @@ def test_a_topic_war_gives_way_to_a_named_genre(catalog: Catalog) -> None:
     state, _ = _talk(
         catalog, "an action movie from the 90s", "Something with cold war in it.", "It should also be comedy."
     )
-    assert set(state.filters.include_genres) == {"Action", "Comedy"}
+    assert set(state.filters.include.get("genre", ())) == {"Action", "Comedy"}
 
 
 def test_a_topic_reading_gives_way_when_it_leaves_too_few_films(catalog: Catalog) -> None:
@@ -187,13 +188,13 @@ def test_a_topic_reading_gives_way_when_it_leaves_too_few_films(catalog: Catalog
     state, notes = _talk(
         catalog, "a crime thriller movie about dark comedy", "It should be from the 1990s.", "It should also be drama."
     )
-    assert state.inferred_genres == [] and set(state.filters.include_genres) == {"Crime", "Thriller", "Drama"}
+    assert state.inferred_genres == [] and set(state.filters.include.get("genre", ())) == {"Crime", "Thriller", "Drama"}
     assert any("Only 1 film(s)" in n and "dropped Comedy" in n for n in notes)
 
 
 def test_a_named_genre_stays_firm_when_a_topic_word_repeats_it(catalog: Catalog) -> None:
     # War is named first; "war crimes" later speaks of it through a topic, which must not make it droppable.
     state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "It should be from the 90s.")
-    assert state.inferred_genres == [] and set(state.filters.include_genres) == {"Romance", "War"}
+    assert state.inferred_genres == [] and set(state.filters.include.get("genre", ())) == {"Romance", "War"}
     state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "A bit of drama too.")
-    assert {"Romance", "War"} <= set(state.filters.include_genres)
+    assert {"Romance", "War"} <= set(state.filters.include.get("genre", ()))

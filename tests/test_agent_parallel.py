@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
+import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -109,3 +112,32 @@ def test_toolbox_bookkeeping_is_per_thread(comps: types.SimpleNamespace) -> None
     assert seen["before"] == set()  # a new thread starts outside this turn
     assert seen["after"] == {3}
     assert tb.allowed_item_indices == mine  # the other thread's turn left this one alone
+
+
+class SlowCountingPaths(dict):
+    """A paths table that is slow to count: two unsynchronised allocations would both read the same count."""
+
+    def __len__(self) -> int:
+        n = super().__len__()
+        time.sleep(0.002)
+        return n
+
+
+def test_parallel_explain_calls_get_distinct_path_references(comps: types.SimpleNamespace) -> None:
+    """An LLM may call explain several times at once (LangChain runs each call in a worker thread that copies
+    the turn's context): every path handed out keeps its own reference, and each reference names its path."""
+    tb = Toolbox(comps)
+    turn = tb.begin_turn()
+    turn.paths = SlowCountingPaths()
+    items = ["Aliens", "Alien", "The Thing", "Toy Story", "Shrek", "Finding Nemo", "Inception"] * 3
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ctx = contextvars.copy_context()
+        results = list(pool.map(lambda title: ctx.copy().run(tb.explain, title, liked=["Alien"]), items))
+    handed_out = [p for r in results for p in r.artifact]
+    assert handed_out and tb.paths is turn.paths
+    assert len(dict(turn.paths)) == len(handed_out)  # no reference was given twice (one path overwriting another)
+    assert sorted(turn.paths, key=lambda ref: int(ref[1:])) == [f"p{n}" for n in range(1, len(handed_out) + 1)]
+    for r in results:
+        for line in r.content.splitlines()[1:]:
+            ref, text = line[1:].split("] ", 1)
+            assert turn.paths[ref].text == text  # the reference the LLM sees names the path it was shown

@@ -47,7 +47,7 @@ def test_load_from_an_artifacts_directory_and_cli(
     args = ["--data-dir", str(shared_data), "--artifacts-dir", artifacts_root, "--k", "2"]
     assert main(["recommend", "a comedy from the 80s, no romance", *args]) == 0
     out = capsys.readouterr().out
-    assert "[offline mode] Here are 2 recommendation(s) for Comedy, 1980-1989, no Romance" in out
+    assert "[offline mode] Here are 2 recommendation(s) for genre Comedy, not Romance, year 1980-1989" in out
     assert main(["recommend", "x", *args[:-1], "0"]) == 1  # --k 0: a clear error, no traceback
 
 

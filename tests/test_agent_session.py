@@ -23,13 +23,13 @@ def test_state_like_dislike_reject_are_exclusive() -> None:
 
 
 def test_to_query_carries_memory() -> None:
-    s = ConversationState(user_id="7", k=4, filters=Filters(exclude_genres=("Horror",)))
+    s = ConversationState(user_id="7", k=4, filters=Filters(exclude={"genre": ("Horror",)}))
     s.like(1)
     s.reject(2)
     s.mark_seen(5)
     q = s.to_query("space")
     assert (q.text, q.user_id, q.k, q.liked_items, q.rejected, q.seen) == ("space", "7", 4, (1,), (2,), (5,))
-    assert q.filters.exclude_genres == ("Horror",)
+    assert q.filters.exclude.get("genre", ()) == ("Horror",)
 
 
 def test_snapshot_is_independent() -> None:

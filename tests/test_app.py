@@ -187,7 +187,7 @@ def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
             with urllib.request.urlopen(srv.url + "config", timeout=10) as resp:
                 assert "LLM mode" in resp.read().decode() and "test-model" in str(client.config)  # the banner
             llm.push(
-                tool_calls(("search_catalog", {"description": "space", "genres": ["Sci-Fi"]})),
+                tool_calls(("search_catalog", {"description": "space", "filters": {"genre": ["Sci-Fi"]}})),
                 _propose_from_tool_results,
             )
             text, state = say(client, "sci-fi movies set in space")

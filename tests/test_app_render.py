@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from agentrec.cli.app import add_serve_arguments, parse_auth, set_torch_threads
-from agentrec.types import Catalog, Filters, GraphPath, PathEdge, PathNode, Query, Recommendation
+from agentrec.schema import CatalogSchema
+from agentrec.types import Catalog, Filters, GraphPath, Item, PathEdge, PathNode, Query, Range, Recommendation
 from agentrec.ui.render import (
     banner_markdown,
     card_html,
@@ -89,7 +90,11 @@ def test_banner_names_the_mode() -> None:
 
 
 def test_memory_lists_user_constraints_likes_and_dislikes(tiny_catalog: Catalog) -> None:
-    query = Query(filters=Filters(include_genres=("Horror",), year_min=1980), liked_items=(3,), rejected=(4,))
+    query = Query(
+        filters=Filters(include={"genre": ("Horror",)}, ranges={"year": (Range(1980, None),)}),
+        liked_items=(3,),
+        rejected=(4,),
+    )
     md = memory_markdown(
         user_id="7",
         query=query,
@@ -98,7 +103,7 @@ def test_memory_lists_user_constraints_likes_and_dislikes(tiny_catalog: Catalog)
         catalog=tiny_catalog,
     )
     assert "**User:** 7" in md
-    assert "genres Horror; from 1980" in md
+    assert "genre Horror, year 1980+" in md
     liked = next(line for line in md.splitlines() if "Liked" in line)
     disliked = next(line for line in md.splitlines() if "Disliked" in line)
     assert "Alien" in liked and "Toy Story" in liked and "Shrek" in disliked and "Aliens" in disliked
@@ -108,9 +113,20 @@ def test_memory_lists_user_constraints_likes_and_dislikes(tiny_catalog: Catalog)
 
 def test_describe_filters() -> None:
     assert describe_filters(Filters()) == ""
-    f = Filters(include_genres=("Comedy", "Drama"), genre_match="any", exclude_genres=("Horror",), year_max=1999)
-    assert describe_filters(f) == "genres Comedy or Drama; not Horror; up to 1999"
-    assert describe_filters(Filters(year_min=1990, year_max=1999)) == "years 1990–1999"
+    f = Filters(
+        include={"genre": ("Comedy", "Drama")},
+        match={"genre": "any"},
+        exclude={"genre": ("Horror",)},
+        ranges={"year": (Range(None, 1999),)},
+    )
+    assert describe_filters(f) == "genre Comedy or Drama, not Horror, year up to 1999"
+    assert describe_filters(Filters(ranges={"year": (Range(1990, 1999),)})) == "year 1990-1999"
+    assert describe_filters(Filters(min_ratings=3)) == "at least 3 ratings"
+    # With the catalogue's schema: its labels, units and spelling of values; data text is escaped.
+    products = Catalog(tuple(Item(str(i), f"p{i}", attributes={"brand": "*Acme*", "price": 5.0 + i}) for i in range(3)))
+    schema = CatalogSchema.from_catalog(products, {"price": {"unit": "$"}})
+    wanted = Filters(include={"brand": ("*acme*",)}, ranges={"price": (Range(None, 20),)})
+    assert describe_filters(wanted, schema) == "brand \\*Acme\\*, price up to $20"
 
 
 def test_parse_auth() -> None:

@@ -59,7 +59,7 @@ def run_session(url: str, i: int, start: threading.Barrier) -> dict[str, Any]:
         users = [_text(m) for m in out[1] if m["role"] == "user"]
         if users != sent:
             problems.append(f"session {i} turn {turn}: history has user messages {users}, sent {sent}")
-        ranges = re.findall(r"years (\d{4})–(\d{4})", state["memory"])
+        ranges = re.findall(r"year (\d{4})-(\d{4})", state["memory"])
         if ranges != [(str(lo), str(hi))]:
             problems.append(f"session {i} turn {turn}: memory shows {ranges}, expected only ({lo}, {hi})")
         recs = state["recommendations"]

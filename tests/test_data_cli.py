@@ -41,7 +41,8 @@ def test_info_data_dir_overrides_env_and_json(
 def test_unknown_dataset_lists_known(capsys: pytest.CaptureFixture) -> None:
     assert main(["data", "info", "--dataset", "movielens"]) == 1
     err = capsys.readouterr().err
-    assert "got 'movielens'" in err and "'ml-latest-small'" in err and "'gowalla'" in err
+    assert "unknown dataset 'movielens'" in err and "'ml-latest-small'" in err and "'gowalla'" in err
+    assert "spec file (.toml)" in err  # and how to bring your own
 
 
 def test_missing_dataset_argument(capsys: pytest.CaptureFixture) -> None:

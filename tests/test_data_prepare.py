@@ -60,7 +60,7 @@ def test_fixed_split_needs_a_shipped_split(tmp_path: Path) -> None:
         prepare_dataset(ds, artifacts_dir=tmp_path, split="fixed")
     with pytest.raises(ValueError, match="split must be one of"):
         prepare_dataset(ds, artifacts_dir=tmp_path, split="weird")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="dataset must be one of"):
+    with pytest.raises(ValueError, match="unknown dataset .no-such-set.: not a built-in dataset"):
         prepare_dataset("no-such-set", artifacts_dir=tmp_path)
 
 

@@ -10,7 +10,7 @@ from agentrec.models.lightgcn import LightGCN, LightGCNConfig
 from agentrec.retrieve import SOURCES, Retriever, RetrieverConfig, item_passes
 from agentrec.retrieve.quality import request_weights
 from agentrec.text.store import SearchHit
-from agentrec.types import Catalog, Filters, Interactions, Query
+from agentrec.types import Catalog, Filters, Interactions, Query, Range
 
 
 class KeywordStore:
@@ -86,15 +86,15 @@ def test_score_fusion(tiny_catalog: Catalog, tiny_interactions: Interactions, mo
 
 
 FILTER_CASES = [
-    Filters(include_genres=("Sci-Fi",)),
-    Filters(include_genres=("sci-fi", "horror")),
-    Filters(include_genres=("Comedy", "Horror"), genre_match="any"),
-    Filters(exclude_genres=("Animation",)),
-    Filters(year_min=1986, year_max=2001),
-    Filters(year_min=2003),
+    Filters(include={"genre": ("Sci-Fi",)}),
+    Filters(include={"genre": ("sci-fi", "horror")}),
+    Filters(include={"genre": ("Comedy", "Horror")}, match={"genre": "any"}),
+    Filters(exclude={"genre": ("Animation",)}),
+    Filters(ranges={"year": (Range(1986, 2001),)}),
+    Filters(ranges={"year": (Range(2003, None),)}),
     Filters(min_ratings=4),
     Filters(exclude_items=(1, 3)),
-    Filters(include_genres=("Action",), year_max=1990, exclude_items=(6,)),
+    Filters(include={"genre": ("Action",)}, ranges={"year": (Range(None, 1990),)}, exclude_items=(6,)),
 ]
 
 
@@ -113,7 +113,9 @@ def test_every_hard_filter_is_exact(retriever: Retriever, tiny_catalog: Catalog,
 
 
 def test_check_reports_violations(retriever: Retriever) -> None:
-    q = Query(user_id="0", filters=Filters(include_genres=("Comedy",), year_min=1990), seen=(6,))
+    q = Query(
+        user_id="0", filters=Filters(include={"genre": ("Comedy",)}, ranges={"year": (Range(1990, None),)}), seen=(6,)
+    )
     assert retriever.check(4, q) == []
     assert "already seen" in retriever.check(6, q)
     v = retriever.check(0, q)
@@ -127,16 +129,18 @@ def test_unknown_user_falls_back_to_cold_start(retriever: Retriever) -> None:
 
 
 def test_filters_excluding_everything_give_empty_with_reason(retriever: Retriever) -> None:
-    res = retriever.retrieve(Query(filters=Filters(include_genres=("Animation",), year_max=1990)))
+    res = retriever.retrieve(
+        Query(filters=Filters(include={"genre": ("Animation",)}, ranges={"year": (Range(None, 1990),)}))
+    )
     assert res.candidates == []
-    assert any("no item satisfies" in n and "Animation" in n and "-1990" in n for n in res.notes)
+    assert any("no item satisfies" in n and "Animation" in n and "up to 1990" in n for n in res.notes)
 
 
 @pytest.mark.parametrize(
     ("filters", "reason"),
     [
-        (Filters(year_min=2005, year_max=1990), "year_min 2005 is after year_max 1990"),
-        (Filters(include_genres=("Comedy",), exclude_genres=("comedy",)), "both included and excluded"),
+        (Filters(ranges={"year": (Range(2005, 1990),)}), "year range 2005-1990 is empty"),
+        (Filters(include={"genre": ("Comedy",)}, exclude={"genre": ("comedy",)}), "Comedy both wanted and excluded"),
     ],
 )
 def test_contradictory_filters_give_empty_with_reason(retriever: Retriever, filters: Filters, reason: str) -> None:
@@ -159,10 +163,14 @@ def test_nonexistent_item_index(retriever: Retriever, field: str) -> None:
 
 
 def test_unknown_genre_names_valid_choices(retriever: Retriever) -> None:
-    with pytest.raises(ValueError, match="unknown genre 'Western'; valid genres are: Action, Adventure"):
-        retriever.retrieve(Query(filters=Filters(include_genres=("Western",))))
+    with pytest.raises(
+        ValueError, match="genre 'Western' is not in this catalogue; valid genre values are: Action, Adventure"
+    ):
+        retriever.retrieve(Query(filters=Filters(include={"genre": ("Western",)})))
     with pytest.raises(ValueError, match="exclude_items: item index 12"):
         retriever.retrieve(Query(filters=Filters(exclude_items=(12,))))
+    with pytest.raises(ValueError, match="unknown facet 'brand'; this catalogue's facets are: genre, year, tag"):
+        retriever.retrieve(Query(filters=Filters(exclude={"brand": ("3M",)})))
 
 
 def test_everything_seen_gives_empty_with_reason(retriever: Retriever) -> None:

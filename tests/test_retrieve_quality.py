@@ -49,17 +49,17 @@ def test_bad_settings_name_the_argument(kwargs: dict[str, float], name: str) -> 
 
 
 def test_facet_words_are_not_description() -> None:
-    f = Filters(include_genres=("Sci-Fi",), year_min=1990, year_max=1999)
+    f = Filters(include={"genre": ("Sci-Fi",)}, ranges={"year": ((1990, 1999),)})
     assert descriptive_words("sci-fi from the 90s", f) == []
     assert descriptive_share("sci-fi from the 90s movies", f) == 0.0
     assert descriptive_words("dark dreamlike sci-fi about memory", f) == ["dark", "dreamlike", "about", "memory"]
-    assert descriptive_words("animated films", Filters(include_genres=("Animation",))) == []
+    assert descriptive_words("animated films", Filters(include={"genre": ("Animation",)})) == []
     assert descriptive_share("dark dreamlike memory", f) == pytest.approx(0.75)
 
 
 def test_request_weights_trust_meaning_only_for_descriptive_requests() -> None:
     base = {"semantic": 2.0, "quality": 1.0, "gnn": 1.0}
-    facets = request_weights(base, "horror", Filters(include_genres=("Horror",)), personal=False, seeded=False)
+    facets = request_weights(base, "horror", Filters(include={"genre": ("Horror",)}), personal=False, seeded=False)
     assert facets["quality"] == 1.0 and facets["semantic"] == pytest.approx(0.2) and facets["gnn"] == 1.0
     words = request_weights(base, "slow melancholy road trip", Filters(), personal=False, seeded=False)
     assert words["semantic"] > 1.5 and words["quality"] < 0.3

@@ -67,7 +67,7 @@ def test_filters_and_exclusions_apply_before_the_top_k(
 ) -> None:
     r = _semantic_only(tiny_catalog, tiny_interactions, store)
     q = Query(text="space aliens", k=2, seen=(0, 1))
-    q = replace(q, filters=replace(q.filters, include_genres=("Sci-Fi",)))
+    q = replace(q, filters=replace(q.filters, include={"genre": ("Sci-Fi",)}))
     got = [c.item_index for c in r.candidates(q)]
     assert len(got) == 2 and set(got) <= {2, 6}
 

@@ -46,9 +46,14 @@ def test_cli_search_prints_ranked_hits(tmp_path: Path, tiny_catalog: Catalog, ca
     assert main(argv + ["--genre", "Animation", "--year-to", "1980"]) == 0
     assert "no items match" in capsys.readouterr().out
     assert main(argv + ["--genre", "scifi"]) == 1
-    assert "unknown genre 'scifi'; valid genres are:" in capsys.readouterr().err
+    assert "genre 'scifi' is not in this catalogue; valid genre values are:" in capsys.readouterr().err
     assert main(argv + ["--year-from", "2005", "--year-to", "1990"]) == 1
-    assert "inverted year range" in capsys.readouterr().err
+    assert "year range 2005-1990 is empty" in capsys.readouterr().err
+    # The generic facet flags say the same as the genre / year ones.
+    assert main(argv + ["--facet", "genre=Sci-Fi", "--range", "year=1980:", "--exclude", "genre=Horror"]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == lines
+    assert main(argv + ["--facet", "brand=3M"]) == 1
+    assert "unknown facet 'brand'; this catalogue's facets are: genre, year, tag" in capsys.readouterr().err
     assert main(argv[:1] + ["   "] + argv[2:]) == 1
     assert "query text is empty" in capsys.readouterr().err
 

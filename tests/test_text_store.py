@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import ScriptedOpenAIServer  # noqa: E402
 
 from agentrec.config import AgentConfig  # noqa: E402
-from agentrec.text import SearchFilters, TextEncoder, VectorStore, embed_catalog  # noqa: E402
-from agentrec.types import Catalog, Filters, Item  # noqa: E402
+from agentrec.text import TextEncoder, VectorStore, embed_catalog  # noqa: E402
+from agentrec.types import Catalog, Filters, Item, Range  # noqa: E402
 
 POPULARITY = np.array([10, 5, 3, 8, 1, 2, 0])
 
@@ -145,25 +145,34 @@ def test_scores_are_cosine_similarities(store: VectorStore, encoder: TextEncoder
 
 def test_filters_are_exact(store: VectorStore) -> None:
     q = "science fiction movie"
-    assert set(titles(store.search(q, filters=SearchFilters(include_genres=("sci-fi", "Horror"))))) == {
+    assert set(titles(store.search(q, filters=Filters(include={"genre": ("sci-fi", "Horror")})))) == {
         "Alien",
         "The Thing",
     }
-    any_genre = SearchFilters(include_genres=("Horror", "Adventure"), genre_match="any")
+    any_genre = Filters(include={"genre": ("Horror", "Adventure")}, match={"genre": "any"})
     assert set(titles(store.search(q, filters=any_genre))) == {"Alien", "The Thing", "Finding Nemo"}
-    no_horror = SearchFilters(include_genres=("Sci-Fi",), exclude_genres=("Horror",))
+    no_horror = Filters(include={"genre": ("Sci-Fi",)}, exclude={"genre": ("Horror",)})
     assert set(titles(store.search(q, filters=no_horror))) == {"Aliens", "Inception"}
-    years = SearchFilters(year_from=1982, year_to=2001)
+    years = Filters(ranges={"year": (Range(1982, 2001),)})
     assert set(titles(store.search(q, filters=years))) == {"Aliens", "The Thing", "Toy Story", "Shrek"}
-    popular = SearchFilters(min_popularity=5, exclude_items=(0,))
+    popular = Filters(min_ratings=5, exclude_items=(0,))
     assert set(titles(store.search(q, filters=popular))) == {"Aliens", "Toy Story"}
-    assert store.search(q, filters=SearchFilters(include_genres=("Animation",), year_to=1990)) == []
+    assert (
+        store.search(q, filters=Filters(include={"genre": ("Animation",)}, ranges={"year": (Range(None, 1990),)})) == []
+    )
 
 
 def test_agent_filters_and_dicts_are_accepted(store: VectorStore) -> None:
-    agent_filters = Filters(include_genres=("Sci-Fi",), exclude_genres=("Horror",), year_min=2000, min_ratings=0)
+    agent_filters = Filters(
+        include={"genre": ("Sci-Fi",)},
+        exclude={"genre": ("Horror",)},
+        ranges={"year": (Range(2000, None),)},
+        min_ratings=0,
+    )
     assert titles(store.search("space", filters=agent_filters)) == ["Inception"]
-    assert titles(store.search("space", filters={"include_genres": ["Comedy"], "year_from": 2000})) == ["Shrek"]
+    assert titles(
+        store.search("space", filters={"include": {"genre": ["Comedy"]}, "ranges": {"year": [(2000, None)]}})
+    ) == ["Shrek"]
 
 
 def test_upsert_and_delete_take_effect_at_once(store: VectorStore) -> None:
@@ -172,7 +181,7 @@ def test_upsert_and_delete_take_effect_at_once(store: VectorStore) -> None:
     hits = store.search("sailor dreaming about the deep sea", k=1)
     assert hits[0].item_id == "m1" and hits[0].item_index == 7
     # The new genre is filterable right away.
-    assert titles(store.search("film", filters=SearchFilters(include_genres=("Mystery",)))) == ["Submarine Dreams"]
+    assert titles(store.search("film", filters=Filters(include={"genre": ("Mystery",)}))) == ["Submarine Dreams"]
     store.delete(["m1", "6"])
     assert store.count() == 6
     assert "Inception" not in titles(store.search("dreams heist", k=10))
@@ -187,7 +196,7 @@ def test_rebuild_writes_only_changes(store: VectorStore, tiny_catalog: Catalog) 
     stats = store.build(changed, popularity=pop)
     assert (stats.num_upserted, stats.num_deleted) == (1, 1)
     assert store.count() == 6
-    assert titles(store.search("alien", k=6, filters=SearchFilters(min_popularity=50))) == ["Alien"]
+    assert titles(store.search("alien", k=6, filters=Filters(min_ratings=50))) == ["Alien"]
 
 
 def test_empty_query_rejected(store: VectorStore) -> None:
@@ -204,20 +213,24 @@ def test_over_long_query_truncated_with_warning(store: VectorStore, caplog: pyte
 
 
 def test_unknown_filter_field_lists_valid_ones(store: VectorStore) -> None:
-    with pytest.raises(ValueError, match="unknown filter field.*'director'.*valid fields are: include_genres"):
+    with pytest.raises(ValueError, match="unknown filter field.*'director'.*valid fields are: include, match"):
         store.search("x", filters={"director": "Nolan"})
+    with pytest.raises(ValueError, match="include: unknown facet 'director'; this catalogue's facets are: genre"):
+        store.search("x", filters={"include": {"director": ["Nolan"]}})
 
 
 def test_unknown_genre_lists_valid_ones(store: VectorStore) -> None:
-    with pytest.raises(ValueError, match="unknown genre 'scifi'; valid genres are: Action, Adventure, Animation"):
-        store.search("x", filters=SearchFilters(include_genres=("scifi",)))
+    with pytest.raises(
+        ValueError, match="genre 'scifi' is not in this catalogue; valid genre values are: Action, Adventure, Animation"
+    ):
+        store.search("x", filters=Filters(include={"genre": ("scifi",)}))
 
 
 def test_inverted_year_range(store: VectorStore) -> None:
-    with pytest.raises(ValueError, match="inverted year range: year_from=2005 is after year_to=1990"):
-        store.search("x", filters={"year_from": 2005, "year_to": 1990})
-    with pytest.raises(ValueError, match="inverted year range"):
-        store.search("x", filters=Filters(year_min=2005, year_max=1990))
+    with pytest.raises(ValueError, match=r"can never be met: year range 2005-1990 is empty \(low > high\)"):
+        store.search("x", filters={"ranges": {"year": [(2005, 1990)]}})
+    with pytest.raises(ValueError, match="year range 2005-1990 is empty"):
+        store.search("x", filters=Filters(ranges={"year": (Range(2005, 1990),)}))
 
 
 def test_bad_k_and_vector(store: VectorStore) -> None:
@@ -265,16 +278,37 @@ def test_open_needs_a_location(encoder: TextEncoder) -> None:
         VectorStore.open("x", collection="ab", encoder=encoder)
 
 
-FILTER_CASES: list[SearchFilters | None] = [
+FILTER_CASES: list[Filters | None] = [
     None,
-    SearchFilters(include_genres=("sci-fi", "Horror")),
-    SearchFilters(include_genres=("Horror", "Adventure"), genre_match="any"),
-    SearchFilters(include_genres=("Sci-Fi",), exclude_genres=("Horror",)),
-    SearchFilters(year_from=1982, year_to=2001),
-    SearchFilters(min_popularity=5, exclude_items=(0,)),
-    SearchFilters(exclude_genres=("Animation",), year_to=1990),
-    SearchFilters(include_genres=("Animation",), year_to=1990),
+    Filters(include={"genre": ("sci-fi", "Horror")}),
+    Filters(include={"genre": ("Horror", "Adventure")}, match={"genre": "any"}),
+    Filters(include={"genre": ("Sci-Fi",)}, exclude={"genre": ("Horror",)}),
+    Filters(ranges={"year": (Range(1982, 2001),)}),
+    Filters(min_ratings=5, exclude_items=(0,)),
+    Filters(exclude={"genre": ("Animation",)}, ranges={"year": (Range(None, 1990),)}),
+    Filters(include={"genre": ("Animation",)}, ranges={"year": (Range(None, 1990),)}),
+    Filters(ranges={"year": (Range(1979, 1979), Range(2001, None))}),
+    Filters(exclude_ranges={"year": (Range(1980, 1999), Range(2005, None))}),
+    Filters(include={"tag": ("pixar", "space")}, match={"tag": "any"}, exclude={"genre": ("Comedy",)}),
 ]
+
+
+def test_items_without_a_value_in_both_paths(store: VectorStore) -> None:
+    undated = Item("m5", "Undated Reel", None, ("Horror",), (), "A reel of film with no date.")
+    store.upsert([undated], [7], popularity=[1])
+    query = store.encoder.encode(["a reel of film"], use_cache=False)[0]
+    try:
+        for filters, has_it in (
+            (Filters(exclude_ranges={"year": (Range(1900, 2100),)}), True),  # no year: not in the excluded range
+            (Filters(ranges={"year": (Range(1900, 2100),)}), False),  # no year: not in the allowed range
+        ):
+            for limit in (200_000, 0):  # the in-memory copy, then Chroma
+                store.exact_search_max_items = limit
+                got = titles(store.search_by_vector(query, k=8, filters=filters))
+                assert ("Undated Reel" in got) is has_it, (filters, limit)
+    finally:
+        store.exact_search_max_items = 200_000
+        store.delete(["m5"])
 
 
 @pytest.mark.parametrize("k", [1, 3, 7])
@@ -298,7 +332,7 @@ def test_exact_path_sees_writes_from_another_store_object(
 ) -> None:
     """A second VectorStore on the same collection (another process, another client) writes; the first one's
     in-memory copy must not serve stale results."""
-    horror = SearchFilters(include_genres=("Horror",))
+    horror = Filters(include={"genre": ("Horror",)})
     assert set(titles(store.search("monster", filters=horror))) == {"Alien", "The Thing"}
     assert store._exact is not None
     other = open_store()
@@ -321,3 +355,20 @@ def test_auto_precision_encoder_follows_the_store(open_store, tiny_catalog: Cata
     reopened = open_store(auto)
     assert auto.model_id == fp32.model_id and auto.precision == "fp32"
     assert reopened.search("a heist inside people's dreams", k=1)[0].title == "Inception"
+
+
+def test_store_from_before_facets_is_rebuilt(
+    store: VectorStore, tiny_catalog: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    meta = {k: v for k, v in (store.collection.metadata or {}).items() if k != "schema" and not k.startswith("hnsw:")}
+    store.collection.modify(metadata=meta)  # what a store written by an older agentrec looks like
+    store._exact = None
+    assert store.schema is None
+    assert titles(store.search("alien", k=1)) == ["Alien"]  # unfiltered search still works
+    with pytest.raises(ValueError, match="built before facet metadata.*rebuild it with `agentrec index"):
+        store.search("alien", filters=Filters(include={"genre": ("Horror",)}))
+    with caplog.at_level(logging.WARNING, logger="agentrec.text.store"):
+        store.build(tiny_catalog, popularity=POPULARITY)
+    assert "predates facet metadata" in caplog.text
+    got = titles(store.search("alien", filters=Filters(include={"genre": ("Horror",)})))
+    assert set(got) == {"Alien", "The Thing"}

@@ -12,11 +12,13 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agentrec.agent.genre_view import excluded_genres
 from agentrec.agent.guard import Guard, runtime_of
 from agentrec.agent.justify import describe_filters, propose
 from agentrec.agent.planner import parse_request
@@ -98,7 +100,8 @@ class Agent:
         """Load (building what is missing) a dataset's components and wrap them in an agent.
 
         Args:
-            dataset: a dataset name (``"ml-latest-small"``) or a built artifacts directory of one dataset.
+            dataset: a dataset name (``"ml-latest-small"``, or one given to ``agentrec.data.register_dataset``), a
+                dataset spec file (``.toml``), or a built artifacts directory of one dataset (``<artifacts>/<name>``).
             data_dir: where raw datasets live (default ``AGENTREC_DATA_DIR`` or the user cache).
             artifacts_dir: where built artifacts live (default ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
             config: LLM settings (default ``AgentConfig.from_env()``).
@@ -110,19 +113,9 @@ class Agent:
         """
         from agentrec.artifacts import load_components
 
-        path = Path(dataset).expanduser()
-        name = str(dataset)
-        # A directory is meant when a Path or something path-like is given ("ml-latest-small" stays a name,
-        # even when the current directory happens to hold a folder of that name).
-        if isinstance(dataset, Path) or "/" in name or "\\" in name:
-            if not path.is_dir():
-                raise ValueError(
-                    f"dataset: {str(dataset)!r} is not a directory; pass a dataset name such as 'ml-latest-small' "
-                    "or the built artifacts directory of one dataset (<artifacts>/<name>)"
-                )
-            name, artifacts_dir = path.name, path.parent
+        # Names, spec files and artifacts folders are told apart by load_components (agentrec.data.resolve_dataset).
         comps = load_components(
-            name,
+            dataset,
             data_dir=data_dir,
             artifacts_dir=artifacts_dir,
             build_missing=build_missing,
@@ -308,13 +301,15 @@ class Agent:
         if self.config.llm_enabled:
             from agentrec.agent.llm import LLMUnavailable
 
-            self.toolbox.begin_turn(state, text=parsed.text)
+            llm_turn = self.toolbox.begin_turn(state, text=parsed.text)
             guard_query = self._query(state, search_text, seeds, fresh=False)  # the LLM may bring back a shown item
             try:
                 result = self._llm_agent().run(
                     text,
                     state,
-                    validate=lambda ps: self.guard.validate(ps, guard_query, max_runtime=state.max_runtime),
+                    validate=lambda ps: self.guard.validate(
+                        ps, guard_query, max_runtime=state.max_runtime, turn=llm_turn
+                    ),
                     on_event=on_event,
                 )
                 trace += list(result.trace)
@@ -404,6 +399,7 @@ class Agent:
         # Explain only as many candidates as needed: the retriever already enforces the hard filters, so the
         # guard rarely drops one; when it does, the next candidates are explained and checked.
         report = GuardReport()
+        turn = self.toolbox.turn
         start = 0
         while len(report.accepted) < k and start < len(cands):
             chunk = cands[start : start + k - len(report.accepted)]
@@ -413,6 +409,7 @@ class Agent:
                 query,
                 k=k - len(report.accepted),
                 max_runtime=max_runtime,
+                turn=turn,
             )
             report.accepted += part.accepted
             report.rejected += part.rejected
@@ -451,7 +448,7 @@ class Agent:
     def _compose(self, recs: list[Recommendation], query: Query, notes: list[str], llm_text: str, mode: str) -> str:
         lines: list[str] = []
         if mode == "offline":
-            what = describe_filters(query)
+            what = describe_filters(query, self.toolbox.schema)
             header = f"[offline mode] Here are {len(recs)} recommendation(s)"
             header += f" for {what}" if what else ""
             if query.user_id:
@@ -483,7 +480,8 @@ class Agent:
         exc = tuple(genres[g.lower()] for g in prof.exclude_genres if g.lower() in genres)
         if exc:
             f = state.filters
-            state.filters = type(f)(**{**f.__dict__, "exclude_genres": tuple(dict.fromkeys([*f.exclude_genres, *exc]))})
+            merged = tuple(dict.fromkeys([*excluded_genres(f), *exc]))
+            state.filters = replace(f, exclude={**f.exclude, "genre": merged})
 
     def _save_profile(self, state: ConversationState) -> None:
         if self.profiles is None or state.user_id is None:
@@ -495,7 +493,7 @@ class Agent:
                 liked=tuple(items[i].item_id for i in state.liked),
                 disliked=tuple(items[i].item_id for i in state.disliked),
                 rejected=tuple(items[i].item_id for i in state.rejected),
-                exclude_genres=state.filters.exclude_genres,
+                exclude_genres=excluded_genres(state.filters),
             )
         )
 

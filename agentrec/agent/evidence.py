@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from agentrec.schema import CatalogSchema
 from agentrec.types import GraphPath, Item, Query
 
 __all__ = ["citable_facts", "informative_paths", "overview_sentence", "rating_sentence"]
@@ -21,19 +22,20 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 
 
-def _asked_genres(query: Query) -> set[str]:
+def _asked_values(query: Query) -> set[str]:
+    """Every categorical value the filters name (included or excluded), lower-cased."""
     f = query.filters
-    return {g.lower() for g in (*f.include_genres, *f.exclude_genres)}
+    return {v.lower() for values in (*f.include.values(), *f.exclude.values()) for v in values}
 
 
 def informative_paths(paths: Sequence[GraphPath], query: Query) -> list[GraphPath]:
     """``paths`` without the trivial ones, best first.
 
-    Dropped: semantic paths whose matched terms are only the genres the filters already enforce (they
-    restate the request), attribute paths through an enforced genre, and co-interaction paths through fewer
-    than :data:`MIN_CO_SUPPORT` people.
+    Dropped: semantic paths whose matched terms are only values the filters already enforce (they restate
+    the request), attribute paths through an enforced value, and co-interaction paths through fewer than
+    :data:`MIN_CO_SUPPORT` people.
     """
-    asked = _asked_genres(query)
+    asked = _asked_values(query)
     out = []
     for p in paths:
         if p.kind == "semantic" and len(p.nodes) == 3:
@@ -41,7 +43,7 @@ def informative_paths(paths: Sequence[GraphPath], query: Query) -> list[GraphPat
             if terms <= asked:
                 continue
         elif p.kind == "attribute" and len(p.nodes) == 4:
-            if p.nodes[2].kind == "genre" and p.nodes[2].key.lower() in asked:
+            if p.nodes[2].key.lower() in asked:
                 continue
         elif p.kind == "co_interaction" and len(p.edges) == 3 and p.edges[1].support < MIN_CO_SUPPORT:
             continue
@@ -75,18 +77,22 @@ def overview_sentence(item: Item, words: Sequence[str], *, max_chars: int = 180)
     return best
 
 
-def citable_facts(item: Item, query: Query) -> list[str]:
-    """True attribute facts the guard accepts, least tautological first.
+def citable_facts(item: Item, query: Query, schema: CatalogSchema) -> list[str]:
+    """True facts about ``item`` that the guard accepts, least tautological first.
 
-    The item's year comes first (cited without restating anything); then a genre or tag the request did not
-    ask for; only then a genre the request enforced (the guard turns that one into a request path).
+    Numeric facts (a year) come first: they are cited without restating anything. Then one categorical fact
+    the request did not name; only when nothing else is true of the item, a value the request named (the
+    guard turns that one into a "you asked for X" path).
     """
-    facts: list[str] = []
-    if item.year is not None:
-        facts.append(f"year: {item.year}")
-    asked = _asked_genres(query)
-    facts += [f"genre: {g}" for g in item.genres if g.lower() not in asked][:1]
-    facts += [f"tag: {t}" for t in item.tags if t.lower() not in asked][:1]
-    if not facts:
-        facts += [f"genre: {g}" for g in item.genres][:1]
-    return facts
+    asked = _asked_values(query) | {w.lower() for w in _WORD.findall(query.text.lower())}
+    numeric, other, named = [], [], []
+    for fact in schema.facts(item):
+        facet, _, value = fact.partition(": ")
+        if schema.facet(facet).kind != "categorical":
+            numeric.append(fact)
+        elif value.strip().lower() in asked:
+            named.append(fact)
+        else:
+            other.append(fact)
+    facts = numeric[:1] + other[:1]
+    return facts or named[:1]

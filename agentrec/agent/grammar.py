@@ -237,6 +237,14 @@ def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, r
         _add(req.prefer, facet, values)
         req.text = " ".join(dict.fromkeys([*req.text.split(), *(h.phrase for h in group)]))
         return
+    group, links = _compounds(text, facet, group, links, lexicon, req)
+    values = [v for h in group if h.ref is not None for v in h.ref.values]
+    if len(group) == 1 and group[0].ref is not None and group[0].ref.any_of:
+        _add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
+        req.match[facet] = "any"
+        return
+    if any(h.ref is not None and h.ref.any_of for h in group):
+        links = ["or" if h.ref is not None and h.ref.any_of else link for h, link in zip(group, links, strict=False)]
     if "or" in links and "and" in links:
         in_choice = [
             (i > 0 and links[i - 1] == "or") or (i < len(links) and links[i] == "or") for i in range(len(group))
@@ -261,6 +269,36 @@ def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, r
         _add(req.inferred, facet, inferred)
         words = ", ".join(f"'{h.phrase}'" for h in group if h.ref is not None and h.ref.origin == "topic")
         req.notes.append(f"I read {words} as {facet} {', '.join(dict.fromkeys(inferred))}.")
+
+
+def _compounds(
+    text: str, facet: str, group: list[_Hit], links: list[str], lexicon: Lexicon, req: Request
+) -> tuple[list[_Hit], list[str]]:
+    """Values no item carries together, joined by "and": a compound keeps its head, a list becomes a union.
+
+    "3D printer filament" (two category values side by side that never meet on one item) is filament for a 3D
+    printer: the last one is the must, the first a preference. "gloves and stethoscopes" (apart) means either.
+    On a catalogue where they do meet ("a crime drama") both stay musts.
+    """
+    if len(group) < 2:
+        return group, links
+    keep, out_links = [group[0]], []
+    for b, link in zip(group[1:], links, strict=True):
+        a = keep[-1]
+        assert a.ref is not None and b.ref is not None
+        if link != "and" or lexicon.cooccur(facet, a.ref.values, b.ref.values):
+            keep.append(b)
+            out_links.append(link)
+        elif not text[a.end : b.start].strip():
+            keep[-1] = b  # a compound: the earlier value only describes the later one
+            _add(req.prefer, facet, list(a.ref.values))
+            req.text = " ".join(dict.fromkeys([*req.text.split(), a.phrase]))
+            req.notes.append(f"I read '{a.phrase} {b.phrase}' as {', '.join(b.ref.values)} (for {a.phrase}).")
+        else:
+            keep.append(b)
+            out_links.append("or")
+            req.notes.append(f"Nothing is both {a.phrase} and {b.phrase}, so I show either.")
+    return keep, out_links
 
 
 def _add(table: dict[str, list[str]], facet: str, values: list[str]) -> None:

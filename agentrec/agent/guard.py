@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from agentrec.agent.toolbox import Toolbox
+from agentrec.agent.turn import Turn
 from agentrec.agent.types import GuardReport, Proposal
 from agentrec.types import GraphPath, PathEdge, PathNode, Query, Recommendation
 
@@ -20,7 +21,7 @@ __all__ = ["Guard", "runtime_of"]
 
 logger = logging.getLogger(__name__)
 
-_FACT = re.compile(r"^\s*(genre|tag|year)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
+_FACT = re.compile(r"^\s*([a-z_][\w ]*?)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
 
 
 def runtime_of(attributes: object) -> int | None:
@@ -37,7 +38,8 @@ class Guard:
     """Validates proposals against the catalogue, this turn's tool results, the query and the evidence.
 
     Args:
-        toolbox: the toolbox of the running turn (its ``allowed_item_indices`` and ``paths``).
+        toolbox: the toolbox whose tools ran (each check takes a :class:`~agentrec.agent.turn.Turn`: what the
+            tools handed out in that turn; by default the toolbox's running turn).
     """
 
     def __init__(self, toolbox: Toolbox) -> None:
@@ -45,13 +47,17 @@ class Guard:
         self.catalog = toolbox.catalog
         self.retriever = toolbox.retriever
         self.explainer = toolbox.explainer
+        self.schema = toolbox.schema
 
     def fact_path(self, item_index: int, kind: str, value: str) -> GraphPath | None:
-        """A verifiable path for a true genre / tag fact ("the request's <value> -> item"), else None."""
+        """A verifiable path for a true categorical fact ("the request's <value> -> item"), else None."""
         from agentrec.graph.render import path_text  # lazy: the graph package imports torch
 
         item = self.catalog[item_index]
-        values = item.genres if kind == "genre" else item.tags
+        if not self.schema.has(kind) or self.schema.facet(kind).kind != "categorical":
+            return None
+        carried = self.schema.item_values(item, kind)
+        values = carried if isinstance(carried, tuple) else ()
         match = next((v for v in values if v.lower() == value.strip().lower()), None)
         if match is None:
             return None
@@ -64,39 +70,43 @@ class Guard:
         path = GraphPath("semantic", nodes, draft.edges, 0.5, path_text(draft))
         return path if self.explainer.verify(path) else None
 
-    def _resolve_evidence(self, item_index: int, entry: str, query: Query) -> tuple[GraphPath | None, bool]:
+    def _resolve_evidence(self, item_index: int, entry: str, query: Query, turn: Turn) -> tuple[GraphPath | None, bool]:
         """(path, cited): a verified path for the entry, a true path-less fact, or nothing.
 
-        A true genre / tag fact becomes a path ("you asked for X -> item") only when the request did ask for
-        X; otherwise (and for years) it is cited as a true attribute without a path.
+        A true categorical fact (``"genre: X"``, ``"brand: Y"``, any facet of the schema) becomes a path ("you
+        asked for X -> item") only when the request did ask for X; otherwise (and for numbers such as years) it
+        is cited as a true attribute without a path.
         """
         item = self.catalog[item_index]
         entry = str(entry).strip()
-        path = self.toolbox.paths.get(entry) or self.toolbox.paths.get(entry.strip("[]"))
+        path = turn.paths.get(entry) or turn.paths.get(entry.strip("[]"))
         if path is None:
-            path = next((p for p in self.toolbox.paths.values() if p.text == entry), None)
+            path = next((p for p in turn.paths.values() if p.text == entry), None)
         if path is not None:
             ends_here = path.nodes[-1].kind == "item" and path.nodes[-1].key == item.item_id
             return (path, True) if ends_here and self.explainer.verify(path) else (None, False)
         m = _FACT.match(entry)
         if not m:
             return None, False
-        kind, value = m.group(1).lower(), m.group(2)
-        if kind == "year":
-            return None, value.isdigit() and item.year == int(value)
-        values = item.genres if kind == "genre" else item.tags
-        if not any(v.lower() == value.strip().lower() for v in values):
+        kind, value = m.group(1).strip().lower(), m.group(2)
+        if not self.schema.has(kind) or not self.schema.fact_holds(item, f"{kind}: {value}"):
             return None, False
-        asked = {g.lower() for g in query.filters.include_genres} | set(re.findall(r"[\w-]+", query.text.lower()))
+        if self.schema.facet(kind).kind != "categorical":
+            return None, True
+        wanted = {v.lower() for values in query.filters.include.values() for v in values}
+        asked = wanted | set(re.findall(r"[\w-]+", query.text.lower()))
         if value.strip().lower() not in asked:
             return None, True
         fact = self.fact_path(item_index, kind, value)
         return fact, fact is not None
 
-    def check_item(self, item_index: int, query: Query, *, max_runtime: int | None = None) -> list[str]:
-        """Why an item may not be recommended for ``query`` (empty when it may)."""
+    def check_item(
+        self, item_index: int, query: Query, *, max_runtime: int | None = None, turn: Turn | None = None
+    ) -> list[str]:
+        """Why an item may not be recommended for ``query`` in ``turn`` (default: the running one); [] when it may."""
+        turn = turn if turn is not None else self.toolbox.turn
         problems: list[str] = []
-        if item_index not in self.toolbox.allowed_item_indices:
+        if item_index not in turn.allowed_item_indices:
             problems.append("did not come from a tool result in this turn")
         problems += self.retriever.check(item_index, query)
         if max_runtime is not None:
@@ -112,6 +122,7 @@ class Guard:
         *,
         k: int | None = None,
         max_runtime: int | None = None,
+        turn: Turn | None = None,
     ) -> GuardReport:
         """Accept the valid proposals (in order, no duplicates, at most ``k``) and reject the rest with reasons.
 
@@ -120,10 +131,13 @@ class Guard:
             query: the turn's query: its filters, seen and rejected items are enforced.
             k: the most recommendations to accept (default ``query.k``).
             max_runtime: a runtime ceiling in minutes, when the user asked for something shorter.
+            turn: the turn whose tool results and paths the proposals may use (default: the toolbox's running
+                turn in this context).
 
         Returns:
             A :class:`GuardReport`; accepted recommendations carry their verified evidence paths.
         """
+        turn = turn if turn is not None else self.toolbox.turn
         k = query.k if k is None else k
         report = GuardReport()
         taken: set[int] = set()
@@ -138,7 +152,7 @@ class Guard:
             if len(report.accepted) >= k:
                 report.rejected.append((prop, f"more than k={k} recommendations"))
                 continue
-            problems = self.check_item(idx, query, max_runtime=max_runtime)
+            problems = self.check_item(idx, query, max_runtime=max_runtime, turn=turn)
             if problems:
                 report.rejected.append((prop, "; ".join(problems)))
                 continue
@@ -146,7 +160,7 @@ class Guard:
             paths: list[GraphPath] = []
             cited = False
             for entry in prop.evidence:
-                path, ok = self._resolve_evidence(idx, entry, query)
+                path, ok = self._resolve_evidence(idx, entry, query, turn)
                 cited = cited or ok
                 if path is not None and path not in paths:
                     paths.append(path)
@@ -159,7 +173,7 @@ class Guard:
                 )
                 continue
             item = self.catalog[idx]
-            cand = self.toolbox.candidates.get(idx)
+            cand = turn.candidates.get(idx)
             report.accepted.append(
                 Recommendation(
                     item_index=idx,

@@ -12,41 +12,34 @@ from agentrec.agent.evidence import citable_facts, informative_paths, overview_s
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import Proposal, ToolError
 from agentrec.retrieve.quality import descriptive_words
+from agentrec.schema import CatalogSchema
 from agentrec.types import Candidate, GraphPath, Item, Query
 
 __all__ = ["constraint_facts", "describe_filters", "propose", "write_reason"]
 
 
-def constraint_facts(item: Item, query: Query) -> list[str]:
-    """Attribute facts (``"genre: X"``, ``"year: 1995"``) by which ``item`` meets the query's constraints."""
+def constraint_facts(item: Item, query: Query, schema: CatalogSchema) -> list[str]:
+    """Facts (``"genre: X"``, ``"year: 1995"``) by which ``item`` meets the query's facet constraints."""
     f = query.filters
-    facts = [f"genre: {g}" for g in item.genres if g.lower() in {x.lower() for x in f.include_genres}]
-    if item.year is not None and (f.year_min is not None or f.year_max is not None):
-        facts.append(f"year: {item.year}")
-    return facts
+    wanted = {(facet, v.casefold()) for facet, values in f.include.items() for v in values}
+    out = []
+    for fact in schema.facts(item):
+        facet, _, value = fact.partition(": ")
+        if (facet, value.casefold()) in wanted or facet in f.ranges:
+            out.append(fact)
+    return out
 
 
-def describe_filters(query: Query) -> str:
-    """The query's hard constraints in words, e.g. ``"Sci-Fi, 1990-1999, no Horror"`` ("" when none)."""
-    f = query.filters
-    parts = []
-    if f.include_genres:
-        parts.append((" or " if f.genre_match == "any" else " + ").join(f.include_genres))
-    if f.year_min is not None and f.year_max is not None:
-        parts.append(f"{f.year_min}" if f.year_min == f.year_max else f"{f.year_min}-{f.year_max}")
-    elif f.year_min is not None:
-        parts.append(f"from {f.year_min}")
-    elif f.year_max is not None:
-        parts.append(f"up to {f.year_max}")
-    if f.exclude_genres:
-        parts.append("no " + ", no ".join(f.exclude_genres))
-    return ", ".join(parts)
+def describe_filters(query: Query, schema: CatalogSchema) -> str:
+    """The query's facet constraints in words, e.g. ``"genre Sci-Fi, not Horror, year 1990-1999"`` ("" when none)."""
+    return schema.describe(query.filters, facets_only=True)
 
 
 def write_reason(
     item: Item,
     paths: Sequence[GraphPath],
     query: Query,
+    schema: CatalogSchema,
     *,
     num_ratings: int | None = None,
     mean_rating: float | None = None,
@@ -57,7 +50,8 @@ def write_reason(
     Informative paths come first (trivial ones are dropped, see :func:`informative_paths`), then how many
     people rated the item and how well (``num_ratings`` / ``mean_rating``), then the sentence of the item's
     overview matching the request's descriptive ``words``. Nothing restates the request; when the request has
-    hard constraints, the item's own genres and year close the reason so the user can check them.
+    hard constraints, the item's own values of the constrained facets close the reason so the user can check
+    them (``"Genre Action/Sci-Fi, year 1999"``).
     """
     sentences: list[str] = []
     kinds_used: set[str] = set()
@@ -70,11 +64,23 @@ def write_reason(
     quote = overview_sentence(item, words)
     if quote and "semantic" not in kinds_used:
         sentences.append(f'From its description: "{quote.rstrip(".")}"')
-    if not query.filters.is_empty() or not sentences:
-        genres = "/".join(item.genres) or "Title"
-        when = f" from {item.year}" if item.year is not None else ""
-        sentences.append(f"{genres}{when}")
+    facets = query.filters.facet_names() or (set() if sentences else None)
+    checkable = _facet_values(item, schema, facets)
+    if checkable:
+        sentences.append(checkable)
     return ". ".join(s.rstrip(".") for s in sentences) + "."
+
+
+def _facet_values(item: Item, schema: CatalogSchema, facets: set[str] | None) -> str:
+    """The item's values of ``facets`` (None: of its first two facets) in words, e.g. ``"Genre Comedy, year 1995"``."""
+    grouped: dict[str, list[str]] = {}
+    for fact in schema.facts(item):
+        facet, _, value = fact.partition(": ")
+        if facets is None or facet in facets:
+            grouped.setdefault(facet, []).append(value)
+    parts = [f"{schema.label(f)} {'/'.join(v)}" for f, v in list(grouped.items())[: None if facets else 2]]
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _strongest(paths: Sequence[GraphPath]) -> list[GraphPath]:
@@ -109,6 +115,6 @@ def propose(toolbox: Toolbox, candidates: Sequence[Candidate], query: Query, *, 
             mean, n = fact
         else:
             mean, n = None, int(degree[cand.item_index]) if degree is not None else 0
-        reason = write_reason(item, paths, query, num_ratings=n, mean_rating=mean, words=words)
-        out.append(Proposal(item.item_id, reason, tuple(refs + citable_facts(item, query))))
+        reason = write_reason(item, paths, query, toolbox.schema, num_ratings=n, mean_rating=mean, words=words)
+        out.append(Proposal(item.item_id, reason, tuple(refs + citable_facts(item, query, toolbox.schema))))
     return out

@@ -1,13 +1,17 @@
-"""LangChain glue: the toolbox's six tools as ``@tool`` objects, and the conversation state as LLM context.
+"""LangChain glue: the toolbox's six tools as LangChain tools, and the conversation state as LLM context.
 
 Each tool returns ``(content, artifact)`` (``response_format="content_and_artifact"``): short text for the
 LLM and the typed value (candidates, paths, a profile, title matches) for the application. A
 :class:`~agentrec.agent.types.ToolError` becomes content telling the LLM what to try next. A tool's
-docstring IS its prompt: it is written for the LLM and describes every argument.
+docstring IS its prompt: it is written once, on the :class:`~agentrec.agent.toolbox.Toolbox` method that the
+offline planner calls too, and describes every argument.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
+import typing
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +24,14 @@ if TYPE_CHECKING:
     from agentrec.agent.session import ConversationState
     from agentrec.agent.toolbox import Toolbox
 
-__all__ = ["TOOL_NAMES", "history_messages", "make_langchain_tools", "render_state"]
+__all__ = [
+    "TOOL_NAMES",
+    "history_messages",
+    "make_langchain_tools",
+    "parse_google_docstring",
+    "render_state",
+    "tool_from_method",
+]
 
 TOOL_NAMES = ("search_catalog", "recommend_for_user", "similar_items", "explain", "user_profile", "lookup_title")
 MAX_TOOL_K = 50  # the LLM may ask for more; more than this only fills its context
@@ -40,8 +51,85 @@ def _run(fn: Any, /, **kwargs: Any) -> tuple[str, Any]:
     return result.content, result.artifact
 
 
+def _filters_arg(filters: Any) -> dict[str, Any] | None:
+    """The ``filters`` argument as a plain dict (LangChain passes the validated pydantic model)."""
+    if filters is None:
+        return None
+    if hasattr(filters, "model_dump"):
+        return {k: v for k, v in filters.model_dump().items() if v is not None}
+    return dict(filters)
+
+
+def _validation_error(exc: Exception) -> str:
+    return f"Error: the arguments do not fit this tool ({exc}). Fix them and call the tool again."
+
+
+def parse_google_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """(description, argument -> description) from a Google-style docstring; the description stops at ``Args:``.
+
+    Raises:
+        ValueError: when the docstring has no ``Args:`` entries at all.
+    """
+    text = inspect.cleandoc(doc or "")
+    head, _, rest = text.partition("\nArgs:\n")
+    args: dict[str, str] = {}
+    current = ""
+    for line in rest.splitlines():
+        if line and not line.startswith(" "):
+            break  # the next section (Returns:, Raises:)
+        m = re.match(r"^ {4}(\w+)(?: \([^)]*\))?: (.*)$", line)
+        if m:
+            current = m.group(1)
+            args[current] = m.group(2).strip()
+        elif current and line.strip():
+            args[current] += " " + line.strip()
+    return head.strip(), args
+
+
+def tool_from_method(toolbox: Toolbox, name: str) -> BaseTool:
+    """A LangChain tool from one of the toolbox's methods: its signature and docstring ARE the tool's.
+
+    The ``filters`` argument becomes the schema's pydantic model (:func:`agentrec.schema_args.filter_args_model`);
+    ``k`` is clamped to 1-50; a :class:`~agentrec.agent.types.ToolError` becomes advice for the LLM.
+
+    Raises:
+        ValueError: when an argument of the method is not described in its docstring.
+    """
+    from langchain_core.tools import StructuredTool
+    from pydantic import Field, create_model
+
+    from agentrec.schema_args import filter_args_model
+
+    method = getattr(toolbox, name)
+    description, docs = parse_google_docstring(method.__doc__ or "")
+    hints = typing.get_type_hints(method)
+    fields: dict[str, Any] = {}
+    for arg, param in inspect.signature(method).parameters.items():
+        if arg not in docs:
+            raise ValueError(f"Toolbox.{name}: argument {arg!r} is not described in the docstring (the LLM's prompt)")
+        kind = filter_args_model(toolbox.schema) | None if arg == "filters" else hints[arg]
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[arg] = (kind, Field(default=default, description=docs[arg]))
+
+    def call(**kwargs: Any) -> tuple[str, Any]:
+        if "filters" in kwargs:
+            kwargs["filters"] = _filters_arg(kwargs["filters"])
+        if "k" in kwargs:
+            kwargs["k"] = _clamp_k(kwargs["k"])
+        return _run(method, **kwargs)
+
+    return StructuredTool.from_function(
+        func=call,
+        name=name,
+        description=description,
+        args_schema=create_model(f"{name}_args", **fields),
+        response_format="content_and_artifact",
+        handle_validation_error=_validation_error,
+    )
+
+
 def make_langchain_tools(toolbox: Toolbox) -> list[BaseTool]:
-    """Wrap the toolbox's tools for a LangChain agent.
+    """The toolbox's six tools for a LangChain agent, built from the toolbox's own methods.
 
     Args:
         toolbox: the plain-Python tools (shared with the offline planner, so both behave the same).
@@ -49,137 +137,7 @@ def make_langchain_tools(toolbox: Toolbox) -> list[BaseTool]:
     Returns:
         Six tools, in the order of :data:`TOOL_NAMES`; each returns ``(content, artifact)``.
     """
-    from langchain_core.tools import tool
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def search_catalog(
-        description: str,
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Search the catalogue by meaning, with optional hard filters. Use it for requests described in words.
-
-        Returns lines "id=<item_id> | title (year) | genres". Only item_ids shown by tools may be recommended.
-
-        Args:
-            description: what the person wants in their own words, e.g. "slow-burn space horror". Leave out
-                the filters below from this text.
-            genres: genres every result must have, e.g. ["Comedy", "Romance"]. Use the catalogue's genre names.
-            exclude_genres: genres no result may have, e.g. ["Horror"] for "no horror".
-            year_from: earliest release year, inclusive (1990 for "90s").
-            year_to: latest release year, inclusive (1999 for "90s").
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.search_catalog,
-            description=description,
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def recommend_for_user(
-        user_id: str,
-        description: str = "",
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Personalised recommendations for a known user, from their interaction history (graph model).
-
-        Already-seen items are excluded. Returns lines "id=<item_id> | title (year) | genres".
-
-        Args:
-            user_id: the user's id exactly as given in the conversation state, e.g. "42".
-            description: optional words about what they want now, e.g. "something light"; "" for none.
-            genres: genres every result must have, e.g. ["Comedy"].
-            exclude_genres: genres no result may have, e.g. ["Horror"].
-            year_from: earliest release year, inclusive.
-            year_to: latest release year, inclusive.
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.recommend_for_user,
-            user_id=str(user_id),
-            description=description or "",
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def similar_items(
-        title_or_id: str,
-        genres: list[str] | None = None,
-        exclude_genres: list[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> tuple[str, Any]:
-        """Items similar to one item: people who liked it also liked them. For "more like <title>".
-
-        Returns lines "id=<item_id> | title (year) | genres".
-
-        Args:
-            title_or_id: the item's item_id (preferred) or its title, e.g. "Alien (1979)".
-            genres: genres every result must have, e.g. ["Comedy"].
-            exclude_genres: genres no result may have, e.g. ["Horror"].
-            year_from: earliest release year, inclusive.
-            year_to: latest release year, inclusive.
-            k: how many results to return (1-50).
-        """
-        return _run(
-            toolbox.similar_items,
-            title_or_id=str(title_or_id),
-            genres=genres or None,
-            exclude_genres=exclude_genres or None,
-            year_from=year_from,
-            year_to=year_to,
-            k=_clamp_k(k),
-        )
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def explain(item: str, user_id: str | None = None, liked: list[str] | None = None) -> tuple[str, Any]:
-        """Evidence for why an item suits the person: paths through the data, each with a reference like "p3".
-
-        Cite these references in the evidence of your final answer.
-
-        Args:
-            item: the item_id (preferred) or title of the item to explain.
-            user_id: the known user's id, when there is one.
-            liked: item_ids or titles the person said they like, when there is no user id.
-        """
-        return _run(toolbox.explain, item=str(item), user_id=user_id, liked=liked or None)
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def user_profile(user_id: str) -> tuple[str, Any]:
-        """What a known user liked most and their favourite genres. Use it to understand their taste.
-
-        Args:
-            user_id: the user's id exactly as given in the conversation state.
-        """
-        return _run(toolbox.user_profile, user_id=str(user_id))
-
-    @tool(response_format="content_and_artifact", parse_docstring=True)
-    def lookup_title(title: str) -> tuple[str, Any]:
-        """Find items by (approximate) title, to get their item_id. Tolerates typos and a missing year.
-
-        Args:
-            title: the title as the person wrote it, e.g. "the matrix" or "Toy Story 1995".
-        """
-        return _run(toolbox.lookup_title, title=str(title))
-
-    return [search_catalog, recommend_for_user, similar_items, explain, user_profile, lookup_title]
+    return [tool_from_method(toolbox, name) for name in TOOL_NAMES]
 
 
 def _titles(toolbox: Toolbox, indices: Sequence[int], limit: int = 20) -> str:
@@ -219,15 +177,7 @@ def render_state(state: ConversationState, toolbox: Toolbox) -> str:
         if items:
             lines.append(f"- {label}: {_titles(toolbox, items)}")
     f = state.filters
-    constraints = []
-    if f.include_genres:
-        constraints.append(f"genres required ({f.genre_match}): {', '.join(f.include_genres)}")
-    if f.exclude_genres:
-        constraints.append(f"genres excluded: {', '.join(f.exclude_genres)}")
-    if f.year_min is not None or f.year_max is not None:
-        constraints.append(f"years {f.year_min if f.year_min is not None else '…'}-{f.year_max or '…'}")
-    if f.min_ratings:
-        constraints.append(f"at least {f.min_ratings} ratings")
+    constraints = [toolbox.schema.describe(f)] if f.facet_names() or f.min_ratings else []
     if state.max_runtime is not None:
         constraints.append(f"runtime at most {state.max_runtime} minutes")
     if constraints:

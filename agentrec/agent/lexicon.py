@@ -11,13 +11,13 @@ beats "comedy" and "science fiction" beats "fiction".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from agentrec.packs import DomainPack
 
-__all__ = ["STOPWORDS", "FacetLike", "Lexicon", "SchemaLike", "ValueRef"]
+__all__ = ["STOPWORDS", "FacetLike", "FacetStats", "Lexicon", "SchemaLike", "ValueRef", "value_pairs"]
 
 # Words of any request that carry no wish of their own; never read as a facet value ("a good one").
 STOPWORDS = frozenset(
@@ -31,9 +31,9 @@ STOPWORDS = frozenset(
     "favorite favourite awesome cool fun".split()
 )
 
-Origin = Literal["name", "synonym", "topic", "compound", "none"]
+Origin = Literal["name", "synonym", "topic", "compound", "head", "none"]
 # Origins in order of strength: a phrase known in several ways keeps the strongest reading.
-_STRENGTH: dict[str, int] = {"none": 4, "name": 3, "compound": 2, "synonym": 1, "topic": 0}
+_STRENGTH: dict[str, int] = {"none": 5, "name": 4, "compound": 3, "synonym": 2, "topic": 1, "head": 0}
 
 
 class FacetLike(Protocol):
@@ -61,12 +61,17 @@ class SchemaLike(Protocol):
 
 @dataclass(frozen=True)
 class ValueRef:
-    """What one phrase names: values of one facet (several for a compound), or nothing (``origin="none"``)."""
+    """What one phrase names: values of one facet, or nothing (``origin="none"``).
+
+    A compound ("rom-com") names all of its values; a head noun ("filament", "tape") names any of the values
+    it ends ("3D Printing Filament"; "Duct Tape", "Electrical Tape"): ``any_of`` is then True.
+    """
 
     facet: str
     values: tuple[str, ...]
     origin: Origin
     phrase: str
+    any_of: bool = False
 
 
 def _variants(phrase: str) -> Iterator[str]:
@@ -91,6 +96,44 @@ def _variants(phrase: str) -> Iterator[str]:
             yield p + "s"
 
 
+def _heads(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Head noun (the last word of a multi-word value) -> the values it ends: "tape" -> Duct Tape, Electrical Tape."""
+    out: dict[str, list[str]] = {}
+    for value in values:
+        words = re.findall(r"[\w'-]+", value.lower())
+        if len(words) >= 2 and len(words[-1]) >= 4 and words[-1] not in STOPWORDS and not words[-1].isdigit():
+            out.setdefault(words[-1], []).append(value)
+    return {head: tuple(vals) for head, vals in out.items()}
+
+
+@dataclass(frozen=True)
+class FacetStats:
+    """What the catalogue says about one facet's values: how many items carry each, and which meet on an item."""
+
+    num_items: int
+    counts: Mapping[str, int]
+    together: frozenset[frozenset[str]]
+
+    @classmethod
+    def from_items(cls, values_per_item: Iterable[Sequence[str]]) -> FacetStats:
+        """Count values and the pairs that occur together, from each item's values of the facet."""
+        counts: dict[str, int] = {}
+        pairs: set[frozenset[str]] = set()
+        n = 0
+        for values in values_per_item:
+            n += 1
+            uniq = sorted(set(values))
+            for v in uniq:
+                counts[v] = counts.get(v, 0) + 1
+            pairs.update(frozenset((a, b)) for i, a in enumerate(uniq) for b in uniq[i + 1 :])
+        return cls(n, counts, frozenset(pairs))
+
+
+def value_pairs(values_per_item: Iterable[Sequence[str]]) -> set[frozenset[str]]:
+    """The pairs of values that occur together on some item."""
+    return set(FacetStats.from_items(values_per_item).together)
+
+
 class Lexicon:
     """Phrase -> facet value(s), for every categorical facet the catalogue can filter on.
 
@@ -99,6 +142,10 @@ class Lexicon:
         pack: the domain pack (synonyms, topics, compounds, phrases that name no value).
         soft: descriptive facets (sparse free tags, keywords): a value named there only steers the ranking,
             while an exclusion is still applied.
+        together: facet -> the pairs of values some item carries together (``frozenset({a, b})``); without it
+            every pair is assumed possible.
+        stats: facet -> :class:`FacetStats` (gives ``together`` and value counts: a head noun that would select a
+            quarter of the catalogue or more, like "supplies" or "products", names no value).
         min_length: phrases shorter than this are ignored (avoids "a", "it").
 
     A phrase claimed by a facet with a smaller vocabulary is never taken over by a larger one ("funny" stays the
@@ -106,11 +153,22 @@ class Lexicon:
     """
 
     def __init__(
-        self, schema: SchemaLike, pack: DomainPack, *, soft: frozenset[str] = frozenset(), min_length: int = 2
+        self,
+        schema: SchemaLike,
+        pack: DomainPack,
+        *,
+        soft: frozenset[str] = frozenset(),
+        together: Mapping[str, set[frozenset[str]]] | None = None,
+        stats: Mapping[str, FacetStats] | None = None,
+        min_length: int = 2,
     ) -> None:
+        stats = stats or {}
+        if together is None and stats:
+            together = {f: set(st.together) for f, st in stats.items()}
         self.facets: dict[str, FacetLike] = {f.name: f for f in schema.facets}
         self.pack = pack
         self.soft = frozenset(soft)
+        self.together = together
         self._table: dict[str, ValueRef] = {}
         categorical = [f for f in schema.facets if f.kind == "categorical" and f.values]
         # Small vocabularies first: a phrase that is both a genre and a tag reads as the genre.
@@ -131,6 +189,14 @@ class Lexicon:
                     self._add(ValueRef(facet.name, known, "compound", phrase))
             for phrase in pack.not_values.get(facet.name, ()):
                 self._table[phrase] = ValueRef(facet.name, (), "none", phrase)
+        for facet in sorted(categorical, key=lambda f: len(f.values)):
+            if facet.name not in self.soft and facet.multi:  # a brand's last word ("Brand", "Products") names none
+                st = stats.get(facet.name)
+                for head, values in _heads(facet.values).items():
+                    if st is not None and sum(st.counts.get(v, 0) for v in values) > st.num_items / 4:
+                        continue
+                    for phrase in _variants(head):
+                        self._add(ValueRef(facet.name, values, "head", phrase, any_of=len(values) > 1))
         ordered = sorted(self._table, key=lambda p: (-len(p), p))
         body = "|".join(re.escape(p) for p in ordered)
         self._pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])") if ordered else None
@@ -144,6 +210,13 @@ class Lexicon:
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def cooccur(self, facet: str, a: Sequence[str], b: Sequence[str]) -> bool:
+        """True when some item carries a value of ``a`` together with a value of ``b`` (or nothing is known)."""
+        if self.together is None or facet not in self.together:
+            return True
+        pairs = self.together[facet]
+        return any(x == y or frozenset((x, y)) in pairs for x in a for y in b)
 
     def lookup(self, phrase: str) -> ValueRef | None:
         """The reading of one phrase (case-insensitive), or None."""

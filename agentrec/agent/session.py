@@ -7,8 +7,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from agentrec.agent.genre_view import excluded_genres, genre_match, included_genres, with_genres_and_years, year_bounds
 from agentrec.agent.profiles import ProfileStore, StoredProfile
-from agentrec.types import Catalog, Filters, Query
+from agentrec.types import Filters, Query
 
 if TYPE_CHECKING:
     from agentrec.agent.planner import ParsedRequest
@@ -30,7 +33,7 @@ class ConversationState:
         rejected: items the user turned down ("not that one"; never recommended again).
         seen: items the user said they have already seen (never recommended).
         filters: the stated constraints accumulated over the conversation.
-        inferred_genres: genres in ``filters.include_genres`` read only from topic words ("detective" ->
+        inferred_genres: genres in ``filters.include["genre"]`` read only from topic words ("detective" ->
             Mystery); memory gives these up first when a later genre wish cannot be combined with them.
         max_runtime: a stated runtime ceiling in minutes (only when the catalogue has runtimes).
         last_shown: the item indices of the last list shown, in display order.
@@ -247,18 +250,19 @@ def apply_request(
         state.mark_seen(idx)
 
     f = state.filters
-    include, match = f.include_genres, f.genre_match
-    exclude = list(f.exclude_genres)
+    include, match = included_genres(f), genre_match(f)
+    exclude = list(excluded_genres(f))
+    f_years = year_bounds(f)
     inferred = [g for g in state.inferred_genres if g in include]
     if parsed.include_genres:
         merged = tuple(dict.fromkeys([*include, *parsed.include_genres]))
         # A new genre refines the earlier wish when some item carries all of them (a user who asked for a
         # drama and then says "something funny" wants a funny drama); it replaces the earlier wish only when
         # the user switches ("instead").
-        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else f_years
         combinable = not parsed.switch_genres and parsed.genre_match == "all" and match == "all"
         blocked = set(state.blocked)
-        n_merged = _count_with_all(catalog, merged, *years, skip=blocked, limit=state.k) if combinable else 0
+        n_merged = _count_with_all(toolbox, merged, *years, skip=blocked, limit=state.k) if combinable else 0
         refine = bool(include) and combinable and n_merged > 0
         narrows = match == "any" and parsed.genre_match == "all" and set(parsed.include_genres) <= set(include)
         firm = tuple(g for g in include if g not in inferred)
@@ -269,14 +273,15 @@ def apply_request(
             combinable
             and len(firm) < len(include)
             and n_merged < state.k
-            and _count_with_all(catalog, relaxed, *years, skip=blocked, limit=state.k) > n_merged
+            and _count_with_all(toolbox, relaxed, *years, skip=blocked, limit=state.k) > n_merged
         )
         if relax:
             gone = [g for g in include if g in inferred]
             include = relaxed
             few = "No film" if n_merged == 0 else f"Only {n_merged} film(s) not turned down yet"
             notes.append(
-                f"{few}{_period_words(parsed, f)} {'is' if n_merged == 0 else 'are'} {' and '.join(merged)}, so I "
+                f"{few}{_period_words(parsed, f_years)} {'is' if n_merged == 0 else 'are'} {' and '.join(merged)}, "
+                "so I "
                 f"dropped {', '.join(gone)}, which I had only read from a topic word."
             )
         elif refine:
@@ -290,7 +295,7 @@ def apply_request(
             why = (
                 f"I can't combine {kept} with {new} in one filter"
                 if "any" in (match, parsed.genre_match)
-                else f"No film{_period_words(parsed, f)} is {' and '.join(merged)}"
+                else f"No film{_period_words(parsed, f_years)} is {' and '.join(merged)}"
             )
             notes.append(f"{why}, so I kept {kept} and looked for {new} among those; say '{new} instead' to switch.")
         else:
@@ -308,7 +313,7 @@ def apply_request(
             notes.append(f"You now exclude {g}, so I dropped your earlier wish for it.")
         if g not in exclude:
             exclude.append(g)
-    y0, y1 = f.year_min, f.year_max
+    y0, y1 = f_years
     if parsed.years_stated:
         if (y0 is not None or y1 is not None) and (y0, y1) != (parsed.year_min, parsed.year_max):
             new = _period(parsed.year_min, parsed.year_max)
@@ -316,19 +321,13 @@ def apply_request(
         y0, y1 = parsed.year_min, parsed.year_max
     # A genre is inferred while the user has only ever spoken of it through a topic word: named once, it stays
     # firm ("a war drama", later "I'm thinking of war crimes").
-    named = {g for g in f.include_genres if g not in inferred} | {
+    named = {g for g in included_genres(f) if g not in inferred} | {
         g for g in parsed.include_genres if g not in parsed.inferred_genres
     }
     inferred = [g for g in dict.fromkeys([*inferred, *parsed.inferred_genres]) if g in include and g not in named]
     state.inferred_genres = inferred
-    state.filters = Filters(
-        include_genres=tuple(include),
-        exclude_genres=tuple(exclude),
-        genre_match=match if include else "all",
-        year_min=y0,
-        year_max=y1,
-        min_ratings=f.min_ratings,
-        exclude_items=f.exclude_items,
+    state.filters = with_genres_and_years(
+        f, include=tuple(include), exclude=tuple(exclude), match=match, year_min=y0, year_max=y1
     )
 
     if parsed.runtime is not None:
@@ -350,8 +349,8 @@ def apply_request(
     return seeds, notes
 
 
-def _period_words(parsed: ParsedRequest, f: Filters) -> str:
-    lo, hi = (parsed.year_min, parsed.year_max) if parsed.years_stated else (f.year_min, f.year_max)
+def _period_words(parsed: ParsedRequest, years: tuple[int | None, int | None]) -> str:
+    lo, hi = (parsed.year_min, parsed.year_max) if parsed.years_stated else years
     return "" if lo is None and hi is None else f" ({_period(lo, hi)})"
 
 
@@ -362,7 +361,7 @@ def _period(lo: int | None, hi: int | None) -> str:
 
 
 def _count_with_all(
-    catalog: Catalog,
+    toolbox: Toolbox,
     genres: tuple[str, ...],
     year_min: int | None,
     year_max: int | None,
@@ -370,19 +369,18 @@ def _count_with_all(
     skip: set[int],
     limit: int,
 ) -> int:
-    """How many catalogue items in the year range carry every genre (case-insensitive), counting up to ``limit``.
+    """How many catalogue items in the year range carry every genre, counting up to ``limit``.
 
     Items in ``skip`` (turned down in this conversation) do not count.
     """
-    wanted = {g.lower() for g in genres}
-    count = 0
-    for index, item in enumerate(catalog.items):
-        if year_min is not None and (item.year is None or item.year < year_min):
-            continue
-        if year_max is not None and (item.year is None or item.year > year_max):
-            continue
-        if index not in skip and wanted <= {g.lower() for g in item.genres}:
-            count += 1
-            if count >= limit:
-                break
-    return count
+    wanted = with_genres_and_years(Filters(), include=genres, exclude=(), year_min=year_min, year_max=year_max)
+    index = getattr(toolbox, "facet_index", None)
+    if index is None:  # a toolbox-like object without an index: match the catalogue directly
+        from agentrec.schema import CatalogSchema, FacetIndex
+
+        catalog = toolbox.catalog
+        index = FacetIndex.build(CatalogSchema.from_catalog(catalog), catalog, np.zeros(len(catalog), dtype=np.int64))
+    mask = index.mask(wanted)
+    if skip:
+        mask[[i for i in skip if 0 <= i < len(mask)]] = False
+    return min(int(mask.sum()), limit)

@@ -5,28 +5,30 @@ raises :class:`ToolError` with a message that says what to try next. The toolbox
 bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
 requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
 
-That bookkeeping lives in a context variable set by :meth:`Toolbox.begin_turn`, so turns of different
-conversations run at the same time on one toolbox without seeing each other's results; tool calls that an
-LLM framework runs in worker threads (which copy the context) still record into their turn.
+That bookkeeping is a :class:`~agentrec.agent.turn.Turn`, returned by :meth:`Toolbox.begin_turn` (pass it to
+:meth:`agentrec.agent.guard.Guard.validate`) and kept in a context variable for the tools, so turns of different
+conversations run at the same time on one toolbox without seeing each other's results; tool calls that an LLM
+framework runs in worker threads (which copy the context) still record into their turn, under its lock.
 """
 
 from __future__ import annotations
 
 import contextvars
-import difflib
 import itertools
 import logging
-import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from agentrec.agent.session import ConversationState
-from agentrec.agent.types import TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.agent.titles import TitleIndex, normalize_title
+from agentrec.agent.turn import Turn, TurnContext
+from agentrec.agent.types import Components, TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.schema import CatalogSchema, FacetIndex
+from agentrec.schema_args import filters_from_args
 from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query
 
 __all__ = ["Components", "TitleIndex", "Toolbox", "normalize_title"]
@@ -36,118 +38,9 @@ logger = logging.getLogger(__name__)
 MAX_K = 100
 
 
-class Components(Protocol):
-    """What the toolbox needs from ``agentrec.artifacts.Components``."""
-
-    catalog: Catalog
-    train: Interactions
-    retriever: Any  # agentrec.retrieve.Retriever: retrieve(query), check(item_index, query)
-    explainer: Any  # agentrec.graph.paths.Explainer: explain(user, item_index, query), verify(path)
-
-
-_ARTICLES = ("the", "a", "an", "les", "la", "le", "el", "il", "der", "die", "das")
-
-
-def normalize_title(title: str) -> str:
-    """Lower-case, accent-free, punctuation-free title without a trailing year or a moved article.
-
-    ``"Matrix, The (1999)"`` and ``"the matrix"`` both become ``"matrix"``.
-    """
-    t = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower().strip()
-    t = re.sub(r"\s*\((?:\d{4}(?:[-–]\d{0,4})?)\)\s*$", "", t)  # trailing (1999)
-    t = re.sub(r"\s*\([^)]*\)", " ", t).strip()  # alternative titles in parentheses
-    m = re.match(r"^(.*),\s*(" + "|".join(_ARTICLES) + r")$", t)
-    if m:
-        t = m.group(1)
-    t = re.sub(r"[^a-z0-9]+", " ", t).strip()
-    words = t.split()
-    if len(words) > 1 and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(words)
-
-
-class TitleIndex:
-    """Exact and fuzzy title lookup over a catalogue."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self._norm = [normalize_title(it.title) for it in catalog.items]
-        self._by_norm: dict[str, list[int]] = {}
-        for i, n in enumerate(self._norm):
-            self._by_norm.setdefault(n, []).append(i)
-        self._keys = list(self._by_norm)
-        # Fuzzy matching compares only titles that start with the same two letters (fast on 10k+ titles).
-        self._by_start: dict[str, list[str]] = {}
-        for key in self._keys:
-            self._by_start.setdefault(key[:2], []).append(key)
-
-    def lookup(self, title: str, k: int = 5, cutoff: float = 0.6) -> list[TitleMatch]:
-        """The best matching items for a title, best first; an exact normalised match scores 1.0.
-
-        A year in the title (``"Alien (1979)"`` or ``"Alien 1979"``) breaks ties between same-named items.
-        """
-        year_m = re.search(r"\b(19\d{2}|20\d{2})\)?\s*$", title.strip())
-        year = int(year_m.group(1)) if year_m else None
-        norm = normalize_title(title)
-        if not norm:
-            return []
-        scored: dict[str, float] = {}
-        if norm in self._by_norm:
-            scored[norm] = 1.0
-        if year is not None:
-            stripped = normalize_title(title[: year_m.start()]) if year_m else norm
-            if stripped in self._by_norm:
-                scored[stripped] = 1.0
-        if len(scored) >= k or cutoff >= 0.99:
-            return self._hits(scored, year, k)
-        pool = self._by_start.get(norm[:2], [])
-        for key in difflib.get_close_matches(norm, pool, n=k * 2, cutoff=cutoff):
-            scored.setdefault(key, difflib.SequenceMatcher(None, norm, key).ratio())
-        if len(scored) < k and len(norm) >= 4:
-            # A query that is a whole-word prefix of a title ("lord of the rings" -> "... fellowship ...").
-            for key in pool:
-                if key.startswith(norm + " ") and key not in scored:
-                    scored[key] = 0.9 * len(norm) / len(key) + 0.1
-                    if len(scored) >= 4 * k:
-                        break
-        return self._hits(scored, year, k)
-
-    def _hits(self, scored: dict[str, float], year: int | None, k: int) -> list[TitleMatch]:
-        hits: list[TitleMatch] = []
-        for key, score in scored.items():
-            for i in self._by_norm[key]:
-                it = self.catalog[i]
-                bonus = 0.05 if year is not None and it.year == year else 0.0
-                hits.append(TitleMatch(i, it.item_id, it.display_title, min(1.0, score) + bonus))
-        hits.sort(key=lambda h: (-h.score, h.item_index))
-        return [TitleMatch(h.item_index, h.item_id, h.title, min(1.0, h.score)) for h in hits[:k]]
-
-
-@dataclass
-class _TurnContext:
-    user_id: str | None = None
-    liked: tuple[int, ...] = ()
-    seen: tuple[int, ...] = ()
-    blocked: tuple[int, ...] = ()
-    filters: Filters = Filters()
-    text: str = ""
-
-
-@dataclass
-class _TurnState:
-    """What one turn has handed out so far (see :meth:`Toolbox.begin_turn`)."""
-
-    allowed_item_indices: set[int] = field(default_factory=set)
-    candidates: dict[int, Candidate] = field(default_factory=dict)
-    paths: dict[str, GraphPath] = field(default_factory=dict)
-    trace: list[TraceEvent] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    ctx: _TurnContext = field(default_factory=_TurnContext)
-
-
 # Toolbox key -> the running turn's state, per context (thread / task). Module level: context variables are
 # never garbage-collected, so there is one for all toolboxes rather than one per toolbox.
-_TURNS: contextvars.ContextVar[dict[int, _TurnState] | None] = contextvars.ContextVar("agentrec_turns", default=None)
+_TURNS: contextvars.ContextVar[dict[int, Turn] | None] = contextvars.ContextVar("agentrec_turns", default=None)
 _KEYS = itertools.count()
 
 
@@ -167,25 +60,41 @@ class Toolbox:
         self.explainer = components.explainer
         self.max_paths = max_paths
         self.titles = TitleIndex(self.catalog)
-        self._genre_lookup = {g.lower(): g for g in self.catalog.genres}
+        self.schema: CatalogSchema = (
+            getattr(components, "schema", None)
+            or getattr(self.retriever, "schema", None)
+            or CatalogSchema.from_catalog(self.catalog)
+        )
         order = np.argsort(self.train.user_index, kind="stable")
         self._rows_by_user = order
         self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
         self._key = next(_KEYS)
-        self._outside_turn = _TurnState()  # used by tool calls made before any begin_turn in this context
+        self._outside_turn = Turn()  # used by tool calls made before any begin_turn in this context
+
+    @cached_property
+    def facet_index(self) -> FacetIndex:
+        """Vectorised facet matching over the catalogue (the retriever's, when it has one)."""
+        index = getattr(self.retriever, "filter_index", None)
+        if isinstance(index, FacetIndex):
+            return index
+        counts = np.bincount(self.train.item_index, minlength=len(self.catalog)).astype(np.int64)
+        return FacetIndex.build(self.schema, self.catalog, counts)
 
     # ----------------------------------------------------------------- turn bookkeeping
-    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> None:
+    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> Turn:
         """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
 
         Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
         standing constraints; ``explain`` personalises for its user or liked items. The turn belongs to the
         calling thread (its context): other threads' turns on this toolbox are not affected.
+
+        Returns:
+            The new :class:`~agentrec.agent.turn.Turn` (also what :attr:`turn` gives in this context).
         """
         if state is None:
-            ctx = _TurnContext(text=text)
+            ctx = TurnContext(text=text)
         else:
-            ctx = _TurnContext(
+            ctx = TurnContext(
                 user_id=state.user_id,
                 liked=tuple(state.liked),
                 seen=tuple(state.seen),
@@ -193,11 +102,15 @@ class Toolbox:
                 filters=state.filters,
                 text=text,
             )
+        turn = Turn(ctx=ctx)
         turns = dict(_TURNS.get() or {})
-        turns[self._key] = _TurnState(ctx=ctx)
+        turns[self._key] = turn
         _TURNS.set(turns)
+        return turn
 
-    def _turn(self) -> _TurnState:
+    @property
+    def turn(self) -> Turn:
+        """The running turn of this context (see :meth:`begin_turn`)."""
         turns = _TURNS.get()
         state = turns.get(self._key) if turns is not None else None
         return state if state is not None else self._outside_turn
@@ -205,81 +118,84 @@ class Toolbox:
     @property
     def allowed_item_indices(self) -> set[int]:
         """Item indices any tool returned in this turn (the guard accepts only these)."""
-        return self._turn().allowed_item_indices
+        return self.turn.allowed_item_indices
 
     @property
     def candidates(self) -> dict[int, Candidate]:
         """Candidates retrieved in this turn, by item index (first retrieval wins)."""
-        return self._turn().candidates
+        return self.turn.candidates
 
     @property
     def paths(self) -> dict[str, GraphPath]:
         """Explanation paths handed out in this turn, by reference (``"p1"``, ...)."""
-        return self._turn().paths
+        return self.turn.paths
 
     @property
     def trace(self) -> list[TraceEvent]:
         """Tool calls and results of this turn, in order."""
-        return self._turn().trace
+        return self.turn.trace
 
     @property
     def notes(self) -> list[str]:
         """Notes from the retriever in this turn (fallbacks, empty results)."""
-        return self._turn().notes
+        return self.turn.notes
 
     @property
-    def _ctx(self) -> _TurnContext:
-        return self._turn().ctx
+    def _ctx(self) -> TurnContext:
+        return self.turn.ctx
 
     def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
-        self.trace.append(TraceEvent(kind, name, detail, data))  # type: ignore[arg-type]
+        self.turn.record(kind, name, detail, data)
 
     def is_known_user(self, user_id: str | None) -> bool:
         """True when ``user_id`` is a user of the training data."""
         return user_id is not None and str(user_id) in self.train.user_id_to_index
 
     # ----------------------------------------------------------------- helpers
-    def resolve_genres(self, names: Iterable[str] | None, *, argument: str = "genres") -> tuple[str, ...]:
-        """Catalogue genre names for user-facing names (case-insensitive, synonyms such as "sci-fi")."""
-        from agentrec.agent.planner import canonical_genres
+    def _resolve_value(self, facet: str, value: str) -> tuple[str, ...]:
+        if facet == "genre":
+            from agentrec.agent.planner import canonical_genres
 
-        out: list[str] = []
-        for name in names or ():
-            found = canonical_genres(str(name), self.catalog.genres)
-            if not found:
-                raise ToolError(
-                    f"Unknown genre {name!r} in {argument}; valid genres are: {', '.join(self.catalog.genres)}."
-                )
-            out.extend(g for g in found if g not in out)
-        return tuple(out)
+            return tuple(canonical_genres(str(value), self.catalog.genres))
+        found = self.schema.canonical(facet, value)
+        return (found,) if found is not None else ()
 
-    def make_filters(
-        self,
-        genres: Sequence[str] | None = None,
-        exclude_genres: Sequence[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-    ) -> Filters:
-        """Tool arguments merged with the conversation's standing constraints (exclusions always kept)."""
+    def make_filters(self, filters: Mapping[str, Any] | None = None) -> Filters:
+        """A tool's ``filters`` argument merged with the conversation's standing constraints.
+
+        ``filters`` is the flat facet object of :mod:`agentrec.schema_args` (``{"genre": ["Comedy"],
+        "year_min": 1990}``); a facet it names replaces the standing wish for that facet, exclusions add up.
+
+        Raises:
+            ToolError: for an unknown filter or value (naming the valid ones) or filters that can never be met.
+        """
         base = self._ctx.filters
-        inc = self.resolve_genres(genres) if genres else base.include_genres
-        exc = tuple(dict.fromkeys([*base.exclude_genres, *self.resolve_genres(exclude_genres, argument="exclude")]))
-        y0 = int(year_from) if year_from is not None else base.year_min
-        y1 = int(year_to) if year_to is not None else base.year_max
-        if y0 is not None and y1 is not None and y0 > y1:
-            raise ToolError(f"year_from ({y0}) is after year_to ({y1}); swap them or drop one.")
-        clash = {g.lower() for g in inc} & {g.lower() for g in exc}
-        if clash:
-            raise ToolError(f"Genres {sorted(clash)} are both required and excluded; drop one of the two.")
-        return Filters(
-            include_genres=inc,
-            exclude_genres=exc,
-            genre_match=base.genre_match if not genres else "all",
-            year_min=y0,
-            year_max=y1,
+        try:
+            stated = filters_from_args(self.schema, filters, resolve=self._resolve_value)
+        except ValueError as exc:
+            raise ToolError(f"{exc}. Fix the filters argument and call the tool again.") from None
+        out = Filters(
+            include=dict(base.include) | dict(stated.include),
+            match={k: v for k, v in base.match.items() if k not in stated.include} | dict(stated.match),
+            exclude={
+                f: tuple(dict.fromkeys([*base.exclude.get(f, ()), *stated.exclude.get(f, ())]))
+                for f in {*base.exclude, *stated.exclude}
+            },  # fmt: skip
+            ranges=dict(base.ranges) | dict(stated.ranges),
+            exclude_ranges={
+                f: (*base.exclude_ranges.get(f, ()), *stated.exclude_ranges.get(f, ()))
+                for f in {*base.exclude_ranges, *stated.exclude_ranges}
+            },  # fmt: skip
             min_ratings=base.min_ratings,
             exclude_items=base.exclude_items,
         )
+        conflicts = self.schema.conflicts(out)
+        if conflicts:
+            raise ToolError(
+                f"These filters can never be met: {'; '.join(conflicts)}. Drop one of the clashing values, or swap "
+                "the ends of the range."
+            )
+        return out
 
     def resolve_item(self, title_or_id: str | int) -> int:
         """An item index from a raw item id, or else the best fuzzy title match; ToolError when nothing fits."""
@@ -321,18 +237,14 @@ class Toolbox:
             rejected=tuple(dict.fromkeys([*query.rejected, *self._ctx.blocked])),
             k=query.k,
         )
-        self._record("tool_call", tool, _describe(query), {"k": query.k})
+        self._record("tool_call", tool, _describe(query, self.schema), {"k": query.k})
         try:
             result = self.retriever.retrieve(query)
         except ValueError as exc:
             raise ToolError(f"The search failed: {exc}. Fix that argument and call the tool again.") from exc
         cands: list[Candidate] = list(result.candidates)
-        for c in cands:
-            self.allowed_item_indices.add(c.item_index)
-            self.candidates.setdefault(c.item_index, c)
-        for note in result.notes:
-            if note not in self.notes:
-                self.notes.append(note)
+        self.turn.add_candidates(cands)
+        self.turn.add_notes(result.notes)
         self._record("tool_result", tool, f"{len(cands)} candidates", {"notes": list(result.notes)})
         if not cands:
             why = "; ".join(result.notes) or "no item satisfies these constraints"
@@ -340,65 +252,72 @@ class Toolbox:
         return ToolResult(self._format(cands), cands)
 
     # ----------------------------------------------------------------- the six tools
-    def search_catalog(
-        self,
-        description: str,
-        genres: Sequence[str] | None = None,
-        exclude_genres: Sequence[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        k: int = 10,
-    ) -> ToolResult:
-        """Search the catalogue by a free-text description with optional genre and year filters."""
+    # Each tool below is defined once: its signature and Google docstring are also what the LLM sees
+    # (agentrec.agent.lctools builds the LangChain tools from them; ``filters`` gets the schema's model).
+    def search_catalog(self, description: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
+        """Search the catalogue by meaning, with optional hard filters. Use it for requests described in words.
+
+        Returns lines "id=<item_id> | title | genres". Only item_ids shown by tools may be recommended.
+
+        Args:
+            description: what the person wants in their own words, e.g. "slow-burn space horror"; leave the
+                filters out of this text.
+            filters: hard constraints every result must meet, keyed by the catalogue's facets; leave out what
+                the person did not ask for.
+            k: how many results to return (1-50).
+        """
         k = self._check_k(k)
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(text=str(description or ""), filters=filters, k=k)
+        query = Query(text=str(description or ""), filters=self.make_filters(filters), k=k)
         return self.retrieve(query, tool="search_catalog")
 
     def recommend_for_user(
-        self,
-        user_id: str,
-        k: int = 10,
-        description: str = "",
-        genres: Sequence[str] | None = None,
-        exclude_genres: Sequence[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
+        self, user_id: str, description: str = "", filters: Mapping[str, Any] | None = None, k: int = 10
     ) -> ToolResult:
-        """Personalised recommendations for a known user (their training history), with optional filters."""
+        """Personalised recommendations for a known user, from their interaction history (graph model).
+
+        Already-seen items are excluded. Returns lines "id=<item_id> | title | genres".
+
+        Args:
+            user_id: the user's id exactly as given in the conversation state, e.g. "42".
+            description: optional words about what they want now, e.g. "something light"; "" for none.
+            filters: hard constraints every result must meet, keyed by the catalogue's facets.
+            k: how many results to return (1-50).
+        """
         k = self._check_k(k)
         uid = str(user_id).strip()
         if not self.is_known_user(uid):
             raise ToolError(
                 f"Unknown user id {uid!r}; call search_catalog instead, or similar_items with a title the user likes."
             )
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(text=str(description or ""), user_id=uid, liked_items=self._ctx.liked, filters=filters, k=k)
+        stated = self.make_filters(filters)
+        query = Query(text=str(description or ""), user_id=uid, liked_items=self._ctx.liked, filters=stated, k=k)
         return self.retrieve(query, tool="recommend_for_user")
 
-    def similar_items(
-        self,
-        title_or_id: str,
-        k: int = 10,
-        genres: Sequence[str] | None = None,
-        exclude_genres: Sequence[str] | None = None,
-        year_from: int | None = None,
-        year_to: int | None = None,
-    ) -> ToolResult:
-        """Items similar to one item (given by raw id or title): people who liked it also liked these."""
+    def similar_items(self, title_or_id: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
+        """Items similar to one item: people who liked it also liked them. For "more like <title>".
+
+        Returns lines "id=<item_id> | title | genres".
+
+        Args:
+            title_or_id: the item's item_id (preferred) or its title, e.g. "Alien (1979)".
+            filters: hard constraints every result must meet, keyed by the catalogue's facets.
+            k: how many results to return (1-50).
+        """
         k = self._check_k(k)
         idx = self.resolve_item(title_or_id)
-        filters = self.make_filters(genres, exclude_genres, year_from, year_to)
-        query = Query(liked_items=(idx,), filters=filters, seen=(idx,), k=k)
+        query = Query(liked_items=(idx,), filters=self.make_filters(filters), seen=(idx,), k=k)
         return self.retrieve(query, tool="similar_items")
 
-    def explain(
-        self,
-        item: str | int,
-        user_id: str | None = None,
-        liked: Sequence[str | int] | None = None,
-    ) -> ToolResult:
-        """Explanation paths for why an item suits a user (or someone who liked ``liked``, or the request)."""
+    def explain(self, item: str, user_id: str | None = None, liked: list[str] | None = None) -> ToolResult:
+        """Evidence for why an item suits the person: paths through the data, each with a reference like "p3".
+
+        Cite these references in the evidence of your final answer.
+
+        Args:
+            item: the item_id (preferred) or title of the item to explain.
+            user_id: the known user's id, when there is one.
+            liked: item_ids or titles the person said they like, when there is no user id.
+        """
         idx = self.resolve_item(item)
         user: str | Sequence[int] | None
         if liked:
@@ -413,11 +332,7 @@ class Toolbox:
             user = None
         query = Query(text=self._ctx.text, user_id=user if isinstance(user, str) else None)
         paths = list(self.explainer.explain(user, idx, query))[: self.max_paths]
-        lines = []
-        for p in paths:
-            ref = f"p{len(self.paths) + 1}"
-            self.paths[ref] = p
-            lines.append(f"[{ref}] {p.text}")
+        lines = [f"[{ref}] {p.text}" for ref, p in zip(self.turn.add_paths(paths), paths, strict=True)]
         it = self.catalog[idx]
         self._record("tool_call", "explain", f"{it.display_title}: {len(paths)} paths", {"item_id": it.item_id})
         if not lines:
@@ -429,7 +344,12 @@ class Toolbox:
         return ToolResult(f"{it.display_title} (id={it.item_id}):\n" + "\n".join(lines), paths)
 
     def user_profile(self, user_id: str, k: int = 10) -> ToolResult:
-        """What a known user liked most in the training data, and their most watched genres."""
+        """What a known user liked most and their favourite genres. Use it to understand their taste.
+
+        Args:
+            user_id: the user's id exactly as given in the conversation state.
+            k: how many of their favourite items to list (1-50).
+        """
         uid = str(user_id).strip()
         if not self.is_known_user(uid):
             raise ToolError(f"Unknown user id {uid!r}; ask the user which movies they like and use lookup_title.")
@@ -454,28 +374,27 @@ class Toolbox:
         return ToolResult(text, profile)
 
     def lookup_title(self, title: str, k: int = 5) -> ToolResult:
-        """Items whose title matches (fuzzily), best first, with their ids."""
+        """Find items by (approximate) title, to get their item_id. Tolerates typos and a missing year.
+
+        Args:
+            title: the title as the person wrote it, e.g. "the matrix" or "Toy Story 1995".
+            k: how many matches to return (1-50).
+        """
         k = self._check_k(k)
         hits = self.titles.lookup(str(title or ""), k=k)
         self._record("tool_call", "lookup_title", f"{title!r}: {len(hits)} matches")
         if not hits:
             raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
-        for h in hits:
-            self.allowed_item_indices.add(h.item_index)
+        self.turn.allow(h.item_index for h in hits)
         return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
 
 
-def _describe(query: Query) -> str:
-    f = query.filters
+def _describe(query: Query, schema: CatalogSchema) -> str:
     parts = [f"text={query.text!r}"] if query.text else []
     if query.user_id:
         parts.append(f"user={query.user_id}")
     if query.liked_items:
         parts.append(f"seeds={len(query.liked_items)}")
-    if f.include_genres:
-        parts.append(f"genres({f.genre_match})={list(f.include_genres)}")
-    if f.exclude_genres:
-        parts.append(f"exclude={list(f.exclude_genres)}")
-    if f.year_min is not None or f.year_max is not None:
-        parts.append(f"years={f.year_min or ''}-{f.year_max or ''}")
+    if query.filters.facet_names():
+        parts.append(schema.describe(query.filters, facets_only=True))
     return ", ".join(parts) or "no constraints"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from agentrec.types import Query, Recommendation
+from agentrec.types import Catalog, Interactions, Query, Recommendation
 
 __all__ = [
+    "Components",
     "GuardReport",
     "Proposal",
     "Reply",
@@ -133,3 +134,12 @@ class UserProfile:
     num_interactions: int
     liked: tuple[TitleMatch, ...]
     top_genres: tuple[tuple[str, int], ...]
+
+
+class Components(Protocol):
+    """What the toolbox needs from ``agentrec.artifacts.Components``."""
+
+    catalog: Catalog
+    train: Interactions
+    retriever: Any  # agentrec.retrieve.Retriever: retrieve(query), check(item_index, query)
+    explainer: Any  # agentrec.graph.paths.Explainer: explain(user, item_index, query), verify(path)

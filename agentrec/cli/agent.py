@@ -25,7 +25,11 @@ DEMO_REQUESTS = (
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    p.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     p.add_argument("--user", default=None, help="a known user id to personalise for")
     p.add_argument("--k", type=int, default=5, help="recommendations per answer (default: 5)")
     p.add_argument("--data-dir", default=None, help="data root (default: AGENTREC_DATA_DIR)")

@@ -25,7 +25,11 @@ def register(subparsers: Any) -> None:
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``agentrec serve`` (also used by the repository's ``app.py``)."""
-    p.add_argument("--dataset", default="ml-latest-small", help="dataset name or artifacts path (ml-latest-small)")
+    p.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (ml-latest-small)",
+    )
     p.add_argument("--data-dir", default=None, help="raw data root (default: $AGENTREC_DATA_DIR)")
     p.add_argument("--artifacts-dir", default=None, help="artifacts root (default: $AGENTREC_ARTIFACTS_DIR)")
     p.add_argument("--no-build", action="store_true", help="fail instead of building missing artifacts")

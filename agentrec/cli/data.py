@@ -12,7 +12,12 @@ _SPLITS = ("auto", "fixed", "random", "temporal", "cold", "none")
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default=None, help="dataset name: ml-latest-small, ml-100k, gowalla, ... (or --name)")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset name (ml-latest-small, gowalla, amazon-scientific, ...), a dataset spec file (.toml) or an "
+        "artifacts folder",
+    )
     p.add_argument("--data-dir", default=None, help="raw data root (default: $AGENTREC_DATA_DIR or the user cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing MovieLens set")
     p.add_argument("--lenient", action="store_true", help="skip malformed rows (counted, with a warning)")
@@ -35,13 +40,18 @@ def _add_source(p: argparse.ArgumentParser) -> None:
 
 
 def _add_split(p: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
-    p.add_argument("--split", default="auto", choices=choices, help="which split (auto: shipped, else random)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="per-user test share of the random split (0.2)")
-    p.add_argument("--valid-fraction", type=float, default=0.1, help="per-user validation share; 0 for none (0.1)")
-    p.add_argument("--cold-fraction", type=float, default=0.1, help="item share held out by the cold split (0.1)")
+    p.add_argument(
+        "--split",
+        default="auto",
+        choices=choices,
+        help="which split (auto: the spec's [split], else the shipped split, else random; the report says which)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (the spec's, else 0)")
+    p.add_argument("--test-fraction", type=float, default=None, help="per-user test share of the random split (0.2)")
+    p.add_argument("--valid-fraction", type=float, default=None, help="per-user validation share; 0 for none (0.1)")
+    p.add_argument("--cold-fraction", type=float, default=None, help="item share held out by the cold split (0.1)")
     p.add_argument("--implicit-threshold", type=float, default=None, help="keep ratings >= this as positives")
-    p.add_argument("--kcore", type=int, default=0, help="k-core filter for users and items (0: none)")
+    p.add_argument("--kcore", type=int, default=None, help="k-core filter for users and items (0: none)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -78,13 +88,16 @@ def _no_action(p: argparse.ArgumentParser) -> int:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from agentrec.data import load_dataset
+    """The loaded Dataset and the source it came from (a built-in name, a DatasetSpec or the Dataset)."""
+    from agentrec.config import Paths
+    from agentrec.data import load_dataset, resolve_dataset
     from agentrec.data.loaders import load_tabular
+    from agentrec.data.spec import DatasetSpec
 
     if args.interactions and args.dataset:
         raise ValueError("pass either --dataset NAME or --interactions FILE, not both")
     if args.interactions:
-        return load_tabular(
+        ds = load_tabular(
             args.interactions,
             user_col=args.user_col,
             item_col=args.item_col,
@@ -101,23 +114,34 @@ def _load(args: argparse.Namespace) -> Any:
             strict=not args.lenient,
             name=args.name,
         )
+        return ds, ds
     from agentrec.data import DATASETS
 
     if not args.dataset:
-        raise ValueError(f"--dataset is required (one of {sorted(DATASETS)}), or pass --interactions FILE")
-    return load_dataset(
-        args.dataset, args.data_dir, strict=not args.lenient, enrich=not args.no_enrich, download=not args.no_download
+        raise ValueError(
+            f"--dataset is required (one of {sorted(DATASETS)}, or a dataset spec .toml), or pass --interactions FILE"
+        )
+    source, _ = resolve_dataset(
+        args.dataset, Paths.from_env(args.data_dir, getattr(args, "artifacts_dir", None)).artifacts_dir
     )
+    if isinstance(source, DatasetSpec):
+        return source.load(strict=not args.lenient), source
+    assert isinstance(source, str), "a --dataset string resolves to a name or a spec"
+    ds = load_dataset(
+        source, args.data_dir, strict=not args.lenient, enrich=not args.no_enrich, download=not args.no_download
+    )
+    return ds, source
 
 
-def _split_of(ds: Any, args: argparse.Namespace) -> Any:
+def _split_of(ds: Any, source: Any, args: argparse.Namespace) -> tuple[Any, Any, str]:
     from agentrec.data.prepare import split_dataset
+    from agentrec.data.spec import describe_split, split_options
 
     if args.split == "none":
-        return ds, None
-    return split_dataset(
-        ds,
-        split=args.split,
+        return ds, None, ""
+    opts, origin = split_options(
+        source,
+        args.split,
         seed=args.seed,
         test_fraction=args.test_fraction,
         valid_fraction=args.valid_fraction,
@@ -125,14 +149,18 @@ def _split_of(ds: Any, args: argparse.Namespace) -> Any:
         implicit_threshold=args.implicit_threshold,
         kcore=args.kcore,
     )
+    ds2, split = split_dataset(ds, **opts)  # type: ignore[arg-type]
+    return ds2, split, describe_split(split, origin, opts)
 
 
-def _report(ds: Any, split: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _report(ds: Any, split: Any, extra: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
     from agentrec.data.splits import split_sizes
 
     out: dict[str, Any] = dict(ds.summary())
     if split is not None:
         out["split"] = split.name
+        if note:
+            out["split_note"] = note
         out.update({f"split_{k}": v for k, v in split_sizes(split).items()})
     out.update(extra or {})
     return out
@@ -155,9 +183,9 @@ def _print(report: dict[str, Any], as_json: bool) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    ds = _load(args)
-    ds2, split = _split_of(ds, args)
-    _print(_report(ds2, split), args.json)
+    ds, source = _load(args)
+    ds2, split, note = _split_of(ds, source, args)
+    _print(_report(ds2, split, note=note), args.json)
     return 0
 
 
@@ -166,7 +194,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
     source: Any = args.dataset
     if args.interactions or not args.dataset:
-        source = _load(args)
+        source = _load(args)[0]
     prepared = prepare_dataset(
         source,
         data_dir=args.data_dir,
@@ -183,5 +211,5 @@ def _prepare(args: argparse.Namespace) -> int:
         enrich=not args.no_enrich,
         download=not args.no_download,
     )
-    _print(_report(prepared.dataset, prepared.split, {"path": str(prepared.path)}), args.json)
+    _print(_report(prepared.dataset, prepared.split, {"path": str(prepared.path)}, prepared.split_note), args.json)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from agentrec.cli.facets import add_facet_args, filters_from_args
+
 __all__ = ["register"]
 
 
@@ -11,7 +13,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``candidates`` sub-command."""
     p = subparsers.add_parser("candidates", help="retrieve fused candidates (and explanation paths) for a request")
     p.add_argument("text", nargs="?", default="", help='what the user asks for, e.g. "funny space adventure"')
-    p.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    p.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     p.add_argument("--user", default=None, help="raw id of a known user to personalise for")
     p.add_argument("--liked", action="append", default=[], help="raw id of an item the user likes (repeatable)")
     p.add_argument("--genre", action="append", default=[], help="required genre (repeatable)")
@@ -20,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--year-min", type=int, default=None, help="earliest release year (inclusive)")
     p.add_argument("--year-max", type=int, default=None, help="latest release year (inclusive)")
     p.add_argument("--min-ratings", type=int, default=None, help="least number of training interactions")
+    add_facet_args(p, exclude_flag="--exclude-facet")
     p.add_argument("--exclude", action="append", default=[], help="raw item id never to return (repeatable)")
     p.add_argument("--k", type=int, default=20, help="number of candidates (default: 20)")
     p.add_argument("--explain", action="store_true", help="print explanation paths for each candidate")
@@ -42,7 +49,7 @@ def _item_indices(ids: list[str], id_to_index: dict[str, int], flag: str) -> tup
 def _run(args: argparse.Namespace) -> int:
     from agentrec.artifacts import load_components
     from agentrec.graph.render import paths_png
-    from agentrec.types import Filters, Query
+    from agentrec.types import Query
 
     comps = load_components(
         args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, build_missing=not args.no_build
@@ -52,10 +59,11 @@ def _run(args: argparse.Namespace) -> int:
         text=args.text,
         user_id=args.user,
         liked_items=_item_indices(args.liked, ids, "--liked"),
-        filters=Filters(
-            include_genres=tuple(args.genre),
-            exclude_genres=tuple(args.exclude_genre),
-            genre_match="any" if args.any_genre else "all",
+        filters=filters_from_args(
+            args,
+            genres=args.genre,
+            exclude_genres=args.exclude_genre,
+            any_genre=args.any_genre,
             year_min=args.year_min,
             year_max=args.year_max,
             min_ratings=args.min_ratings,

@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
+from agentrec.cli.facets import add_facet_args, filters_from_args
 from agentrec.config import AgentConfig, Paths
 
 if TYPE_CHECKING:
@@ -15,7 +16,11 @@ __all__ = ["register"]
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    parser.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     parser.add_argument(
         "--model",
         default=None,
@@ -50,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--year-from", type=int, default=None, help="earliest year (inclusive)")
     search.add_argument("--year-to", type=int, default=None, help="latest year (inclusive)")
     search.add_argument("--min-popularity", type=int, default=None, help="least number of training interactions")
+    add_facet_args(search)
     search.set_defaults(func=_run_search)
 
 
@@ -84,28 +90,33 @@ def _run_index(args: argparse.Namespace) -> int:
 
 
 def _run_search(args: argparse.Namespace) -> int:
-    from agentrec.text import SearchFilters, VectorStore, default_store_path
+    from agentrec.text import VectorStore, default_store_path
 
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
     config = AgentConfig.from_env()
     url = args.chroma_url or config.chroma_url
-    filters = SearchFilters(
-        include_genres=tuple(args.genre),
-        genre_match="any" if args.any_genre else "all",
-        exclude_genres=tuple(args.exclude_genre),
-        year_from=args.year_from,
-        year_to=args.year_to,
-        min_popularity=args.min_popularity,
+    filters = filters_from_args(
+        args,
+        genres=args.genre,
+        exclude_genres=args.exclude_genre,
+        any_genre=args.any_genre,
+        year_min=args.year_from,
+        year_max=args.year_to,
+        min_ratings=args.min_popularity,
     )
     encoder = _encoder(args, paths, config, show_progress=False)
-    path = default_store_path(paths.artifacts_dir, args.dataset)
+    from agentrec.data import DatasetSpec, resolve_dataset
+
+    source, root = resolve_dataset(args.dataset, paths.artifacts_dir)
+    name = source.name if isinstance(source, DatasetSpec) else str(source)
+    path = default_store_path(root or paths.artifacts_dir, name)
     try:
         store = VectorStore.open(None if url else path, url=url, encoder=encoder, create=False)
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"{exc} (e.g. `agentrec index --dataset {args.dataset}`)") from exc
     hits = store.search(args.query, k=args.k, filters=filters)
     if not hits:
-        print("no items match these filters; loosen them (fewer genres, a wider year range)")
+        print("no items match these filters; loosen them (fewer values, wider ranges)")
         return 0
     for rank, hit in enumerate(hits, 1):
         year = f" ({hit.year})" if hit.year is not None and f"({hit.year})" not in hit.title else ""

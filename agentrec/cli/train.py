@@ -31,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from agentrec.models.registry import model_names
 
     train = subparsers.add_parser("train", help="train a retriever (or build a baseline) and evaluate it on test")
-    train.add_argument("--dataset", required=True, help="dataset name, e.g. ml-latest-small or gowalla")
+    train.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset name (e.g. ml-latest-small, gowalla), a dataset spec .toml or an artifacts folder",
+    )
     train.add_argument("--model", required=True, help=f"one of: {', '.join(model_names())}")
     train.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     train.add_argument("--batch-size", type=int, default=4096, help="positive pairs per step (default: 4096)")
@@ -116,9 +120,12 @@ def item_text_features(
     Raises:
         ValueError: when the catalogue has no item text to embed (e.g. gowalla).
     """
-    if not any(it.genres or it.tags or it.overview for it in catalog.items):
+    from agentrec.text.profile import has_item_text
+
+    if not has_item_text(catalog):
         raise ValueError(
-            f"dataset {dataset!r} has no item text (titles only or none), so text models cannot be used; "
+            f"dataset {dataset!r} has no item text (only generated titles such as 'Item 12'), so text models "
+            "cannot be used; "
             "pick an ID-only model: popularity, mf-bpr, lightgcn or gat"
         )
     from agentrec.text import TextEncoder, default_cache_dir, embed_catalog
@@ -191,6 +198,8 @@ def _run_train(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)  # fail before loading anything when CUDA is missing
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
     prepared = _prepare(args.dataset, args.split, args.seed, paths)
+    # An artifacts folder given as --dataset names its own root: <root>/<name>/data/<key>.
+    paths = Paths(paths.data_dir, prepared.path.parents[2])
     split_kind = prepared.split.name if args.split == "auto" else args.split
     out = Path(args.out) if args.out else paths.dataset_artifacts(prepared.name) / "models" / split_kind
     from agentrec.evaluate import evaluate

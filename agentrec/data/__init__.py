@@ -5,10 +5,11 @@ splits it and persists the result as Parquet under the artifacts directory.
 """
 
 from agentrec.data._io import DataFormatError, DataWarning
-from agentrec.data.base import Dataset, fingerprint
+from agentrec.data.base import Dataset, catalog_fingerprint, fingerprint
 from agentrec.data.download import DownloadError, fetch_movielens
 from agentrec.data.prepare import PreparedDataset, prepare_dataset
 from agentrec.data.registry import DATASETS, DatasetInfo, load_dataset
+from agentrec.data.spec import DatasetSpec, register_dataset, registered_datasets, resolve_dataset
 
 __all__ = [
     "DATASETS",
@@ -16,10 +17,15 @@ __all__ = [
     "DataWarning",
     "Dataset",
     "DatasetInfo",
+    "DatasetSpec",
     "DownloadError",
     "PreparedDataset",
+    "catalog_fingerprint",
     "fetch_movielens",
     "fingerprint",
     "load_dataset",
     "prepare_dataset",
+    "register_dataset",
+    "registered_datasets",
+    "resolve_dataset",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from agentrec.types import Catalog, Interactions, Item, Split
 
-__all__ = ["Dataset", "fingerprint", "index_ids", "natural_sort"]
+__all__ = ["Dataset", "catalog_fingerprint", "fingerprint", "index_ids", "natural_sort"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +86,20 @@ def fingerprint(interactions: Interactions) -> str:
     h.update("\x1f".join(interactions.user_ids).encode())
     h.update(b"\x1e")
     h.update("\x1f".join(interactions.item_ids).encode())
+    return h.hexdigest()[:16]
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """A stable content hash of a catalogue: 16 hex characters of a sha256.
+
+    Covers every field of every item (id, title, year, genres, tags, overview, attributes), so a changed items
+    table, other text columns or other loader options change it.
+    """
+    h = hashlib.sha256()
+    for it in catalog.items:
+        row = [it.item_id, it.title, it.year, list(it.genres), list(it.tags), it.overview, dict(it.attributes)]
+        h.update(json.dumps(row, sort_keys=True, default=str).encode())
+        h.update(b"\x1e")
     return h.hexdigest()[:16]
 
 

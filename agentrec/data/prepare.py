@@ -10,8 +10,9 @@ from typing import Literal
 import numpy as np
 
 from agentrec.config import Paths
-from agentrec.data.base import Dataset
-from agentrec.data.registry import DATASETS, dataset_path, load_dataset
+from agentrec.data.base import Dataset, catalog_fingerprint, fingerprint
+from agentrec.data.registry import dataset_path, load_dataset
+from agentrec.data.spec import SPLIT_KINDS, DatasetSpec, describe_split, record_spec, resolve_dataset, split_options
 from agentrec.data.splits import cold_item_split, random_split, temporal_split, with_validation
 from agentrec.data.store import load_prepared, params_key, save_prepared, source_signature
 from agentrec.types import Catalog, Interactions, Split
@@ -25,12 +26,12 @@ __all__ = [
     "kcore",
     "prepare_dataset",
     "split_dataset",
+    "split_options",
     "to_implicit",
     "transform",
 ]
 
 SplitKind = Literal["auto", "fixed", "random", "temporal", "cold"]
-SPLIT_KINDS: tuple[str, ...] = ("auto", "fixed", "random", "temporal", "cold")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,12 +43,15 @@ class PreparedDataset:
         dataset: the (transformed) dataset; its ``interactions`` are the union of the split's parts.
         split: train / valid / test (and ``cold_items`` for a cold split).
         path: the folder holding the Parquet files and ``manifest.json``.
+        split_note: which split was used and where that choice came from (the argument, the spec's
+            ``[split]``, the split the data ships with, or the default).
     """
 
     name: str
     dataset: Dataset
     split: Split
     path: Path
+    split_note: str = ""
 
 
 def _implicit_mask(interactions: Interactions, threshold: float) -> np.ndarray:
@@ -269,19 +273,31 @@ def split_dataset(
     return ds, sp
 
 
+def _source_key(source: str | Dataset | DatasetSpec, data_dir: str | Path | None, download: bool
+                ) -> tuple[dict[str, object], dict[str, object]]:  # fmt: skip
+    """``(extra cache-key parameters, raw-source signature)`` of a source."""
+    if isinstance(source, Dataset):
+        # Everything that shapes the result: the interactions and the whole catalogue (its text, loader options).
+        return {"source_fingerprint": fingerprint(source.interactions),
+                "catalog_fingerprint": catalog_fingerprint(source.catalog)}, {}  # fmt: skip
+    if isinstance(source, DatasetSpec):
+        return {"spec": source.key()}, source.signature()
+    return {}, source_signature(dataset_path(source, data_dir, download=download))
+
+
 def prepare_dataset(
-    name: str | Dataset,
+    name: str | Path | Dataset | DatasetSpec,
     *,
     data_dir: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     split: SplitKind = "auto",
-    seed: int = 0,
-    test_fraction: float = 0.2,
-    valid_fraction: float = 0.1,
-    cold_fraction: float = 0.1,
+    seed: int | None = None,
+    test_fraction: float | None = None,
+    valid_fraction: float | None = None,
+    cold_fraction: float | None = None,
     implicit_threshold: float | None = None,
-    kcore: int = 0,
-    dedup: bool = True,
+    kcore: int | None = None,
+    dedup: bool | None = None,
     force: bool = False,
     strict: bool = True,
     enrich: bool = True,
@@ -289,20 +305,26 @@ def prepare_dataset(
 ) -> PreparedDataset:
     """Load, transform, split and persist a dataset; later calls with the same parameters load the Parquet copy.
 
+    The cache key covers everything that shapes the result: the preparation parameters, and for a built-in
+    dataset its raw files (sizes and times), for a spec the spec's files, columns and options (and the files'
+    sizes and times), for a loaded Dataset the content of its interactions and of its whole catalogue.
+
     Args:
-        name: a known dataset name (see ``DATASETS``) or an already-loaded Dataset (e.g. from ``load_tabular``).
+        name: a built-in dataset name (see ``DATASETS``), a registered name, a dataset spec (or the path of its
+            ``.toml``), an artifacts folder, or an already-loaded Dataset (e.g. from ``load_tabular``).
         data_dir: the raw-data root (None: ``AGENTREC_DATA_DIR`` or the user cache).
         artifacts_dir: the artifacts root (None: ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
         split: ``"fixed"`` (the shipped split), ``"random"`` (per-user hold-out), ``"temporal"`` (leave last
             one out; the one before goes to validation when ``valid_fraction > 0``), ``"cold"`` (cold items),
-            or ``"auto"`` (fixed when the dataset ships a split, else random).
-        seed: random seed of the random and cold splits and of validation carving.
-        test_fraction: per-user test share of the random split.
-        valid_fraction: validation share (per user, carved from train); 0 for none.
-        cold_fraction: share of items held out by the cold split.
-        implicit_threshold: turn ratings ``>=`` this into implicit positives (None keeps ratings).
-        kcore: k-core filter for users and items (0 = none; re-indexes).
-        dedup: keep one (the last) interaction per (user, item).
+            or ``"auto"``: the spec's ``[split] kind`` when there is one, else the shipped split, else random
+            (logged, and reported as ``split_note``).
+        seed: random seed of the random and cold splits and of validation carving (None: the spec's, else 0).
+        test_fraction: per-user test share of the random split (None: the spec's, else 0.2).
+        valid_fraction: validation share (per user, carved from train); 0 for none (None: the spec's, else 0.1).
+        cold_fraction: share of items held out by the cold split (None: the spec's, else 0.1).
+        implicit_threshold: turn ratings ``>=`` this into implicit positives (None: the spec's, else keep ratings).
+        kcore: k-core filter for users and items (0 = none; re-indexes; None: the spec's, else 0).
+        dedup: keep one (the last) interaction per (user, item) (None: the spec's or dataset's default, else True).
         force: rebuild even when a persisted copy exists.
         strict: parse raw files strictly (see ``load_dataset``).
         enrich: join TMDB text into MovieLens catalogues.
@@ -313,38 +335,34 @@ def prepare_dataset(
     """
     if split not in SPLIT_KINDS:
         raise ValueError(f"split must be one of {list(SPLIT_KINDS)}, got {split!r}")
-    if kcore < 0:
+    if kcore is not None and kcore < 0:
         raise ValueError(f"kcore must be >= 0, got {kcore}")
-    loaded = name if isinstance(name, Dataset) else None
-    ds_name = loaded.name if loaded is not None else str(name)
-    if loaded is None and ds_name not in DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(DATASETS)} or a Dataset, got {ds_name!r}")
-    params: dict[str, object] = {
-        "split": split, "seed": seed, "test_fraction": test_fraction, "valid_fraction": valid_fraction,
-        "cold_fraction": cold_fraction, "implicit_threshold": implicit_threshold, "kcore": kcore, "dedup": dedup,
-        "strict": strict, "enrich": enrich,
-    }  # fmt: skip
-    if loaded is not None:
-        from agentrec.data.base import fingerprint
-
-        params["source_fingerprint"] = fingerprint(loaded.interactions)
-        signature: dict[str, object] = {}
-    else:
-        signature = source_signature(dataset_path(ds_name, data_dir, download=download))
-    paths = Paths.from_env(data_dir=data_dir, artifacts_dir=artifacts_dir)
+    source, root = resolve_dataset(name, Paths.from_env(data_dir, artifacts_dir).artifacts_dir)
+    ds_name = source.name if isinstance(source, Dataset | DatasetSpec) else source
+    opts, origin = split_options(source, split, seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction,
+                                 cold_fraction=cold_fraction, implicit_threshold=implicit_threshold, kcore=kcore,
+                                 dedup=dedup)  # fmt: skip
+    params: dict[str, object] = {**opts, "strict": strict, "enrich": enrich}
+    extra, signature = _source_key(source, data_dir, download)
+    params.update(extra)
+    paths = Paths.from_env(data_dir=data_dir, artifacts_dir=root or artifacts_dir)
     folder = paths.dataset_artifacts(ds_name) / "data" / params_key(params)
-    if not force:
-        cached = load_prepared(folder, signature)
-        if cached is not None:
-            ds, sp = cached
-            logger.info("loaded prepared %s from %s", ds_name, folder)
-            return PreparedDataset(ds_name, ds, sp, folder)
-    raw = loaded
-    if raw is None:
-        raw = load_dataset(ds_name, data_dir, strict=strict, enrich=enrich, download=download)
-    ds, sp = split_dataset(raw, split=split, seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction,
-                           cold_fraction=cold_fraction, implicit_threshold=implicit_threshold, kcore=kcore,
-                           dedup=dedup)  # fmt: skip
-    save_prepared(folder, ds, sp, params=params, signature=signature)
-    logger.info("prepared %s (%s split) in %s", ds_name, sp.name, folder)
-    return PreparedDataset(ds_name, ds, sp, folder)
+    if isinstance(source, DatasetSpec):
+        record_spec(source, paths.dataset_artifacts(ds_name))
+    cached = None if force else load_prepared(folder, signature)
+    if cached is not None:
+        ds, sp = cached
+        logger.info("loaded prepared %s from %s", ds_name, folder)
+    else:
+        if isinstance(source, Dataset):
+            raw = source
+        elif isinstance(source, DatasetSpec):
+            raw = source.load(strict=strict)
+        else:
+            raw = load_dataset(source, data_dir, strict=strict, enrich=enrich, download=download)
+        ds, sp = split_dataset(raw, **opts)  # type: ignore[arg-type]
+        save_prepared(folder, ds, sp, params=params, signature=signature)
+        logger.info("prepared %s (%s split) in %s", ds_name, sp.name, folder)
+    note = describe_split(sp, origin, opts)
+    logger.info("%s: split %s", ds_name, note)
+    return PreparedDataset(ds_name, ds, sp, folder, note)

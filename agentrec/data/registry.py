@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agentrec.config import Paths
 from agentrec.data.base import Dataset
 from agentrec.data.download import GROUPLENS_URL, fetch_movielens
 from agentrec.data.lightgcn import load_lightgcn_split
 from agentrec.data.movielens import load_ml1m, load_ml100k, load_movielens
+from agentrec.data.recbole import load_recbole
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +32,20 @@ class DatasetInfo:
         description: one line for humans.
         downloadable: whether agentrec can fetch it from GroupLens.
         licence: the terms of use, in short.
+        loader_options: keyword arguments of the format's loader (e.g. RecBole's ``text_layout``).
+        prepare_options: defaults of ``prepare_dataset`` for this dataset (e.g. ``dedup=False`` to keep a
+            shipped leave-one-out split exactly as published).
+        files_hint: what to place in the dataset's folder when it is missing (for datasets not downloaded).
     """
 
     name: str
-    format: Literal["movielens", "ml-100k", "ml-1m", "lightgcn"]
+    format: Literal["movielens", "ml-100k", "ml-1m", "lightgcn", "recbole"]
     description: str
     downloadable: bool
     licence: str
+    loader_options: Mapping[str, Any] = field(default_factory=dict)
+    prepare_options: Mapping[str, Any] = field(default_factory=dict)
+    files_hint: str = "place train.txt/test.txt/item_list.txt from the LightGCN repository (data/gowalla) there"
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -65,14 +74,27 @@ DATASETS: dict[str, DatasetInfo] = {
         False,
         "SNAP Gowalla data as preprocessed by NGCF/LightGCN (train.txt/test.txt from the LightGCN repositories)",
     ),  # fmt: skip
+    "amazon-scientific": DatasetInfo(
+        "amazon-scientific",
+        "recbole",
+        "Amazon Industrial & Scientific (UniSRec, RecBole atomic files): 2,928 users, 1,585 products, 19,712 "
+        "interactions in leave-one-out sequences; titles, category paths and brands",
+        False,
+        "Amazon Review Data 2018 (Ni, Li & McAuley 2019) as preprocessed by UniSRec (Hou et al. 2022); research use",
+        loader_options={"dataset": "Scientific", "text_layout": ("title", "category", "brand")},
+        # Some users bought an item twice; de-duplicating would move rows between the published parts.
+        prepare_options={"dedup": False},
+        files_hint="place the UniSRec files Scientific.{train,valid,test}.inter, .text, .item2index and "
+        ".user2index there",
+    ),
 }
 
 
 def _info(name: str) -> DatasetInfo:
     if name not in DATASETS:
         raise ValueError(
-            f"dataset must be one of {sorted(DATASETS)}, got {name!r}; for your own data use "
-            f"agentrec.data.loaders.load_tabular"
+            f"dataset must be one of {sorted(DATASETS)}, got {name!r}; for your own data write a dataset spec "
+            f"file (a .toml; see agentrec.data.spec) or call agentrec.data.register_dataset"
         )
     return DATASETS[name]
 
@@ -101,7 +123,7 @@ def dataset_path(
     how = (
         "pass download=True (or run `agentrec data prepare`) to fetch it from GroupLens"
         if info.downloadable
-        else "place train.txt/test.txt/item_list.txt from the LightGCN repository (data/gowalla) there"
+        else info.files_hint
     )
     raise FileNotFoundError(
         f"dataset {name!r} not found at {folder}; {how}, or point --data-dir / AGENTREC_DATA_DIR at the folder "
@@ -121,7 +143,7 @@ def load_dataset(
 
     Args:
         name: one of ``DATASETS``: "ml-latest-small", "ml-latest", "ml-25m", "ml-32m", "ml-100k", "ml-1m",
-            "gowalla".
+            "gowalla", "amazon-scientific".
         data_dir: the data root holding ``<name>/``; None reads ``AGENTREC_DATA_DIR`` or uses
             ``<user cache>/agentrec/data``.
         strict: raise on the first malformed row; False skips bad rows and warns with a count.
@@ -130,7 +152,8 @@ def load_dataset(
         download: fetch a missing MovieLens dataset from GroupLens (checksum verified).
 
     Returns:
-        The Dataset: all interactions, the full catalogue, and the shipped split (gowalla) or None.
+        The Dataset: all interactions, the full catalogue, and the shipped split (gowalla, amazon-scientific)
+        or None.
     """
     info = _info(name)
     folder = dataset_path(name, data_dir, download=download)
@@ -140,4 +163,6 @@ def load_dataset(
         return load_ml100k(folder, name=name, strict=strict)
     if info.format == "ml-1m":
         return load_ml1m(folder, name=name, strict=strict)
+    if info.format == "recbole":
+        return load_recbole(folder, name=name, **dict(info.loader_options))
     return load_lightgcn_split(folder, name=name, strict=strict)

@@ -112,8 +112,9 @@ def evaluate_chat(
     if components is None:
         from agentrec.artifacts import load_components
 
+        # The simulated users' targets are their held-out items: only training items count as already seen.
         components = load_components(
-            dataset, data_dir=data_dir, artifacts_dir=artifacts_dir, show_progress=show_progress
+            dataset, data_dir=data_dir, artifacts_dir=artifacts_dir, show_progress=show_progress, exclude="train"
         )
     users = select_users(components.split, components.catalog, episodes, seed=seed, min_history=min_history)
     agent = llm_agent = None

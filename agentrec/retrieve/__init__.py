@@ -5,18 +5,15 @@ how bad and contradictory input is handled.
 """
 
 from agentrec.retrieve.bus import DEFAULT_WEIGHTS, RetrievalResult, Retriever, RetrieverConfig
-from agentrec.retrieve.filters import FilterIndex, filter_conflicts, item_passes, item_violations, validate_filters
+from agentrec.retrieve.filters import FacetIndex, item_passes
 from agentrec.retrieve.sources import SOURCES
 
 __all__ = [
     "DEFAULT_WEIGHTS",
     "SOURCES",
-    "FilterIndex",
+    "FacetIndex",
     "RetrievalResult",
     "Retriever",
     "RetrieverConfig",
-    "filter_conflicts",
     "item_passes",
-    "item_violations",
-    "validate_filters",
 ]

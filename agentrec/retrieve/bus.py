@@ -10,7 +10,6 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from agentrec.retrieve.filters import FilterIndex, filter_conflicts, item_violations, validate_filters
 from agentrec.retrieve.quality import QualityPrior, request_weights, tilt
 from agentrec.retrieve.semantic import LocalSemanticIndex
 from agentrec.retrieve.similar import SimilarItems
@@ -24,6 +23,7 @@ from agentrec.retrieve.sources import (
     scored_source,
     semantic_source,
 )
+from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.types import Candidate, Catalog, Interactions, Query
 
 __all__ = ["DEFAULT_WEIGHTS", "RetrievalResult", "Retriever", "RetrieverConfig"]
@@ -89,7 +89,7 @@ class RetrievalResult:
     """What the bus returns: fused candidates (best first), notes for the caller, and cold-start flag.
 
     ``notes`` explains fallbacks and empty results, e.g. ``"unknown user 'x': falling back to cold
-    start"`` or ``"no item satisfies the filters: genre Western AND year 2030-2040"``.
+    start"`` or ``"no item satisfies the filters: genre Western, year 2030-2040"``.
     """
 
     candidates: list[Candidate]
@@ -109,6 +109,10 @@ class Retriever:
             vectors, re-read after every write to the store (see :mod:`agentrec.retrieve.semantic`).
         config: fusion settings.
         in_memory_semantic: search a local store in memory (False: always query the store).
+        schema: the catalogue's facets (what filters may name); derived from ``catalog`` when None.
+        known: every interaction of the users, in the same index space (e.g. all parts of the split): a known
+            user's items in it are never shown as new. None: ``train`` only (offline evaluation, where the
+            held-out items are the targets).
         text_embeddings: optional ``(num_items, d)`` item text embeddings ("like X" text similarity).
     """
 
@@ -121,6 +125,8 @@ class Retriever:
         store: Any | None = None,
         config: RetrieverConfig | None = None,
         in_memory_semantic: bool = True,
+        schema: CatalogSchema | None = None,
+        known: Interactions | None = None,
         text_embeddings: np.ndarray | None = None,
     ) -> None:
         if len(catalog) != train.num_items:
@@ -128,6 +134,7 @@ class Retriever:
                 f"catalog has {len(catalog)} items but train has {train.num_items}; they must share one index space"
             )
         self.catalog = catalog
+        self.schema = schema if schema is not None else CatalogSchema.from_catalog(catalog)
         self.train = train
         self.model = model
         self.store = store
@@ -140,9 +147,10 @@ class Retriever:
         x.data[:] = 1.0
         self._x = x
         self._x_csc = x.tocsc()
+        self._known = x if known is None else self._known_matrix(known)
         self.item_degree = np.asarray(x.sum(axis=0)).ravel().astype(np.int64)
         num_ratings = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
-        self.filter_index = FilterIndex.build(catalog, num_ratings)
+        self.filter_index = FacetIndex.build(self.schema, catalog, num_ratings)
         self.quality = QualityPrior.from_interactions(train)
         self.similar = SimilarItems(self._x_csc, catalog, text_embeddings=text_embeddings, quality=self.quality.score)
         self._item_emb: np.ndarray | None = None
@@ -156,6 +164,21 @@ class Retriever:
         self.semantic_index: LocalSemanticIndex | None = None
         if store is not None and in_memory_semantic:
             self.semantic_index = LocalSemanticIndex.for_store(store, len(catalog))
+
+    def _known_matrix(self, known: Interactions) -> sp.csr_matrix:
+        if known.user_ids != self.train.user_ids or known.item_ids != self.train.item_ids:
+            raise ValueError("known interactions must share train's user and item ids (the same index space)")
+        m = sp.csr_matrix(
+            (np.ones(len(known), dtype=np.float32), (known.user_index, known.item_index)),
+            shape=(self.train.num_users, self.train.num_items),
+        )
+        m.sum_duplicates()
+        return m
+
+    def known_items(self, user_index: int) -> np.ndarray:
+        """Every item a known user has interacted with (``known``, else the training items): never shown as new."""
+        ptr = self._known.indptr
+        return self._known.indices[ptr[user_index] : ptr[user_index + 1]].astype(np.int64)
 
     @property
     def num_items(self) -> int:
@@ -181,7 +204,7 @@ class Retriever:
         for name in ("liked_items", "seen", "rejected"):
             for i in getattr(query, name):
                 self._check_item(f"query.{name}", i)
-        validate_filters(query.filters, self.catalog)
+        self.schema.validate(query.filters)
 
     def _resolve_user(self, query: Query, notes: list[str]) -> int | None:
         if query.user_id is None:
@@ -195,11 +218,11 @@ class Retriever:
         return u
 
     def excluded(self, query: Query, user_index: int | None = None) -> np.ndarray:
-        """Item indices that must never come back: seen, rejected, liked and the user's train items."""
+        """Item indices that must never come back: seen, rejected, liked and everything the user interacted with."""
         parts = [np.asarray(query.seen, np.int64), np.asarray(query.rejected, np.int64)]
         parts.append(np.asarray(query.liked_items, np.int64))
         if user_index is not None:
-            parts.append(self.history(user_index))
+            parts.append(self.known_items(user_index))
         return np.unique(np.concatenate(parts))
 
     # ------------------------------------------------------------------ retrieval
@@ -211,18 +234,18 @@ class Retriever:
             carries its fused ``score`` and, per source that ranked it, that source's score and 0-based rank.
 
         Raises:
-            ValueError: ``k`` out of range, an unknown genre, or an item index that does not exist.
+            ValueError: ``k`` out of range, an unknown facet or value, or an item index that does not exist.
         """
         self._validate(query)
         notes: list[str] = []
         user_index = self._resolve_user(query, notes)
-        conflicts = filter_conflicts(query.filters)
+        conflicts = self.schema.conflicts(query.filters)
         if conflicts:
             notes.append("contradictory filters: " + "; ".join(conflicts))
             return RetrievalResult([], tuple(notes), cold_start=user_index is None and not query.liked_items)
         eligible = self.filter_index.mask(query.filters)
         if not eligible.any():
-            notes.append(f"no item satisfies the filters: {self.filter_index.describe(query.filters)}")
+            notes.append(f"no item satisfies the filters: {self.schema.describe(query.filters)}")
             return RetrievalResult([], tuple(notes), cold_start=user_index is None and not query.liked_items)
         eligible[self.excluded(query, user_index)] = False
         if not eligible.any():
@@ -322,17 +345,13 @@ class Retriever:
         """Constraints of ``query`` that ``item_index`` violates (empty when it may be recommended).
 
         Covers the hard filters plus "already seen", "rejected", "stated as liked" and, for a known user,
-        "in the user's training history". Raises ``ValueError`` for an item index that does not exist.
+        "in the user's history" (every interaction given as ``known``). Raises ``ValueError`` for an item index
+        that does not exist.
         """
         self._check_item("item_index", item_index)
         i = int(item_index)
-        out = item_violations(
-            query.filters,
-            self.catalog[i],
-            num_ratings=int(self.filter_index.num_ratings[i]),
-            item_index=i,
-        )
-        out += filter_conflicts(query.filters)
+        out = self.filter_index.violations(query.filters, i)
+        out += self.schema.conflicts(query.filters)
         if i in set(query.seen):
             out.append("already seen")
         if i in set(query.rejected):
@@ -341,6 +360,6 @@ class Retriever:
             out.append("stated as liked (already known)")
         if query.user_id is not None:
             u = self.train.user_id_to_index.get(str(query.user_id))
-            if u is not None and i in set(self.history(u).tolist()):
+            if u is not None and i in set(self.known_items(u).tolist()):
                 out.append("in the user's history")
         return out

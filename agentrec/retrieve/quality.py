@@ -106,12 +106,13 @@ def _stem(word: str) -> str:
 def descriptive_words(text: str, filters: Filters) -> list[str]:
     """The words of ``text`` that describe what is wanted beyond the facets ``filters`` already enforce.
 
-    Filler ("something", "please"), numbers (years) and words naming an enforced genre do not count: a word
-    names a genre when it shares its first five letters with the genre ("sci-fi" for ``Sci-Fi``, "animated"
-    for ``Animation``) or with one part of it ("noir" for ``Film-Noir``).
+    Filler ("something", "please"), numbers (years) and words naming a value the filters enforce (of any
+    facet, included or excluded) do not count: a word names a value when it shares its first five letters with
+    it ("sci-fi" for genre ``Sci-Fi``, "animated" for ``Animation``) or with one part of it ("noir" for
+    ``Film-Noir``).
     """
     enforced: set[str] = set()
-    for g in (*filters.include_genres, *filters.exclude_genres):
+    for g in (v for values in (*filters.include.values(), *filters.exclude.values()) for v in values):
         enforced.add(_stem(g))
         enforced |= {_stem(part) for part in re.split(r"[^a-z0-9]+", g.lower()) if len(part) >= 3}
     out = []

@@ -13,7 +13,7 @@ from agentrec.text.build import (
     item_popularity,
 )
 from agentrec.text.encoder import TextEncoder, default_model_path
-from agentrec.text.filters import SearchFilters
+from agentrec.text.filters import coerce_filters, where_clause
 from agentrec.text.profile import DEFAULT_ITEM_TEMPLATE, TEMPLATE_FIELDS, ItemTextTemplate, item_text, user_profile_text
 from agentrec.text.store import BuildStats, SearchHit, VectorStore
 
@@ -23,11 +23,11 @@ __all__ = [
     "TEMPLATE_FIELDS",
     "BuildStats",
     "ItemTextTemplate",
-    "SearchFilters",
     "SearchHit",
     "TextEncoder",
     "VectorStore",
     "build_index",
+    "coerce_filters",
     "default_cache_dir",
     "default_model_path",
     "default_store_path",
@@ -35,4 +35,5 @@ __all__ = [
     "item_popularity",
     "item_text",
     "user_profile_text",
+    "where_clause",
 ]

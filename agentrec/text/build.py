@@ -62,8 +62,25 @@ def item_popularity(interactions: Interactions) -> np.ndarray:
     return np.bincount(interactions.item_index, minlength=interactions.num_items).astype(np.int64)
 
 
+def _load(ref: str | Path, artifacts_dir: str | Path, data_dir: str | Path | None) -> tuple[Dataset, str | Path]:
+    """Load a dataset reference; returns it and the artifacts root (an artifacts folder names its own)."""
+    from agentrec.data import Dataset, DatasetSpec, load_dataset, resolve_dataset
+
+    source, root = resolve_dataset(ref, Path(artifacts_dir))
+    if isinstance(source, DatasetSpec):
+        from agentrec.data.spec import record_spec
+
+        ds = source.load()
+        record_spec(source, Path(root or artifacts_dir) / source.name)
+    elif isinstance(source, Dataset):
+        ds = source
+    else:
+        ds = load_dataset(source, data_dir)
+    return ds, root or artifacts_dir
+
+
 def build_index(
-    dataset: str | Dataset,
+    dataset: str | Path | Dataset,
     artifacts_dir: str | Path,
     *,
     encoder: TextEncoder | None = None,
@@ -79,7 +96,7 @@ def build_index(
     has one, else all interactions).
 
     Args:
-        dataset: a dataset name (loaded with :func:`agentrec.data.load_dataset`) or a loaded Dataset.
+        dataset: a dataset name, a dataset spec file (``.toml``), an artifacts folder, or a loaded Dataset.
         artifacts_dir: artifacts root; the store goes to ``<artifacts>/<dataset>/chroma`` and the embedding
             cache to ``<artifacts>/embedding_cache``.
         encoder: None builds the default encoder with that cache.
@@ -95,10 +112,8 @@ def build_index(
     """
     from agentrec.text.store import VectorStore
 
-    if isinstance(dataset, str):
-        from agentrec.data import load_dataset
-
-        dataset = load_dataset(dataset, data_dir)
+    if isinstance(dataset, str | Path):
+        dataset, artifacts_dir = _load(dataset, artifacts_dir, data_dir)
     train = dataset.split.train if dataset.split is not None else dataset.interactions
     encoder = encoder or TextEncoder.from_name(cache_dir=default_cache_dir(artifacts_dir), show_progress=show_progress)
     store = VectorStore.open(

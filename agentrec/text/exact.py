@@ -10,13 +10,14 @@ than the collection is reloaded before it is used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from agentrec.text.filters import SearchFilters, genre_field
+from agentrec.schema import CatalogSchema, flag_key
+from agentrec.types import Filters, Range
 
 __all__ = ["ExactIndex"]
 
@@ -31,10 +32,10 @@ class ExactIndex:
     ids: tuple[str, ...]
     vectors: np.ndarray  # (n, dim) float32, unit rows
     metadatas: tuple[Mapping[str, Any], ...]
-    year: np.ndarray  # (n,) float64, NaN where unknown
     popularity: np.ndarray  # (n,) float64, NaN where unknown
     item_index: np.ndarray  # (n,) int64
-    genre_flags: Mapping[str, np.ndarray]  # genre field -> (n,) bool
+    flags: Mapping[str, np.ndarray]  # "<facet>=<value>" -> (n,) bool
+    _numbers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, collection: Any, rev: int) -> ExactIndex:
@@ -55,58 +56,63 @@ class ExactIndex:
             if len(got) < _PAGE:
                 break
         vectors = np.concatenate(vecs) if vecs else np.zeros((0, 0), dtype=np.float32)
-        fields: dict[str, np.ndarray] = {}
+        flags: dict[str, np.ndarray] = {}
         for n, meta in enumerate(metas):
             for key, value in meta.items():
-                if key.startswith("g_") and value is True:
-                    fields.setdefault(key, np.zeros(len(metas), dtype=bool))[n] = True
-
-        def numeric(key: str) -> np.ndarray:
-            return np.array([float(m[key]) if m.get(key) is not None else np.nan for m in metas], dtype=np.float64)
-
+                if value is True and "=" in key:
+                    flags.setdefault(key, np.zeros(len(metas), dtype=bool))[n] = True
         return cls(
             rev=rev,
             ids=tuple(ids),
             vectors=vectors,
             metadatas=tuple(metas),
-            year=numeric("year"),
-            popularity=numeric("popularity"),
+            popularity=_numeric(metas, "popularity"),
             item_index=np.array([int(m.get("item_index", -1)) for m in metas], dtype=np.int64),
-            genre_flags=fields,
+            flags=flags,
         )
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _flag(self, genre: str) -> np.ndarray:
-        flag = self.genre_flags.get(genre_field(genre))
+    def _flag(self, facet: str, value: str) -> np.ndarray:
+        flag = self.flags.get(flag_key(facet, value))
         return flag if flag is not None else np.zeros(len(self), dtype=bool)
 
-    def mask(self, filters: SearchFilters, valid_genres: Sequence[str]) -> np.ndarray:
-        """Items passing ``filters``; the same semantics as :meth:`SearchFilters.to_where` in Chroma.
+    def _in(self, facet: str, r: Range) -> np.ndarray:
+        col = self._numbers.get(facet)
+        if col is None:
+            col = self._numbers[facet] = _numeric(self.metadatas, facet)
+        inside = ~np.isnan(col)  # items without a value are in no range
+        with np.errstate(invalid="ignore"):
+            if r.low is not None:
+                inside &= col >= r.low
+            if r.high is not None:
+                inside &= col <= r.high
+        return inside
+
+    def mask(self, filters: Filters, schema: CatalogSchema) -> np.ndarray:
+        """Items passing ``filters``; the same semantics as :func:`agentrec.text.filters.where_clause` in Chroma.
 
         Raises:
-            ValueError: for a genre not in ``valid_genres`` (listing them).
+            ValueError: for filters ``schema`` rejects (naming the valid choices).
         """
-        filters.to_where(valid_genres)  # validates genres with the same error as the Chroma path
-        canonical = {g.lower(): g for g in valid_genres}
+        schema.validate(filters)
         keep = np.ones(len(self), dtype=bool)
-        include = [self._flag(canonical[g.strip().lower()]) for g in filters.include_genres]
-        if include:
-            if filters.genre_match == "any":
-                keep &= np.logical_or.reduce(include)
-            else:
-                keep &= np.logical_and.reduce(include)
-        for genre in filters.exclude_genres:
-            keep &= ~self._flag(canonical[genre.strip().lower()])
-        # A comparison with NaN is False: items without a year fail a year bound, as in Chroma.
-        with np.errstate(invalid="ignore"):
-            if filters.year_from is not None:
-                keep &= self.year >= int(filters.year_from)
-            if filters.year_to is not None:
-                keep &= self.year <= int(filters.year_to)
-            if filters.min_popularity:
-                keep &= self.popularity >= int(filters.min_popularity)
+        for facet, values in filters.include.items():
+            include = [self._flag(facet, v) for v in values]
+            any_of = schema.match_mode(filters, facet) == "any"
+            keep &= np.logical_or.reduce(include) if any_of else np.logical_and.reduce(include)
+        for facet, values in filters.exclude.items():
+            for v in values:
+                keep &= ~self._flag(facet, v)
+        for facet, ranges in filters.ranges.items():
+            keep &= np.logical_or.reduce([self._in(facet, r) for r in ranges])
+        for facet, ranges in filters.exclude_ranges.items():
+            for r in ranges:
+                keep &= ~self._in(facet, r)
+        if filters.min_ratings:
+            with np.errstate(invalid="ignore"):
+                keep &= self.popularity >= int(filters.min_ratings)
         if filters.exclude_items:
             keep &= ~np.isin(self.item_index, np.asarray(filters.exclude_items, dtype=np.int64))
         return keep
@@ -124,3 +130,8 @@ class ExactIndex:
             part = np.arange(len(rows))
         order = part[np.lexsort((rows[part], -scores[part]))]
         return [(self.ids[rows[j]], self.metadatas[rows[j]], float(scores[j])) for j in order]
+
+
+def _numeric(metas: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]], key: str) -> np.ndarray:
+    """``(n,)`` float64 of one numeric metadata field, NaN where absent."""
+    return np.array([float(m[key]) if m.get(key) is not None else np.nan for m in metas], dtype=np.float64)

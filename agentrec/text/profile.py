@@ -26,6 +26,8 @@ __all__ = [
     "TEMPLATE_FIELDS",
     "ItemTextTemplate",
     "as_template",
+    "has_item_text",
+    "is_generated_title",
     "item_text",
     "user_profile_text",
 ]
@@ -100,17 +102,34 @@ class ItemTextTemplate:
         }
 
     def render(self, item: Item) -> str:
-        """The item's text."""
+        """The item's text.
+
+        The template is parsed once and the item's values are inserted as they are: catalogue text is never
+        read as a format string, so titles with braces ("{F.B.R}"), quotes, Markdown or HTML come out verbatim.
+        """
         values = self.values(item)
+        out: list[str] = []
+        for optional, parts in self._parsed:
+            if optional and any(name is not None and not values[name] for _, name in parts):
+                continue
+            out.extend(literal + (values[name] if name is not None else "") for literal, name in parts)
+        return " ".join("".join(out).split())
 
-        def section(match: re.Match[str]) -> str:
-            body = match.group(1)
-            if any(not values[name] for name in self._fields_in(body)):
-                return ""
-            return body.format(**values)
+    @cached_property
+    def _parsed(self) -> list[tuple[bool, list[tuple[str, str | None]]]]:
+        """The template as ``(optional, [(literal, field or None), ...])`` chunks, in order."""
+        chunks: list[tuple[bool, list[tuple[str, str | None]]]] = []
+        pos = 0
+        for match in _SECTION.finditer(self.template):
+            chunks.append((False, self._parts(self.template[pos : match.start()])))
+            chunks.append((True, self._parts(match.group(1))))
+            pos = match.end()
+        chunks.append((False, self._parts(self.template[pos:])))
+        return chunks
 
-        text = _SECTION.sub(section, self.template)
-        return " ".join(text.format(**values).split())
+    @staticmethod
+    def _parts(text: str) -> list[tuple[str, str | None]]:
+        return [(literal, name) for literal, name, _, _ in string.Formatter().parse(text)]
 
 
 def _dedupe(values: Sequence[str]) -> list[str]:
@@ -122,6 +141,25 @@ def _dedupe(values: Sequence[str]) -> list[str]:
             seen.add(key)
             out.append(value.strip())
     return out
+
+
+def is_generated_title(item: Item) -> bool:
+    """True when an item's title is a placeholder made from its id ("Item 12", "Location 40981"), not text.
+
+    Loaders title items without a name ``"<word> <id>"``; such a title says nothing a text model could use.
+    """
+    words = item.title.split()
+    ids = {item.item_id, str(item.attributes.get("org_id", ""))} if item.attributes else {item.item_id}
+    return len(words) == 2 and words[1] in ids
+
+
+def has_item_text(catalog: Catalog) -> bool:
+    """Whether a catalogue has text to embed: genres, tags, an overview, or a real title (names count).
+
+    Generated placeholder titles (:func:`is_generated_title`) do not count, so an ids-only catalogue such
+    as gowalla builds no text index, while a catalogue of artist names does.
+    """
+    return any(it.genres or it.tags or it.overview or not is_generated_title(it) for it in catalog.items)
 
 
 def as_template(template: str | ItemTextTemplate | None) -> ItemTextTemplate:

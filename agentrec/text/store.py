@@ -9,87 +9,29 @@ model is refused, so vectors of two models never mix.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
+from agentrec.schema import CatalogSchema
 from agentrec.text.encoder import TextEncoder
 from agentrec.text.exact import ExactIndex
-from agentrec.text.filters import SearchFilters, genre_field, genres_string
+from agentrec.text.filters import coerce_filters, where_clause
+from agentrec.text.hits import BuildStats, SearchHit, hit_from_metadata, item_metadata
 from agentrec.text.profile import ItemTextTemplate, as_template, item_text
 from agentrec.types import Catalog, Filters, Item
 
-__all__ = ["BuildStats", "SearchFilters", "SearchHit", "VectorStore"]
+__all__ = ["BuildStats", "SearchHit", "VectorStore"]
 
 logger = logging.getLogger(__name__)
 
 _BATCH = 5000  # Chroma's max batch is ~5,461
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result. ``score`` is the cosine similarity between query and item (higher is closer)."""
-
-    item_id: str
-    item_index: int
-    title: str
-    score: float
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def year(self) -> int | None:
-        """Release year, or None."""
-        year = self.metadata.get("year")
-        return None if year is None else int(year)
-
-    @property
-    def genres(self) -> tuple[str, ...]:
-        """Genres, parsed from the stored ``"|A|B|"`` string."""
-        return tuple(g for g in str(self.metadata.get("genres", "")).split("|") if g)
-
-
-@dataclass(frozen=True)
-class BuildStats:
-    """What :meth:`VectorStore.build` did."""
-
-    num_items: int
-    num_upserted: int
-    num_deleted: int
-    num_embedded: int
-    seconds: float
-
-
-def _item_metadata(item: Item, item_index: int, popularity: int, text: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "item_index": int(item_index),
-        "title": item.title,
-        "genres": genres_string(item.genres),
-        "popularity": int(popularity),
-        # Detects changed text on rebuild, so unchanged items are not re-written.
-        "text_sha": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
-    }
-    if item.year is not None:
-        meta["year"] = int(item.year)
-    for genre in item.genres:
-        meta[genre_field(genre)] = True
-    return meta
-
-
-def _hit(item_id: str, meta: Mapping[str, Any], score: float) -> SearchHit:
-    return SearchHit(
-        item_id=item_id,
-        item_index=int(meta["item_index"]),
-        title=str(meta.get("title", "")),
-        score=score,
-        metadata=dict(meta),
-    )
 
 
 class VectorStore:
@@ -109,6 +51,7 @@ class VectorStore:
         self.encoder = encoder
         self.location = location
         self._exact: ExactIndex | None = None
+        self._schema: tuple[str, CatalogSchema] | None = None
 
     @classmethod
     def open(
@@ -181,7 +124,7 @@ class VectorStore:
             coll = client.create_collection(
                 collection,
                 embedding_function=None,
-                metadata={"hnsw:space": "cosine", "model_id": encoder.model_id, "dim": encoder.dim, "genres": "|"},
+                metadata={"hnsw:space": "cosine", "model_id": encoder.model_id, "dim": encoder.dim},
             )
             logger.info("created collection %r at %s for %s", collection, location, encoder.model_id)
         meta = coll.metadata or {}
@@ -198,9 +141,23 @@ class VectorStore:
 
     # ------------------------------------------------------------------ metadata
     @property
-    def valid_genres(self) -> tuple[str, ...]:
-        """Genres present in the store, sorted."""
-        return tuple(sorted(g for g in str((self.collection.metadata or {}).get("genres", "")).split("|") if g))
+    def schema(self) -> CatalogSchema | None:
+        """The facets of the stored items (what filters may name), or None for a store built before facets."""
+        raw = (self.collection.metadata or {}).get("schema")
+        if not raw:
+            return None
+        if self._schema is None or self._schema[0] != raw:
+            self._schema = (str(raw), CatalogSchema.from_dict(json.loads(str(raw))))
+        return self._schema[1]
+
+    def _require_schema(self) -> CatalogSchema:
+        schema = self.schema
+        if schema is None:
+            raise ValueError(
+                f"the vector store at {self.location} was built before facet metadata, so it cannot filter; "
+                "rebuild it with `agentrec index --dataset NAME`"
+            )
+        return schema
 
     def _fresh_metadata(self) -> dict[str, Any]:
         """The collection's metadata as stored now (another process or client may have changed it)."""
@@ -214,12 +171,13 @@ class VectorStore:
         self.collection.modify(metadata=meta)
         self._exact = None
 
-    def _add_genres(self, genres: set[str]) -> None:
-        known = set(self.valid_genres)
-        if genres <= known:
+    def _add_schema(self, schema: CatalogSchema) -> None:
+        known = self.schema
+        merged = schema if known is None else known.merged(schema)
+        if known is not None and merged.to_dict() == known.to_dict():
             return
         meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-        meta["genres"] = genres_string(sorted(known | genres))
+        meta["schema"] = json.dumps(merged.to_dict(), separators=(",", ":"))
         self.collection.modify(metadata=meta)
 
     def count(self) -> int:
@@ -232,6 +190,7 @@ class VectorStore:
         catalog: Catalog,
         popularity: np.ndarray | None = None,
         template: str | ItemTextTemplate | None = None,
+        schema: CatalogSchema | None = None,
     ) -> BuildStats:
         """Make the store hold exactly this catalogue: upsert new or changed items, delete others.
 
@@ -241,6 +200,7 @@ class VectorStore:
             catalog: the items, in item-index order.
             popularity: ``(num_items,)`` training interaction counts (0 when None).
             template: item text template (see :func:`agentrec.text.item_text`).
+            schema: the catalogue's facets (stored as filterable metadata); derived from ``catalog`` when None.
 
         Returns:
             A :class:`BuildStats`.
@@ -251,7 +211,13 @@ class VectorStore:
             raise ValueError(f"popularity has {len(popularity)} values but the catalogue has {len(catalog)} items")
         existing = self.collection.get(include=["metadatas"])
         old = dict(zip(existing["ids"], existing["metadatas"] or [], strict=True))
-        upserted = self.upsert(list(catalog.items), range(len(catalog)), popularity, template, skip_unchanged=old)
+        if old and self.schema is None:
+            logger.warning(
+                "vector store %s predates facet metadata: rewriting the metadata of every item", self.location
+            )
+        schema = schema if schema is not None else CatalogSchema.from_catalog(catalog)
+        items = list(catalog.items)
+        upserted = self.upsert(items, range(len(catalog)), popularity, template, skip_unchanged=old, schema=schema)
         stale = [item_id for item_id in old if item_id not in catalog.id_to_index]
         self.delete(stale)
         stats = BuildStats(
@@ -272,6 +238,7 @@ class VectorStore:
         template: str | ItemTextTemplate | None = None,
         *,
         skip_unchanged: Mapping[str, Mapping[str, Any]] | None = None,
+        schema: CatalogSchema | None = None,
     ) -> int:
         """Add or replace items; they are searchable at once.
 
@@ -281,6 +248,7 @@ class VectorStore:
             popularity: interaction counts, either aligned with ``items`` or ``(num_items,)`` indexed by item index.
             template: item text template.
             skip_unchanged: existing metadata by item id; items whose metadata would not change are skipped.
+            schema: the facets to store; None merges the store's schema with one derived from ``items``.
 
         Returns:
             The number of items written.
@@ -296,13 +264,15 @@ class VectorStore:
             arr = np.asarray(popularity)
             pop = arr if len(arr) == len(items) else arr[np.asarray(indices, dtype=np.int64)]
         texts = [item_text(it, tpl) for it in items]
-        metas = [
-            _item_metadata(it, i, int(p), t) for it, i, p, t in zip(items, indices, pop.tolist(), texts, strict=True)
-        ]
+        if schema is None:
+            derived = CatalogSchema.from_catalog(Catalog(tuple(items)))
+            schema = derived if self.schema is None else self.schema.merged(derived)
+        rows = zip(items, indices, pop.tolist(), texts, strict=True)
+        metas = [item_metadata(it, i, int(p), t, schema) for it, i, p, t in rows]
         todo = [n for n, it in enumerate(items) if skip_unchanged is None or skip_unchanged.get(it.item_id) != metas[n]]
+        self._add_schema(schema)  # also when no item changed: a store from before facets gains its schema
         if not todo:
             return 0
-        self._add_genres({g for n in todo for g in items[n].genres})
         # Chroma merges metadata on upsert: clear fields an item no longer has (a dropped genre, year).
         previous = skip_unchanged if skip_unchanged is not None else self._metadata_of([items[n].item_id for n in todo])
         for n in todo:
@@ -337,41 +307,42 @@ class VectorStore:
         self._bump_rev()
 
     # ------------------------------------------------------------------ reading
-    def search(
-        self, text: str, k: int = 20, filters: SearchFilters | Filters | Mapping[str, Any] | None = None
-    ) -> list[SearchHit]:
+    def search(self, text: str, k: int = 20, filters: Filters | Mapping[str, Any] | None = None) -> list[SearchHit]:
         """Items whose text is closest in meaning to ``text``.
 
         Args:
             text: what the user is looking for, in words. Longer than the model's limit: truncated, with a warning.
             k: how many hits at most.
-            filters: hard constraints (:class:`SearchFilters`, :class:`agentrec.types.Filters` or a dict).
+            filters: hard constraints (:class:`agentrec.types.Filters` or its fields as a dict).
 
         Returns:
             Up to ``k`` hits, best first.
 
         Raises:
-            ValueError: for an empty text, ``k`` < 1, an unknown filter field or genre, or an inverted year range.
+            ValueError: for an empty text, ``k`` < 1, an unknown filter field, facet or value (the valid ones
+                are listed), or filters on a store built before facet metadata.
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"query text is empty ({text!r}); describe what you are looking for in words")
-        search_filters = SearchFilters.coerce(filters)
+        search_filters = coerce_filters(filters)
         where = self._compile(search_filters)  # validate before spending time on the encoder
         vector = self.encoder.encode([text], use_cache=False)[0]
         return self._query(vector, k, search_filters, where)
 
     def search_by_vector(
-        self, vector: np.ndarray, k: int = 20, filters: SearchFilters | Filters | Mapping[str, Any] | None = None
+        self, vector: np.ndarray, k: int = 20, filters: Filters | Mapping[str, Any] | None = None
     ) -> list[SearchHit]:
         """Like :meth:`search` for a ``(dim,)`` query vector (e.g. a user profile embedding)."""
         vec = np.asarray(vector, dtype=np.float32).reshape(-1)
         if vec.shape[0] != self.encoder.dim:
             raise ValueError(f"vector has {vec.shape[0]} dimensions but the store holds {self.encoder.dim}")
-        search_filters = SearchFilters.coerce(filters)
+        search_filters = coerce_filters(filters)
         return self._query(vec, k, search_filters, self._compile(search_filters))
 
-    def _compile(self, search_filters: SearchFilters | None) -> dict[str, Any] | None:
-        return None if search_filters is None else search_filters.to_where(self.valid_genres)
+    def _compile(self, search_filters: Filters | None) -> dict[str, Any] | None:
+        if search_filters is None or search_filters.is_empty():
+            return None
+        return where_clause(search_filters, self._require_schema())
 
     def _exact_index(self) -> ExactIndex | None:
         """The in-memory copy at the collection's current revision (reloaded when stale), or None when off."""
@@ -390,7 +361,7 @@ class VectorStore:
         return exact
 
     def _query(
-        self, vector: np.ndarray, k: int, search_filters: SearchFilters | None, where: dict[str, Any] | None
+        self, vector: np.ndarray, k: int, search_filters: Filters | None, where: dict[str, Any] | None
     ) -> list[SearchHit]:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -399,9 +370,9 @@ class VectorStore:
             if where is None or search_filters is None:
                 keep = np.ones(len(exact), dtype=bool)
             else:
-                keep = exact.mask(search_filters, self.valid_genres)
+                keep = exact.mask(search_filters, self._require_schema())
             found = exact.top_k(vector, k, keep)
-            return [_hit(item_id, meta, score) for item_id, meta, score in found]
+            return [hit_from_metadata(item_id, meta, score) for item_id, meta, score in found]
         n = min(k, self.count())
         if n == 0:
             return []
@@ -409,7 +380,7 @@ class VectorStore:
             query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
         )
         rows = zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)
-        return [_hit(item_id, meta, 1.0 - float(dist)) for item_id, meta, dist in rows]
+        return [hit_from_metadata(item_id, meta, 1.0 - float(dist)) for item_id, meta, dist in rows]
 
     def item_vectors(self, item_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Stored vectors of items, in the order given.

@@ -303,6 +303,7 @@ class AppController:
             titles=sess.titles,
             catalog=catalog,
             known_user=self._user_ids is None or sess.user is None or sess.user in self._user_ids,
+            schema=getattr(components, "schema", None),
         )
         return View(
             history=[dict(m) for m in sess.history],

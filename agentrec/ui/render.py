@@ -10,6 +10,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Filters, GraphPath, Query, Recommendation
 
 __all__ = [
@@ -135,6 +136,7 @@ def memory_markdown(
     titles: Mapping[str, str],
     catalog: Catalog | None = None,
     known_user: bool = True,
+    schema: CatalogSchema | None = None,
 ) -> str:
     """What the conversation remembers: the user, constraints, liked and disliked items.
 
@@ -145,12 +147,13 @@ def memory_markdown(
         titles: item id -> display title, for items the feedback refers to.
         catalog: used to name the query's liked / rejected item indices.
         known_user: False when ``user_id`` is not in the dataset (so nothing is personalised).
+        schema: the catalogue's facets, for naming the constraints.
     """
     who = "new user" if user_id is None else _md_escape(user_id)
     if user_id is not None and not known_user:
         who += " (not in the dataset: not personalised)"
     lines = [f"- **User:** {who}"]
-    constraints = describe_filters(query.filters) if query is not None else ""
+    constraints = describe_filters(query.filters, schema) if query is not None else ""
     lines.append(f"- **Constraints:** {constraints or 'none yet'}")
     liked = [titles.get(i, i) for i, v in feedback.items() if v]
     disliked = [titles.get(i, i) for i, v in feedback.items() if not v]
@@ -162,23 +165,15 @@ def memory_markdown(
     return "\n".join(lines)
 
 
-def describe_filters(filters: Filters) -> str:
-    """Hard constraints in words ("genres Horror and Sci-Fi; from 1980"), "" when there are none."""
-    parts = []
-    if filters.include_genres:
-        joiner = " and " if filters.genre_match == "all" else " or "
-        parts.append("genres " + joiner.join(filters.include_genres))
-    if filters.exclude_genres:
-        parts.append("not " + ", ".join(filters.exclude_genres))
-    if filters.year_min is not None and filters.year_max is not None:
-        parts.append(f"years {filters.year_min}–{filters.year_max}")
-    elif filters.year_min is not None:
-        parts.append(f"from {filters.year_min}")
-    elif filters.year_max is not None:
-        parts.append(f"up to {filters.year_max}")
+def describe_filters(filters: Filters, schema: CatalogSchema | None = None) -> str:
+    """Hard constraints in words ("genre Horror and Sci-Fi, year 1980+"), "" when there are none.
+
+    ``schema`` gives facet labels, units and the catalogue's spelling of values; without it facet names are used.
+    """
+    text = (schema or CatalogSchema()).describe(filters, facets_only=True)
     if filters.min_ratings:
-        parts.append(f"at least {filters.min_ratings} ratings")
-    return "; ".join(_md_escape(p) for p in parts)
+        text = ", ".join(p for p in (text, f"at least {filters.min_ratings} ratings") if p)
+    return _md_escape(text)
 
 
 def _join_unique(names: Iterable[Any]) -> str:
