@@ -35,13 +35,21 @@ M = 20.0  # shrinkage strength of the Bayesian average
 
 @dataclass(frozen=True)
 class Slice:
-    """A request and the constraint an answer must satisfy (genres: all of them; exclude: none of them)."""
+    """A request and the constraint an answer must satisfy (``genres``: all of these values of ``facet``;
+    ``exclude``: none of them; ``facet`` is ``genre`` or a categorical item attribute such as ``category``)."""
 
     text: str
     genres: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     year_min: int | None = None
     year_max: int | None = None
+    facet: str = "genre"
+
+    def values(self, item: object) -> tuple[str, ...]:
+        if self.facet == "genre":
+            return tuple(item.genres)  # type: ignore[attr-defined]
+        raw = item.attributes.get(self.facet)  # type: ignore[attr-defined]
+        return tuple(raw) if isinstance(raw, tuple | list) else ((str(raw),) if raw else ())
 
     def ok(self, genres: tuple[str, ...], year: int | None) -> bool:
         g = {x.lower() for x in genres}
@@ -151,7 +159,32 @@ def item_stats(dataset: object, num_items: int, item_index_of: dict[str, int]) -
 
 
 def attrs(item: object) -> set[str]:
-    return {f"g:{g.lower()}" for g in item.genres} | {f"t:{t.lower()}" for t in item.tags}  # type: ignore[attr-defined]
+    """Genres, tags and multi-valued categorical attributes (e.g. a product's category path) of an item."""
+    out = {f"g:{g.lower()}" for g in item.genres} | {f"t:{t.lower()}" for t in item.tags}  # type: ignore[attr-defined]
+    for key, raw in item.attributes.items():  # type: ignore[attr-defined]
+        if isinstance(raw, tuple | list):
+            out |= {f"a:{key}:{str(v).lower()}" for v in raw}
+    return out
+
+
+def catalogue_requests(catalog: object, count: np.ndarray) -> tuple[tuple[Slice, ...], tuple[str, ...]]:
+    """Slices and "like" titles for a catalogue without genres: its categorical facet's common values.
+
+    The slices are the 20 values of the first multi-valued attribute held by 20-50 % of the items at most
+    (the catalogue's own words as the request); the seeds are the 20 most-interacted items' titles.
+    """
+    items = catalog.items  # type: ignore[attr-defined]
+    key = next((k for k, v in items[0].attributes.items() if isinstance(v, tuple | list)), None)
+    slices: list[Slice] = []
+    if key is not None:
+        freq: dict[str, int] = {}
+        for it in items:
+            for v in set(it.attributes.get(key) or ()):
+                freq[v] = freq.get(v, 0) + 1
+        common = [v for v, n in sorted(freq.items(), key=lambda kv: -kv[1]) if 20 <= n <= 0.5 * len(items)][:20]
+        slices = [Slice(v.lower(), (v,), facet=key) for v in common]
+    seeds = tuple(items[i].title for i in np.argsort(-count, kind="stable")[:20])
+    return tuple(slices), seeds
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -163,14 +196,15 @@ def top_of(values: np.ndarray, mask: np.ndarray, k: int = 10) -> np.ndarray:
     return idx[np.lexsort((idx, -values[idx]))][:k]
 
 
-def run_slices(agent: object, count: np.ndarray, shrunk: np.ndarray) -> list[dict[str, object]]:
+def run_slices(
+    agent: object, count: np.ndarray, shrunk: np.ndarray, slices: tuple[Slice, ...]
+) -> list[dict[str, object]]:
     catalog = agent.components.catalog  # type: ignore[attr-defined]
-    genres = [it.genres for it in catalog.items]
     years = [it.year for it in catalog.items]
     rated = not np.isnan(shrunk).all()
     rows = []
-    for s in SLICES:
-        mask = np.array([s.ok(g, y) for g, y in zip(genres, years, strict=True)])
+    for s in slices:
+        mask = np.array([s.ok(s.values(it), y) for it, y in zip(catalog.items, years, strict=True)])
         recs = agent.recommend(s.text, k=10)  # type: ignore[attr-defined]
         got = np.array([r.item_index for r in recs], dtype=np.int64)
         pop_ref, rating_ref = top_of(count, mask), top_of(shrunk if rated else count, mask)
@@ -195,11 +229,11 @@ def run_slices(agent: object, count: np.ndarray, shrunk: np.ndarray) -> list[dic
     return rows
 
 
-def run_like(agent: object, count: np.ndarray) -> dict[str, object]:
+def run_like(agent: object, count: np.ndarray, titles: tuple[str, ...]) -> dict[str, object]:
     catalog = agent.components.catalog  # type: ignore[attr-defined]
     all_attrs = [attrs(it) for it in catalog.items]
     lists, rows = [], []
-    for title in LIKE_TITLES:
+    for title in titles:
         hits = agent.toolbox.titles.lookup(title, k=1)  # type: ignore[attr-defined]
         if not hits:
             rows.append({"title": title, "missing": True})
@@ -260,9 +294,12 @@ def run_personal(agent: object, users: int, seed: int = 0) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     ids = sorted(u for u in held if comps.train.user_id_to_index.get(u) is not None)
     ids = [ids[j] for j in rng.permutation(len(ids))[:users]]
+    # Both retrievers know the training part only (the agent's own one also hides held-out items as "known").
+    bus = Retriever(comps.catalog, comps.train, model=comps.model, store=comps.store,
+                    text_embeddings=comps.item_text_embeddings)  # fmt: skip
     gnn_only = Retriever(comps.catalog, comps.train, model=comps.model, config=RetrieverConfig(weights={"gnn": 1.0}))
     out: dict[str, object] = {"users": len(ids)}
-    for name, retr in (("bus", comps.retriever), ("gnn", gnn_only)):
+    for name, retr in (("bus", bus), ("gnn", gnn_only)):
         hits, recalls = [], []
         for uid in ids:
             got = {c.item_index for c in retr.candidates(Query(text="", user_id=uid, k=20))}
@@ -317,9 +354,11 @@ def main() -> None:
     index_of = {iid: i for i, iid in enumerate(comps.train.item_ids)}
     count, shrunk, mean = item_stats(comps.dataset, len(comps.catalog), index_of)
     t0 = time.perf_counter()
-    slices = run_slices(agent, count, shrunk)
-    like = run_like(agent, count)
-    descriptive = run_descriptive(agent, count, shrunk)
+    movies = any(it.genres for it in comps.catalog.items[:500])
+    requests, titles = (SLICES, LIKE_TITLES) if movies else catalogue_requests(comps.catalog, count)
+    slices = run_slices(agent, count, shrunk, requests)
+    like = run_like(agent, count, titles)
+    descriptive = run_descriptive(agent, count, shrunk) if movies else []
     personal = run_personal(agent, args.personal) if args.personal else None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     result = {

@@ -77,3 +77,16 @@ def test_rerank_blends_rank_and_similarity() -> None:
     assert [c.item_index for c in rerank_by_similarity(cands, sims, weight=0.9)] == [1, 4, 2]
     with pytest.raises(ValueError, match="weight"):
         rerank_by_similarity(cands, sims, weight=2.0)
+
+
+def test_category_paths_count_as_attributes() -> None:
+    cat = Catalog(
+        (
+            Item("0", "Glue", attributes={"category": ("Tools", "Adhesives")}),
+            Item("1", "Tape", attributes={"category": ("Tools", "Adhesives")}),
+            Item("2", "Gloves", attributes={"category": ("Tools", "Safety")}),
+        )
+    )
+    scorer = SimilarItems(_matrix([(0, 0), (1, 1), (2, 2)], 3, 3), cat)
+    s = scorer.attribute_scores([0])
+    assert s[1] == pytest.approx(1.0) and 0 < s[2] < s[1]

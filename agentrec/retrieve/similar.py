@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from agentrec.types import Candidate, Catalog
+from agentrec.types import Candidate, Catalog, Item
 
 __all__ = ["SimilarItems", "SimilarityWeights", "rerank_by_similarity"]
 
@@ -29,7 +29,7 @@ class SimilarityWeights:
 
     Attributes:
         co: normalised co-interaction (cosine of liker sets, significance-weighted).
-        attributes: IDF-weighted Jaccard overlap of genres and tags.
+        attributes: IDF-weighted Jaccard overlap of genres, tags and multi-valued attributes (categories).
         text: cosine of text embeddings (0 when the catalogue has none).
         quality: a small pull towards well-regarded items (the quality prior, when given).
         shrink: significance shrinkage of co-interaction counts (``co / (co + shrink)``).
@@ -85,7 +85,7 @@ class SimilarItems:
         vocab: dict[str, int] = {}
         rows, cols = [], []
         for i, it in enumerate(self.catalog.items):
-            for a in {f"g:{g.lower()}" for g in it.genres} | {f"t:{t.lower()}" for t in it.tags}:
+            for a in _attributes(it):
                 rows.append(i)
                 cols.append(vocab.setdefault(a, len(vocab)))
         a = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, max(len(vocab), 1)))
@@ -156,6 +156,15 @@ class SimilarItems:
             total += w.quality * self.quality
         total[seeds] = -np.inf
         return total
+
+
+def _attributes(item: Item) -> set[str]:
+    """Genres, tags and multi-valued categorical attributes (a product's category path) of an item."""
+    out = {f"g:{g.lower()}" for g in item.genres} | {f"t:{t.lower()}" for t in item.tags}
+    for key, raw in item.attributes.items():
+        if isinstance(raw, tuple | list):
+            out |= {f"a:{key}:{str(v).lower()}" for v in raw}
+    return out
 
 
 def rerank_by_similarity(candidates: Sequence[Candidate], similarity: np.ndarray, *, weight: float) -> list[Candidate]:
