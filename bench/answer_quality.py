@@ -171,7 +171,7 @@ def catalogue_requests(catalog: object, count: np.ndarray) -> tuple[tuple[Slice,
     """Slices and "like" titles for a catalogue without genres: its categorical facet's common values.
 
     The slices are the 20 values of the first multi-valued attribute held by 20-50 % of the items at most
-    (the catalogue's own words as the request); the seeds are the 20 most-interacted items' titles.
+    (the catalogue's own words as the request); the seeds are the 20 most-interacted distinct titles.
     """
     items = catalog.items  # type: ignore[attr-defined]
     key = next((k for k, v in items[0].attributes.items() if isinstance(v, tuple | list)), None)
@@ -183,8 +183,14 @@ def catalogue_requests(catalog: object, count: np.ndarray) -> tuple[tuple[Slice,
                 freq[v] = freq.get(v, 0) + 1
         common = [v for v, n in sorted(freq.items(), key=lambda kv: -kv[1]) if 20 <= n <= 0.5 * len(items)][:20]
         slices = [Slice(v.lower(), (v,), facet=key) for v in common]
-    seeds = tuple(items[i].title for i in np.argsort(-count, kind="stable")[:20])
-    return tuple(slices), seeds
+    seeds: list[str] = []
+    for i in np.argsort(-count, kind="stable"):
+        # Variants of one product often share a title: one seed per title, else the lists repeat each other.
+        if items[i].title.lower() not in {t.lower() for t in seeds}:
+            seeds.append(items[i].title)
+        if len(seeds) == 20:
+            break
+    return tuple(slices), tuple(seeds)
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
