@@ -49,6 +49,8 @@ class Components:
         explainer: the explanation-path finder.
         path: ``<artifacts>/<name>``.
         schema: the catalogue's facets (from the data, overridden by the dataset's ``facets`` declaration).
+        pack: the name (or path) of the domain pack the agent speaks with: the dataset spec's ``pack``, else the
+            built-in dataset's, else "generic".
     """
 
     name: str
@@ -64,6 +66,7 @@ class Components:
     explainer: Explainer
     path: Path
     schema: CatalogSchema | None = None
+    pack: str = "generic"
 
     def __post_init__(self) -> None:
         if self.schema is None:
@@ -156,10 +159,11 @@ def load_components(
     )
     ds, data_split = prepared.dataset, prepared.split
     catalog, train = ds.catalog, data_split.train
-    # A dataset may carry a facet declaration (e.g. the [facets] table of its spec file).
-    schema = CatalogSchema.from_catalog(catalog, getattr(ds, "facets", None), name=prepared.name)
     # <root>/<name>/data/<key>: an artifacts folder given as ``dataset`` names its own root.
     paths = Paths(paths.data_dir, prepared.path.parents[2])
+    # A dataset spec may declare facets (its [facets] table) and the domain pack to speak with.
+    declaration, pack = _dataset_words(prepared.name, paths)
+    schema = CatalogSchema.from_catalog(catalog, declaration, name=prepared.name)
     out = paths.dataset_artifacts(prepared.name)
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(out)
@@ -234,7 +238,20 @@ def load_components(
         explainer=explainer,
         path=out,
         schema=schema,
+        pack=pack,
     )
+
+
+def _dataset_words(name: str, paths: Paths) -> tuple[dict[str, Any] | None, str]:
+    """The facet declaration and domain pack of a dataset: its spec's when it came from one, else the registry's."""
+    from agentrec.data.registry import DATASETS
+    from agentrec.data.spec import read_recorded_spec
+
+    spec = read_recorded_spec(paths.dataset_artifacts(name))
+    if spec is not None:
+        return (dict(spec.facets) or None), (spec.pack or "generic")
+    info = DATASETS.get(name)
+    return None, (info.pack if info is not None else "generic")
 
 
 def _text_parts(

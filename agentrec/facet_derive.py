@@ -70,6 +70,11 @@ def _infer(key: str, values: list[Any], num_items: int) -> dict[str, Any] | None
         distinct = len({str(v).strip().casefold() for v in values})
         if distinct < max(50, 0.05 * num_items):
             return {"kind": "categorical", "multi": False}
+        # Short names that repeat across items (brands, makers, labels) are values to filter on; short strings
+        # that are nearly all different (titles, model numbers) are not.
+        words = sum(len(str(v).split()) for v in values) / len(values)
+        if words <= 4 and distinct <= 0.6 * len(values):
+            return {"kind": "categorical", "multi": False}
         if sum(len(str(v)) for v in values) / len(values) >= _TEXT_MIN_MEAN_LENGTH:
             return {"kind": "text", "filterable": False}
         return None

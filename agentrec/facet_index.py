@@ -7,18 +7,19 @@ as one ``float64`` column with NaN where an item has no value. The semantics are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agentrec.filters_types import Filters, Range
+from agentrec.filters_types import Filters, Range, mentions_word
 
 if TYPE_CHECKING:
     from agentrec.schema import CatalogSchema
     from agentrec.types import Catalog, Item
 
-__all__ = ["FacetIndex", "item_violations"]
+__all__ = ["FacetIndex", "item_text", "item_violations"]
 
 
 def _norm(value: str) -> str:
@@ -42,6 +43,7 @@ class FacetIndex:
     postings: dict[str, dict[str, np.ndarray]]
     numbers: dict[str, np.ndarray]
     num_ratings: np.ndarray
+    _word_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, schema: CatalogSchema, catalog: Catalog, num_ratings: np.ndarray) -> FacetIndex:
@@ -122,7 +124,24 @@ class FacetIndex:
         if filters.exclude_items:
             ix = np.asarray(filters.exclude_items, dtype=np.int64)
             ok[ix[(ix >= 0) & (ix < self.num_items)]] = False
+        for word in filters.exclude_words:
+            ok &= ~self.word_mask(word)
         return ok
+
+    def word_mask(self, word: str) -> np.ndarray:
+        """``(num_items,)`` bool: True where an item's text mentions ``word`` (cached per word)."""
+        key = word.strip().lower()
+        hit = self._word_masks.get(key)
+        if hit is None:
+            if len(self._word_masks) > 256:
+                self._word_masks.clear()
+            hit = np.fromiter((mentions_word(t, key) for t in self._texts), dtype=bool, count=self.num_items)
+            self._word_masks[key] = hit
+        return hit
+
+    @cached_property
+    def _texts(self) -> list[str]:
+        return [item_text(it) for it in self.catalog.items]
 
     def violations(self, filters: Filters, item_index: int) -> list[str]:
         """The constraints item ``item_index`` violates, in words (empty when it passes)."""
@@ -193,4 +212,11 @@ def item_violations(
         out.append(f"{num_ratings if num_ratings is not None else 'unknown'} ratings < {filters.min_ratings}")
     if item_index is not None and item_index in set(filters.exclude_items):
         out.append("explicitly excluded")
+    text = item_text(item) if filters.exclude_words else ""
+    out.extend(f"mentions '{w}'" for w in filters.exclude_words if mentions_word(text, w))
     return out
+
+
+def item_text(item: Item) -> str:
+    """The words an item's text shows: title, overview and tags (what ``exclude_words`` is matched against)."""
+    return " ".join((item.title, item.overview, " ".join(item.tags)))

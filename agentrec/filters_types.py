@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Filters", "MatchMode", "Range", "facet_key"]
+__all__ = ["Filters", "MatchMode", "Range", "facet_key", "mentions_word"]
 
 MatchMode = Literal["all", "any"]
 
@@ -43,6 +43,16 @@ class Range:
     def is_empty(self) -> bool:
         """True for an inverted range (``low > high``) that no value can meet."""
         return self.low is not None and self.high is not None and self.low > self.high
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    stem = word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+    return re.compile(rf"(?<![\w]){re.escape(stem)}(?:s|es)?(?![\w])", re.IGNORECASE)
+
+
+def mentions_word(text: str, word: str) -> bool:
+    """True when ``text`` mentions ``word`` as a whole word, singular or plural ("zombies" finds "zombie")."""
+    return _word_pattern(word).search(text) is not None
 
 
 def _values(where: str, facet: str, raw: object) -> tuple[str, ...]:
@@ -86,6 +96,8 @@ class Filters:
         exclude_ranges: numeric facet -> forbidden ranges; an item without a value passes.
         min_ratings: least number of training interactions an item must have.
         exclude_items: item indices never to return.
+        exclude_words: words an item's text (title, overview, tags) must not mention ("nothing latex"): the
+            constraint for a wish that names no facet value. Matched as whole words, plurals included.
 
     Values are matched case- and space-insensitively. Facets with no values are dropped, so
     ``Filters(include={"genre": ()})`` is empty.
@@ -98,6 +110,7 @@ class Filters:
     exclude_ranges: Mapping[str, tuple[Range, ...]] = field(default_factory=dict)
     min_ratings: int | None = None
     exclude_items: tuple[int, ...] = ()
+    exclude_words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("include", "exclude"):
@@ -113,6 +126,11 @@ class Filters:
                 raise ValueError(f"match[{facet!r}] must be 'all' or 'any', got {mode!r}")
         object.__setattr__(self, "match", {facet_key(k): v for k, v in dict(self.match).items()})
         object.__setattr__(self, "exclude_items", tuple(int(i) for i in self.exclude_items))
+        words = self.exclude_words
+        if isinstance(words, str):
+            raise ValueError(f"exclude_words must be a list of words, not the string {words!r}; wrap it: [{words!r}]")
+        clean_w = (str(w).strip().lower() for w in words)
+        object.__setattr__(self, "exclude_words", tuple(dict.fromkeys(w for w in clean_w if w)))
 
     def __hash__(self) -> int:
         def frozen(m: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -127,13 +145,20 @@ class Filters:
                 frozen(self.exclude_ranges),
                 self.min_ratings,
                 self.exclude_items,
+                self.exclude_words,
             )
         )
 
     def is_empty(self) -> bool:
         """True when no constraint is set."""
         return not (
-            self.include or self.exclude or self.ranges or self.exclude_ranges or self.min_ratings or self.exclude_items
+            self.include
+            or self.exclude
+            or self.ranges
+            or self.exclude_ranges
+            or self.min_ratings
+            or self.exclude_items
+            or self.exclude_words
         )
 
     def facet_names(self) -> set[str]:

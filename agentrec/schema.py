@@ -287,6 +287,7 @@ class CatalogSchema:
             parts.append(f"{self.label(name)} {' or '.join(self.format_range(name, r) for r in ranges)}")
         for name, ranges in filters.exclude_ranges.items():
             parts.append(f"{self.label(name)} not {' or '.join(self.format_range(name, r) for r in ranges)}")
+        parts.extend(f"nothing mentioning '{w}'" for w in filters.exclude_words)
         if facets_only:
             return ", ".join(parts)
         if filters.min_ratings:

@@ -101,6 +101,7 @@ class FilmComponents:
     train: Interactions
     retriever: Any
     explainer: Any
+    pack: str = "movies"  # the domain pack the agent speaks with: these are films
 
 
 def make_components() -> FilmComponents:

@@ -31,6 +31,7 @@ def tiny_components(catalog: Catalog, interactions: Interactions) -> types.Simpl
     )
     return types.SimpleNamespace(
         name="tiny",
+        pack="movies",  # the tiny catalogue is films
         catalog=catalog,
         train=train,
         split=Split(train=train, test=test),

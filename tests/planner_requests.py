@@ -4,7 +4,8 @@ Each single request (``REQUESTS``) and each turn of a conversation (``CONVERSATI
 returned item must satisfy, written from the request's words, not from the planner's output:
 
 * ``all``: genres every item must have; ``any``: at least one of them; ``none``: genres no item may have;
-* ``years``: (min, max) inclusive, None for open;
+* ``years``: (min, max) inclusive, None for open; ``year_spans``: a list of such spans, one of which holds;
+  ``not_years``: a span no item's year may fall in (items without a year pass);
 * ``like``: raw movieIds the request names ("like Toy Story"): the planner must use them as seeds and never
   return them; ``user``: a known user id whose training items must never come back;
 * in a conversation, ``reject_pos`` / ``like_pos``: positions in the previous answer that the turn rejects
@@ -60,6 +61,21 @@ REQUESTS: list[Spec] = [
     },  # fmt: skip
     {"text": "no horror or war please", "none": ["Horror", "War"]},
     {"text": "a family film, not romantic", "all": ["Children"], "none": ["Romance"]},
+    # the grammar: negation scope, unions, excluded periods, soft wishes (issue #14)
+    {"text": "some science fiction, but nothing with horror in it", "all": ["Sci-Fi"], "none": ["Horror"]},
+    {"text": "a war movie from the 60s or 70s", "all": ["War"], "year_spans": [(1960, 1969), (1970, 1979)]},
+    {"text": "80s or 90s comedies", "all": ["Comedy"], "year_spans": [(1980, 1989), (1990, 1999)]},
+    {"text": "westerns, but not from the 60s", "all": ["Western"], "not_years": (1960, 1969)},
+    {"text": "nothing before 1990", "not_years": (None, 1989)},
+    {"text": "scary but not gory", "all": ["Horror"]},
+    {"text": "comedy or drama from the 90s", "any": ["Comedy", "Drama"], "years": (1990, 1999)},
+    {"text": "no horror and no romance, please", "none": ["Horror", "Romance"]},
+    {
+        "text": "a funny animated movie for the whole family, nothing before 1995",
+        "all": ["Comedy", "Animation", "Children"],
+        "not_years": (None, 1994),
+    },  # fmt: skip
+    {"text": "a thriller, not too violent", "all": ["Thriller"]},
     # like <title>
     {"text": "something like Toy Story", "like": ["1"]},
     {"text": "movies similar to The Matrix", "like": ["2571"]},
@@ -81,6 +97,22 @@ REQUESTS: list[Spec] = [
 ]
 
 CONVERSATIONS: list[list[Spec]] = [
+    [
+        {"text": "sci-fi from the 90s", "all": ["Sci-Fi"], "years": (1990, 1999)},
+        {"text": "a funny crime movie after 2000", "all": ["Comedy", "Crime"], "years": (2001, None)},
+    ],
+    [
+        {"text": "sci-fi from the 90s", "all": ["Sci-Fi"], "years": (1990, 1999)},
+        {"text": "now something completely different: a documentary", "all": ["Documentary"]},
+    ],
+    [
+        {"text": "a comedy", "all": ["Comedy"]},
+        {"text": "no, I meant horror", "all": ["Horror"]},
+    ],
+    [
+        {"text": "sci-fi from the 90s", "all": ["Sci-Fi"], "years": (1990, 1999)},
+        {"text": "after 2005", "all": ["Sci-Fi"], "years": (2006, None)},
+    ],
     [
         {"text": "sci-fi from the 90s", "all": ["Sci-Fi"], "years": (1990, 1999)},
         {"text": "no horror", "all": ["Sci-Fi"], "years": (1990, 1999), "none": ["Horror"]},

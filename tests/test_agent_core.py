@@ -8,20 +8,21 @@ from pathlib import Path
 import pytest
 
 from agentrec.agent.core import MAX_MESSAGE_CHARS, Agent
-from agentrec.agent.genre_view import year_bounds
 from agentrec.agent.guard import Guard
+from agentrec.agent.memory import Wish
 from agentrec.agent.session import ConversationState
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import Proposal, ToolError
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever
-from agentrec.types import Catalog, Filters, Interactions, Query
+from agentrec.types import Catalog, Filters, Interactions, Query, Range
 
 
 @pytest.fixture
 def comps(tiny_catalog: Catalog, tiny_interactions: Interactions) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         name="tiny",
+        pack="movies",  # the tiny catalogue is films
         catalog=tiny_catalog,
         train=tiny_interactions,
         retriever=Retriever(tiny_catalog, tiny_interactions),
@@ -79,7 +80,7 @@ def test_toolbox_errors_say_what_to_try(comps: types.SimpleNamespace, call, matc
 
 def test_toolbox_applies_conversation_memory(comps: types.SimpleNamespace) -> None:
     tb = Toolbox(comps)
-    state = ConversationState(filters=Filters(exclude={"genre": ("Horror",)}))
+    state = ConversationState(wish=Wish(filters=Filters(exclude={"genre": ("Horror",)})))
     state.reject(1)
     tb.begin_turn(state)
     got = {c.item_index for c in tb.search_catalog("", k=7).artifact}
@@ -173,13 +174,17 @@ def test_genre_wishes_refine_when_possible_else_keep_until_switched(agent: Agent
     assert reply.recommendations
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
     # No animated sci-fi comedy exists: what the user asked for earlier is kept, and the reply says so.
-    reply = agent.chat("a sci-fi please", session="g")
+    reply = agent.chat("it should also be sci-fi", session="g")
     assert agent.sessions.get("g").filters.include.get("genre", ()) == ("Animation", "Comedy")
     assert all({"Animation", "Comedy"} <= set(r.genres) for r in reply.recommendations)
-    assert any("kept Animation, Comedy" in n and "'Sci-Fi instead'" in n for n in reply.notes)
+    assert any("kept genre Animation, Comedy" in n and "'Sci-Fi instead'" in n for n in reply.notes)
     reply = agent.chat("sci-fi instead", session="g")  # an explicit switch replaces
     assert agent.sessions.get("g").filters.include.get("genre", ()) == ("Sci-Fi",)
     assert all("Sci-Fi" in r.genres for r in reply.recommendations)
+    # A new full request replaces the earlier wish, and says what it dropped.
+    reply = agent.chat("a comedy please", session="g")
+    assert agent.sessions.get("g").filters.include.get("genre", ()) == ("Comedy",)
+    assert any("dropped the earlier wish (genre Sci-Fi)" in n for n in reply.notes)
 
 
 def test_more_like_the_second_one_seeds_from_last_list(agent: Agent) -> None:
@@ -233,14 +238,14 @@ def test_conflicting_constraints(agent: Agent) -> None:
     assert any("dropped your earlier exclusion" in n for n in reply.notes)
     agent.chat("only 90s", session="c")
     reply = agent.chat("after 2000", session="c")
-    assert year_bounds(state.filters) == (2001, None)
-    assert any("replaced your earlier period (1990-1999)" in n for n in reply.notes)
+    assert state.filters.ranges["year"] == (Range(2001, None),)
+    assert any("replaced your earlier year (1990-1999)" in n for n in reply.notes)
 
 
 def test_runtime_is_honest_without_data(agent: Agent) -> None:
     agent.chat("animated", session="r")
     reply = agent.chat("something shorter", session="r")
-    assert any("no runtime information" in n for n in reply.notes)
+    assert any("no lengths" in n and "shorter" in n for n in reply.notes)
 
 
 def test_runtime_used_when_available(tiny_catalog: Catalog, tiny_interactions: Interactions) -> None:
@@ -251,15 +256,17 @@ def test_runtime_used_when_available(tiny_catalog: Catalog, tiny_interactions: I
         tuple(replace(it, attributes={"runtime": rt}) for it, rt in zip(tiny_catalog.items, runtimes, strict=True))
     )
     comps = types.SimpleNamespace(
-        catalog=cat, train=tiny_interactions, retriever=Retriever(cat, tiny_interactions),
+        catalog=cat, train=tiny_interactions, retriever=Retriever(cat, tiny_interactions), pack="movies",
         explainer=Explainer(cat, tiny_interactions),
     )  # fmt: skip
     agent = Agent(comps)
     agent.chat("anything", session="r")
     reply = agent.chat("something shorter", session="r")
-    limit = agent.sessions.get("r").max_runtime
-    assert limit is not None and reply.recommendations
-    assert all(runtimes[r.item_index] <= limit for r in reply.recommendations)
+    (limit,) = agent.sessions.get("r").filters.ranges["runtime"]  # the catalogue's shorter third
+    assert limit.low is None and limit.high is not None and reply.recommendations
+    assert all(runtimes[r.item_index] <= limit.high for r in reply.recommendations)
+    reply = agent.chat("under 100 minutes", session="r")
+    assert reply.recommendations and all(runtimes[r.item_index] <= 100 for r in reply.recommendations)
 
 
 def test_recommend_api_and_query(agent: Agent) -> None:

@@ -107,7 +107,7 @@ def test_or_is_a_union_and_mixed_lists_keep_the_must(films: Lexicon) -> None:
 def test_soft_negation_is_a_preference_not_a_contradiction(films: Lexicon) -> None:
     r = parse("scary but not gory", films)
     assert r.include == {"genre": ["Horror"]} and not r.exclude and not r.conflicts
-    assert r.avoid == {"genre": ["Horror"]} and any("gory" in n for n in r.notes)
+    assert r.avoid_terms == ["gory"] and any("gory" in n for n in r.notes)
     r = parse("nothing too violent", films)
     assert r.avoid_terms == ["violent"] and not r.exclude and not r.exclude_terms
     r = parse("a heist, but not too scary", films)
@@ -253,3 +253,16 @@ def test_values_that_never_meet_are_a_compound_or_a_union() -> None:
     assert r.match == {"category": "any"} and r.include == {"category": ["Exam Gloves", "Stethoscopes"]}
     r = parse("crime drama", lex)
     assert r.include == {"category": ["Crime", "Drama"]} and r.match == {"category": "all"}
+
+
+def test_for_my_marks_what_a_value_is_for() -> None:
+    from agentrec.agent.lexicon import value_pairs
+
+    values = ("3D Printers", "3D Printer Extruders")
+    lex = Lexicon(
+        _Schema((_Facet("category", "categorical", values=values),)),
+        load_pack("products"),
+        together={"category": value_pairs([("3D Printers",), ("3D Printer Extruders",)])},
+    )
+    r = parse("an extruder for my 3D printer", lex)
+    assert r.include == {"category": ["3D Printer Extruders"]} and r.prefer == {"category": ["3D Printers"]}

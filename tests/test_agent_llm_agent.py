@@ -32,6 +32,7 @@ def components(tiny_catalog: Catalog, tiny_interactions: Interactions) -> Any:
 
     return SimpleNamespace(
         name="tiny",
+        pack="movies",  # the tiny catalogue is films
         catalog=tiny_catalog,
         train=tiny_interactions,
         retriever=Retriever(tiny_catalog, tiny_interactions),
@@ -139,6 +140,7 @@ def test_injection_in_the_user_message_and_item_text_is_contained(server, compon
 
     comps = SimpleNamespace(
         name="tiny",
+        pack="movies",  # the tiny catalogue is films
         catalog=catalog,
         train=train,
         retriever=Retriever(catalog, train),

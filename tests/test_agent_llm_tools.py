@@ -9,6 +9,7 @@ pytest.importorskip("langchain_core")
 from agent_llm_helpers import make_toolbox  # noqa: E402
 
 from agentrec.agent.lctools import TOOL_NAMES, history_messages, make_langchain_tools, render_state  # noqa: E402
+from agentrec.agent.memory import Wish
 from agentrec.agent.prompts import PROMPT_NAMES, load_prompt, render_prompt, system_prompt  # noqa: E402
 from agentrec.agent.session import ConversationState  # noqa: E402
 from agentrec.agent.types import TitleMatch, UserProfile  # noqa: E402
@@ -96,7 +97,7 @@ def test_one_shared_filters_object_generated_from_the_schema(tools):
 def test_render_state_and_history(tiny_catalog, tiny_interactions):
     toolbox = make_toolbox(tiny_catalog, tiny_interactions)
     state = ConversationState(
-        k=4, filters=Filters(exclude={"genre": ("Horror",)}, ranges={"year": (Range(1990, 1999),)})
+        k=4, wish=Wish(filters=Filters(exclude={"genre": ("Horror",)}, ranges={"year": (Range(1990, 1999),)}))
     )
     state.last_shown = [3, 4]
     state.like(5)

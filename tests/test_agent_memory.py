@@ -71,10 +71,12 @@ def test_a_refinement_adds_and_a_new_period_replaces(world: tuple[Lexicon, Facet
     assert dict(wish.filters.include) == {"genre": ("Drama", "Comedy")}
 
 
-def test_a_refinement_that_leaves_nothing_lets_the_newest_wish_win(world: tuple[Lexicon, FacetIndex]) -> None:
+def test_a_refinement_that_leaves_nothing_keeps_the_stated_wish(world: tuple[Lexicon, FacetIndex]) -> None:
     wish, notes = _talk(world, "a documentary", "something scary")
+    assert dict(wish.filters.include) == {"genre": ("Documentary",)} and dict(wish.prefer) == {"genre": ("Horror",)}
+    assert "kept genre Documentary" in notes[1][0] and "'Horror instead'" in notes[1][0]
+    wish, _ = _talk(world, "a documentary", "something scary", "horror instead")
     assert dict(wish.filters.include) == {"genre": ("Horror",)}
-    assert "went with your latest wish" in notes[1][0] and "Documentary" in notes[1][0]
 
 
 def test_instead_switches_the_named_facet(world: tuple[Lexicon, FacetIndex]) -> None:
@@ -94,4 +96,26 @@ def test_asking_for_an_excluded_value_lifts_the_exclusion(world: tuple[Lexicon, 
 def test_unions_and_text_exclusions_are_remembered(world: tuple[Lexicon, FacetIndex]) -> None:
     wish, _ = _talk(world, "a war movie from the 60s or 70s", "nothing with aliens")
     assert dict(wish.filters.ranges) == {"year": (Range(1960, 1969), Range(1970, 1979))}
-    assert dict(wish.filters.exclude) == {"text": ("aliens",)}
+    assert wish.filters.exclude_words == ("aliens",) and not wish.filters.exclude
+
+
+def test_a_head_noun_that_leaves_nothing_falls_back_to_text() -> None:
+    catalog = Catalog(
+        (
+            Item("1", "TEKTON Bench Vise", None, (), attributes={"brand": "TEKTON", "category": ("Vises",)}),
+            Item("2", "Neiko Cutter", None, (), attributes={"brand": "Neiko", "category": ("Cutting Tools",)}),
+            Item("3", "Neiko Saw", None, (), attributes={"brand": "Neiko", "category": ("Milling Tools",)}),
+            Item("4", "TEKTON Mirror", None, (), attributes={"brand": "TEKTON", "category": ("Mirrors",)}),
+            *(
+                Item(f"x{i}", f"Tape {i}", None, (), attributes={"brand": "3M", "category": ("Tapes",)})
+                for i in range(6)
+            ),
+        )
+    )
+    schema = CatalogSchema.from_catalog(catalog, {"brand": {"kind": "categorical", "multi": False}})
+    lexicon = Lexicon.for_catalog(schema, catalog.items, load_pack("products"))
+    index = FacetIndex.build(schema, catalog, np.ones(len(catalog)))
+    wish, notes = merge(Wish(), parse("TEKTON tools", lexicon), count=index.count)
+    assert dict(wish.filters.include) == {"brand": ("TEKTON",)} and "item text" in notes[0]
+    wish, _ = merge(Wish(), parse("Neiko tools", lexicon), count=index.count)
+    assert set(wish.filters.include["category"]) == {"Cutting Tools", "Milling Tools"}

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from agentrec.agent.genre_view import year_bounds
-from agentrec.agent.planner import parse_request
+from agentrec.agent.lexicon import Lexicon
+from agentrec.agent.planner import ParsedRequest, parse_request
 from agentrec.agent.session import ConversationState, apply_request
 from agentrec.agent.toolbox import TitleIndex, normalize_title
-from agentrec.types import Catalog, Item
+from agentrec.packs import load_pack
+from agentrec.schema import CatalogSchema, FacetIndex, Range
+from agentrec.types import Catalog, Filters, Item
 
 GENRES = (
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Drama", "Fantasy", "Horror", "Musical",
@@ -48,19 +51,44 @@ def catalog() -> Catalog:
     )
 
 
-def _parse(text: str, catalog: Catalog, last_shown: int = 10):
-    return parse_request(text, GENRES, TitleIndex(catalog), last_shown=last_shown, latest_year=2018)
+def _world(catalog: Catalog) -> tuple[Lexicon, FacetIndex]:
+    # The catalogue's genres and years, plus one item of 2018 (the newest year, as in ml-latest-small).
+    full = Catalog((*catalog.items, Item("99", "Newest", 2018, tuple(GENRES))))
+    schema = CatalogSchema.from_catalog(full)
+    lexicon = Lexicon.for_catalog(schema, full.items, load_pack("movies"))
+    return lexicon, FacetIndex.build(schema, full, np.ones(len(full)))
+
+
+def _parse(text: str, catalog: Catalog, last_shown: int = 10) -> ParsedRequest:
+    return parse_request(text, _world(catalog)[0], TitleIndex(catalog), last_shown=last_shown)
 
 
 def _talk(catalog: Catalog, *messages: str) -> tuple[ConversationState, list[str]]:
     state, notes = ConversationState(), []
-    toolbox = SimpleNamespace(catalog=catalog, is_known_user=lambda _u: True)
+    lexicon, index = _world(catalog)
+    newest = len(catalog)  # the extra 2018 item carries every genre: it never counts as a match here
+
+    def count(f: Filters, *, skip: object = (), limit: int | None = None) -> int:
+        mask = index.mask(f)
+        mask[newest] = False
+        return int(mask.sum()) if limit is None else min(int(mask.sum()), limit)
+
+    toolbox = SimpleNamespace(catalog=catalog, is_known_user=lambda _u: True, count=count)
     for msg in messages:
-        parsed = _parse(msg, catalog, last_shown=len(state.last_shown))
+        parsed = parse_request(msg, lexicon, TitleIndex(catalog), last_shown=len(state.last_shown))
         assert not parsed.conflicts, (msg, parsed.conflicts)
-        notes += apply_request(state, parsed, toolbox, has_runtime=False)[1]  # type: ignore[arg-type]
+        notes += apply_request(state, parsed, toolbox)[1]  # type: ignore[arg-type]
         state.last_shown = [2]  # a list the user can turn down ("none of those") without blocking the answers
     return state, notes
+
+
+def _genres(req: ParsedRequest) -> tuple[str, ...]:
+    return tuple(req.request.include.get("genre", ()))
+
+
+def _years(req: ParsedRequest) -> tuple[float | None, float | None]:
+    spans = req.request.ranges.get("year", [])
+    return spans[0] if spans else (None, None)
 
 
 @pytest.mark.parametrize(
@@ -79,14 +107,14 @@ def _talk(catalog: Catalog, *messages: str) -> tuple[ConversationState, list[str
 def test_a_title_lends_no_genre_or_period(message: str, disliked: str, catalog: Catalog) -> None:
     req = _parse(message, catalog)
     assert [catalog[i].item_id for i in req.dislike_items] == [disliked]
-    assert req.include_genres == () and not req.years_stated and not req.switch_genres
+    assert _genres(req) == () and "year" not in req.request.facets_stated and req.request.mode is None
     assert req.ref_like == []  # "The Last White Hope" is not "the last one"
 
 
 def test_a_title_before_a_good_verdict_is_liked(catalog: Catalog) -> None:
     req = _parse("Heat was great", catalog)
     assert [catalog[i].item_id for i in req.like_items] == ["13"]
-    assert _parse("Action is for me", catalog).include_genres == ("Action",)  # not a verdict on a title
+    assert _genres(_parse("Action is for me", catalog)) == ("Action",)  # not a verdict on a title
 
 
 def test_article_last_titles_with_alternatives_normalise() -> None:
@@ -95,7 +123,7 @@ def test_article_last_titles_with_alternatives_normalise() -> None:
 
 def test_live_action_is_not_the_action_genre(catalog: Catalog) -> None:
     req = _parse("Recommend me a family movie that has live action/animation in it.", catalog)
-    assert set(req.include_genres) == {"Children", "Animation"} and req.genre_match == "all"
+    assert set(_genres(req)) == {"Children", "Animation"} and req.request.match["genre"] == "all"
 
 
 @pytest.mark.parametrize(
@@ -108,9 +136,10 @@ def test_live_action_is_not_the_action_genre(catalog: Catalog) -> None:
 )
 def test_alternatives_only_where_they_are_said(message: str, include: set[str], match: str, catalog: Catalog) -> None:
     req = _parse(message, catalog)
-    assert set(req.include_genres) == include and req.genre_match == match
+    assert set(_genres(req)) == include and req.request.match["genre"] == match
     if message.startswith("a family"):
-        assert any("preference" in n for n in req.notes) and "action" in req.text and "animation" in req.text
+        assert any("preference" in n for n in req.request.notes)
+        assert req.request.prefer == {"genre": ["Action", "Animation"]}
 
 
 @pytest.mark.parametrize(
@@ -119,7 +148,8 @@ def test_alternatives_only_where_they_are_said(message: str, include: set[str], 
      "Ideally it involves 1970s.", "a drama set in the sixties"],
 )  # fmt: skip
 def test_words_that_are_not_a_release_period(message: str, catalog: Catalog) -> None:
-    assert not _parse(message, catalog).years_stated
+    req = _parse(message, catalog)
+    assert "year" not in req.request.facets_stated and req.text  # kept as what it is about
 
 
 @pytest.mark.parametrize(
@@ -127,8 +157,7 @@ def test_words_that_are_not_a_release_period(message: str, catalog: Catalog) -> 
     [("something new", 2014, None), ("old movies", None, 1979), ("a comedy from the 1970s", 1970, 1979)],
 )
 def test_release_periods_still_read(message: str, lo: int | None, hi: int | None, catalog: Catalog) -> None:
-    req = _parse(message, catalog)
-    assert (req.year_min, req.year_max) == (lo, hi)
+    assert _years(_parse(message, catalog)) == (lo, hi)
 
 
 def test_memory_keeps_the_stated_genre_through_a_disliked_title(catalog: Catalog) -> None:
@@ -139,16 +168,16 @@ def test_memory_keeps_the_stated_genre_through_a_disliked_title(catalog: Catalog
         "Not these, I'm afraid. A bit of mystery too.",
     )
     assert set(state.filters.include.get("genre", ())) == {"Horror", "Mystery"}
-    assert year_bounds(state.filters) == (1990, 1999)
+    assert state.filters.ranges["year"] == (Range(1990, 1999),)
 
 
 def test_an_unmatched_genre_never_drops_the_earlier_wish(catalog: Catalog) -> None:
     state, notes = _talk(catalog, "a horror movie from the 90s", "it should also be a musical")
     assert state.filters.include.get("genre", ()) == ("Horror",)
-    assert any("kept Horror" in n and "'Musical instead'" in n for n in notes)
+    assert any("kept genre Horror" in n and "'Musical instead'" in n for n in notes)
     state, notes = _talk(catalog, "a horror movie from the 90s", "a musical instead")
     assert state.filters.include.get("genre", ()) == ("Musical",)
-    assert any("replaced your earlier genre wish" in n for n in notes)
+    assert any("Switched genre Horror to Musical" in n for n in notes)
 
 
 def test_a_topic_reading_gives_way_to_a_named_genre(catalog: Catalog) -> None:
@@ -172,7 +201,7 @@ def test_a_topic_reading_gives_way_to_a_named_genre(catalog: Catalog) -> None:
 )
 def test_genres_read_from_topics_are_marked(message: str, inferred: tuple[str, ...], catalog: Catalog) -> None:
     req = _parse(message, catalog)
-    assert req.include_genres and req.inferred_genres == inferred
+    assert _genres(req) and tuple(req.request.inferred.get("genre", ())) == inferred
 
 
 def test_a_topic_war_gives_way_to_a_named_genre(catalog: Catalog) -> None:
@@ -188,13 +217,13 @@ def test_a_topic_reading_gives_way_when_it_leaves_too_few_films(catalog: Catalog
     state, notes = _talk(
         catalog, "a crime thriller movie about dark comedy", "It should be from the 1990s.", "It should also be drama."
     )
-    assert state.inferred_genres == [] and set(state.filters.include.get("genre", ())) == {"Crime", "Thriller", "Drama"}
-    assert any("Only 1 film(s)" in n and "dropped Comedy" in n for n in notes)
+    assert not state.wish.inferred and set(state.filters.include.get("genre", ())) == {"Crime", "Thriller", "Drama"}
+    assert any("Only 1 item(s)" in n and "dropped Comedy" in n for n in notes)
 
 
 def test_a_named_genre_stays_firm_when_a_topic_word_repeats_it(catalog: Catalog) -> None:
     # War is named first; "war crimes" later speaks of it through a topic, which must not make it droppable.
     state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "It should be from the 90s.")
-    assert state.inferred_genres == [] and set(state.filters.include.get("genre", ())) == {"Romance", "War"}
+    assert not state.wish.inferred and set(state.filters.include.get("genre", ())) == {"Romance", "War"}
     state, _ = _talk(catalog, "a romance war movie", "I'm thinking of war crimes.", "A bit of drama too.")
     assert {"Romance", "War"} <= set(state.filters.include.get("genre", ()))

@@ -40,6 +40,7 @@ class GatedRetriever:
 def comps(tiny_catalog: Catalog, tiny_interactions: Interactions) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         name="tiny",
+        pack="movies",  # the tiny catalogue is films
         catalog=tiny_catalog,
         train=tiny_interactions,
         retriever=GatedRetriever(Retriever(tiny_catalog, tiny_interactions)),

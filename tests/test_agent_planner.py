@@ -1,11 +1,17 @@
-"""The offline request parser: genres and synonyms, exclusions, years, titles, references, conflicts."""
+"""The offline request parser over a film catalogue: genres and synonyms, exclusions, years, titles, references,
+conflicts (the grammar itself is tested on its own in test_agent_grammar.py)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
-from agentrec.agent.planner import canonical_genres, parse_request
+from agentrec.agent.lexicon import Lexicon
+from agentrec.agent.planner import ParsedRequest, parse_request
 from agentrec.agent.toolbox import TitleIndex, normalize_title
+from agentrec.packs import load_pack
+from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Item
 
 GENRES = (
@@ -14,8 +20,32 @@ GENRES = (
 )  # fmt: skip
 
 
-def parse(text: str, titles: TitleIndex | None = None, last_shown: int = 0):
-    return parse_request(text, GENRES, titles, last_shown=last_shown, latest_year=2018)
+@cache
+def _lexicon(genres: tuple[str, ...] = GENRES) -> Lexicon:
+    items = tuple(Item(str(i), g, 1902 + (i * 7) % 117, (g,)) for i, g in enumerate(genres)) + (
+        Item("last", "Newest", 2018, ()),
+    )
+    catalog = Catalog(items)
+    return Lexicon.for_catalog(CatalogSchema.from_catalog(catalog), catalog.items, load_pack("movies"))
+
+
+def parse(text: str, titles: TitleIndex | None = None, last_shown: int = 0) -> ParsedRequest:
+    return parse_request(text, _lexicon(), titles, last_shown=last_shown)
+
+
+def inc(req: ParsedRequest) -> set[str]:
+    return set(req.request.include.get("genre", ()))
+
+
+def exc(req: ParsedRequest) -> set[str]:
+    return set(req.request.exclude.get("genre", ()))
+
+
+def years(req: ParsedRequest) -> tuple[int | None, int | None]:
+    spans = req.request.ranges.get("year", [])
+    assert len(spans) <= 1
+    lo, hi = spans[0] if spans else (None, None)
+    return (None if lo is None else int(lo)), (None if hi is None else int(hi))
 
 
 @pytest.mark.parametrize(
@@ -35,8 +65,8 @@ def parse(text: str, titles: TitleIndex | None = None, last_shown: int = 0):
 )
 def test_genre_synonyms(text: str, genres: tuple[str, ...]) -> None:
     req = parse(text)
-    assert set(req.include_genres) == set(genres)
-    assert req.exclude_genres == ()
+    assert inc(req) == set(genres)
+    assert exc(req) == set()
 
 
 @pytest.mark.parametrize(
@@ -53,14 +83,14 @@ def test_genre_synonyms(text: str, genres: tuple[str, ...]) -> None:
 )
 def test_exclusions(text: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
     req = parse(text)
-    assert set(req.include_genres) == set(include)
-    assert set(req.exclude_genres) == set(exclude)
+    assert inc(req) == set(include)
+    assert exc(req) == set(exclude)
 
 
-def test_violent_maps_to_genres_with_a_note() -> None:
+def test_not_too_violent_is_a_preference_with_a_note() -> None:
     req = parse("nothing too violent")
-    assert set(req.exclude_genres) == {"Horror", "War"}
-    assert any("violent" in n for n in req.notes)
+    assert req.request.avoid_terms == ["violent"] and not exc(req)
+    assert any("violent" in n for n in req.request.notes)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +113,7 @@ def test_violent_maps_to_genres_with_a_note() -> None:
 )
 def test_years(text: str, lo: int | None, hi: int | None) -> None:
     req = parse(text)
-    assert (req.year_min, req.year_max) == (lo, hi)
+    assert years(req) == (lo, hi)
     assert not req.conflicts
 
 
@@ -94,8 +124,8 @@ def test_conflicts_inside_one_message(text: str) -> None:
 
 def test_or_means_any() -> None:
     req = parse("horror or thriller")
-    assert req.genre_match == "any"
-    assert parse("horror thriller").genre_match == "all"
+    assert req.request.match["genre"] == "any"
+    assert parse("horror thriller").request.match["genre"] == "all"
 
 
 @pytest.mark.parametrize(
@@ -127,19 +157,29 @@ def test_reference_without_a_list_is_noted() -> None:
 def test_titles(tiny_catalog: Catalog) -> None:
     titles = TitleIndex(tiny_catalog)
     req = parse("something like Alien but from the 80s", titles)
-    assert req.like_items == [0] and (req.year_min, req.year_max) == (1980, 1989)
+    assert req.like_items == [0] and years(req) == (1980, 1989)
     assert parse("similar to toy story", titles).like_items == [3]
     assert parse("I loved Shrek and Finding Nemo", titles).like_items == [4, 5]
     assert parse("I hated Inception", titles).dislike_items == [6]
     assert parse("I've seen The Thing", titles).seen_items == [2]
     assert parse("I'd like a comedy", titles).like_items == []  # "like" as a verb, not a title
-    assert parse("movies like Incepton", titles).like_items == [6]  # fuzzy
+    assert parse("movies like Incepton", titles).like_items == [6]  # fuzzy, close enough to be a typo
 
 
-def test_user_and_k_and_runtime() -> None:
+def test_loose_title_matches_are_asked_back(tiny_catalog: Catalog) -> None:
+    titles = TitleIndex(tiny_catalog)
+    req = parse("something like the Shrek I watched last year", titles)
+    assert req.like_items == [4]  # the whole title, exactly
+    cat = Catalog(items=(Item("1", "Gorilla Gripper Panel Carrier", None), Item("2", "Duct Tape", None)))
+    req = parse("something like the Gorilla Glue I bought", TitleIndex(cat))
+    assert req.like_items == [] and [c.title for c in req.confirm] == ["Gorilla Gripper Panel Carrier"]
+
+
+def test_user_and_k_and_lengths() -> None:
     req = parse("give me 5 comedies for user 42, something shorter")
-    assert req.user_id == "42" and req.k == 5 and req.runtime == "shorter"
-    assert "Comedy" in req.include_genres
+    assert req.user_id == "42" and req.k == 5 and "Comedy" in inc(req)
+    # No runtimes in this catalogue: "shorter" is said to be unavailable, never dropped silently.
+    assert any("no lengths" in n and "shorter" in n for n in req.request.unapplied)
 
 
 def test_residual_text_drops_exclusions() -> None:
@@ -147,11 +187,12 @@ def test_residual_text_drops_exclusions() -> None:
     assert "horror" not in req.text and "space" in req.text and "robots" in req.text
 
 
-def test_canonical_genres_and_titles() -> None:
-    assert canonical_genres("science fiction", GENRES) == ("Sci-Fi",)
-    assert canonical_genres("Science Fiction", ("Science Fiction", "Drama")) == ("Science Fiction",)
-    assert canonical_genres("kids", ("Family",)) == ("Family",)
-    assert canonical_genres("nonsense", GENRES) == ()
+def test_genre_phrases_and_titles() -> None:
+    lex = _lexicon()
+    assert lex.lookup("science fiction").values == ("Sci-Fi",)  # type: ignore[union-attr]
+    assert _lexicon(("Science Fiction", "Drama")).lookup("sci-fi").values == ("Science Fiction",)  # type: ignore[union-attr]
+    assert _lexicon(("Family", "Drama")).lookup("for kids").values == ("Family",)  # type: ignore[union-attr]
+    assert lex.lookup("nonsense") is None
     assert normalize_title("Matrix, The (1999)") == normalize_title("the matrix") == "matrix"
 
 
@@ -166,12 +207,12 @@ def test_short_titles_and_titles_with_numbers() -> None:
     titles = TitleIndex(cat)
     assert parse("something like Up", titles).like_items == [0]
     req = parse("like 2001: a space odyssey, after 1990", titles)
-    assert req.like_items == [1] and req.year_min == 1991
+    assert req.like_items == [1] and years(req) == (1991, None)
 
 
 def test_reset_words_are_not_search_text() -> None:
     req = parse("start over: sci-fi from the 90s")
-    assert req.reset and "start" not in req.text and req.include_genres == ("Sci-Fi",)
+    assert req.reset and "start" not in req.text and inc(req) == {"Sci-Fi"}
 
 
 def test_one_word_titles_need_the_users_capital() -> None:

@@ -65,10 +65,13 @@ def violations(
     if set(spec.get("none", ())) & genres:
         out.append(f"excluded {set(spec['none']) & genres}")
     lo, hi = spec.get("years", (None, None))
-    if (lo is not None or hi is not None) and item.year is None:
+    spans = spec.get("year_spans", [(lo, hi)] if lo is not None or hi is not None else [])
+    if spans and item.year is None:
         out.append("no year")
-    elif lo is not None and item.year < lo or hi is not None and item.year > hi:  # type: ignore[operator]
-        out.append(f"year {item.year} outside {lo}-{hi}")
+    elif spans and not any(_within(item.year, a, b) for a, b in spans):
+        out.append(f"year {item.year} outside {spans}")
+    if "not_years" in spec and item.year is not None and _within(item.year, *spec["not_years"]):
+        out.append(f"year {item.year} in the excluded {spec['not_years']}")
     if rec.item_id in spec.get("like", ()):
         out.append("returned the title it was asked to be like")
     idx = catalog.id_to_index[rec.item_id]
@@ -76,10 +79,14 @@ def violations(
         out.append("in the user's training history")
     if idx in blocked:
         out.append("rejected or built upon earlier in the conversation")
-    cites_attribute = (lo is not None or hi is not None) and str(item.year) in rec.reason
+    cites_attribute = (bool(spans) or "not_years" in spec) and str(item.year) in rec.reason
     if not rec.reason or not (rec.evidence or cites_attribute or any(g in rec.reason for g in item.genres)):
         out.append("no reason / evidence")
     return out
+
+
+def _within(year: int | None, lo: int | None, hi: int | None) -> bool:
+    return year is not None and (lo is None or year >= lo) and (hi is None or year <= hi)
 
 
 def _train_items(agent: Agent, user: str | None) -> set[int]:

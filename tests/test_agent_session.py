@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agentrec.agent.memory import Wish
 from agentrec.agent.session import ConversationState, ProfileStore, SessionStore, StoredProfile
 from agentrec.types import Filters
 
@@ -23,7 +24,7 @@ def test_state_like_dislike_reject_are_exclusive() -> None:
 
 
 def test_to_query_carries_memory() -> None:
-    s = ConversationState(user_id="7", k=4, filters=Filters(exclude={"genre": ("Horror",)}))
+    s = ConversationState(user_id="7", k=4, wish=Wish(filters=Filters(exclude={"genre": ("Horror",)})))
     s.like(1)
     s.reject(2)
     s.mark_seen(5)

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from agentrec.agent.genre_view import excluded_genres
-from agentrec.agent.guard import Guard, runtime_of
+from agentrec.agent.guard import Guard
 from agentrec.agent.justify import describe_filters, propose
+from agentrec.agent.memory import soft_rerank
 from agentrec.agent.planner import parse_request
 from agentrec.agent.session import (
     ConversationState,
@@ -33,6 +33,7 @@ from agentrec.agent.session import (
 from agentrec.agent.toolbox import Components, Toolbox
 from agentrec.agent.types import GuardReport, Reply, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
+from agentrec.packs import load_pack
 from agentrec.retrieve.similar import rerank_by_similarity
 from agentrec.types import Candidate, Query, Recommendation
 
@@ -44,7 +45,6 @@ MAX_MESSAGE_CHARS = 4000
 MAX_K = 50
 RERANK_DEPTH = 40  # candidates considered when reranking for "like <title>" / "more like the second one"
 RERANK_WEIGHT = 0.5  # similarity share in the "like X" rerank (bench/answer_quality.py)
-_EXAMPLES = '"sci-fi from the 90s, no horror", "something like Toy Story", or "more like the second one"'
 
 
 class Agent:
@@ -79,9 +79,9 @@ class Agent:
         self._session_locks: OrderedDict[str, threading.Lock] = OrderedDict()
         self._locks_guard = threading.Lock()
         self._max_sessions = max_sessions
-        years = components.catalog.year_range
-        self._latest_year = years[1] if years else None
-        self.has_runtime = any(runtime_of(it.attributes) for it in components.catalog.items[:2000])
+        pack = self.toolbox.pack
+        examples = pack.examples or load_pack("generic").examples
+        self._ask = f"Tell me what you'd like to {pack.verb}, e.g. " + ", ".join(f'"{e}"' for e in examples[:3])
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -259,30 +259,10 @@ class Agent:
                 self._load_profile(state)
             else:
                 notes.append(f"Unknown user id {uid!r}: I'm recommending without a personal history.")
-        if not text.strip():
-            return Reply(
-                text=f"Tell me what you'd like to watch, e.g. {_EXAMPLES}.",
-                recommendations=[],
-                trace=[TraceEvent("note", "input", "empty message")],
-                mode=self.mode,
-                notes=notes,
-            )
-        if len(text) > MAX_MESSAGE_CHARS:
-            return Reply(
-                text=f"Your message is {len(text)} characters long; please keep it under {MAX_MESSAGE_CHARS} "
-                f"characters and say what you'd like to watch, e.g. {_EXAMPLES}.",
-                recommendations=[],
-                trace=[TraceEvent("note", "input", f"message too long ({len(text)} characters)")],
-                mode=self.mode,
-                notes=notes,
-            )
-        parsed = parse_request(
-            text,
-            self.components.catalog.genres,
-            self.toolbox.titles,
-            last_shown=len(state.last_shown),
-            latest_year=self._latest_year,
-        )
+        bad_input = self._input_problem(text, notes)
+        if bad_input is not None:
+            return bad_input
+        parsed = parse_request(text, self.toolbox.lexicon, self.toolbox.titles, last_shown=len(state.last_shown))
         trace = [TraceEvent("note", "planner", "; ".join(parsed.mentions) or "no constraint recognised")]
         if parsed.conflicts:
             state.add_message("user", text)
@@ -290,8 +270,9 @@ class Agent:
             state.add_message("assistant", reply_text)
             return Reply(reply_text, [], trace, self.mode, notes + list(parsed.notes))
         state.add_message("user", text)
-        seeds, memo_notes = apply_request(state, parsed, self.toolbox, has_runtime=self.has_runtime, max_k=MAX_K)
-        notes += list(parsed.notes) + memo_notes
+        seeds, memo_notes = apply_request(state, parsed, self.toolbox, max_k=MAX_K)
+        request = parsed.request
+        notes += [*parsed.notes, *request.unapplied, *request.notes, *memo_notes]
         search_text = parsed.text
         query = self._query(state, search_text, seeds)
         recs: list[Recommendation] = []
@@ -307,9 +288,7 @@ class Agent:
                 result = self._llm_agent().run(
                     text,
                     state,
-                    validate=lambda ps: self.guard.validate(
-                        ps, guard_query, max_runtime=state.max_runtime, turn=llm_turn
-                    ),
+                    validate=lambda ps: self.guard.validate(ps, guard_query, turn=llm_turn),
                     on_event=on_event,
                 )
                 trace += list(result.trace)
@@ -355,6 +334,20 @@ class Agent:
             on_event(StreamEvent("tool", "guard", data={"accepted": len(recs)}))
         return Reply(reply_text, recs, trace, mode, notes, query, usage)
 
+    def _input_problem(self, text: str, notes: list[str]) -> Reply | None:
+        """The reply to an empty or over-long message, or None when the message can be read."""
+        if not text.strip():
+            why, detail = f"{self._ask}.", "empty message"
+        elif len(text) > MAX_MESSAGE_CHARS:
+            why = (
+                f"Your message is {len(text)} characters long; please keep it under {MAX_MESSAGE_CHARS} characters. "
+                f"{self._ask}."
+            )
+            detail = f"message too long ({len(text)} characters)"
+        else:
+            return None
+        return Reply(why, [], [TraceEvent("note", "input", detail)], self.mode, notes=notes)
+
     def _query(self, state: ConversationState, text: str, seeds: list[int], *, fresh: bool = True) -> Query:
         """The turn's query; with ``fresh`` the items already shown in the conversation are left out too."""
         liked = tuple(seeds) if seeds else tuple(state.liked)
@@ -383,9 +376,9 @@ class Agent:
         ``similar_to``: items the user pointed at this turn ("like Alien", "more like the second one"); the
         candidates are then reranked by their retrieval rank blended with genre / tag overlap with those items.
         """
-        max_runtime = state.max_runtime if state is not None else None
-        extra = 3 * k if max_runtime is not None else 5
-        if similar_to:
+        extra = 5
+        soft = state is not None and bool(state.wish.prefer or state.wish.avoid or state.wish.avoid_terms)
+        if similar_to or soft:
             extra = max(extra, RERANK_DEPTH)
         max_k = int(getattr(getattr(self.toolbox.retriever, "config", None), "max_k", 200))
         want = min(k + len(exclude or ()) + extra, max_k)
@@ -393,9 +386,8 @@ class Agent:
         cands = [c for c in result.artifact if c.item_index not in (exclude or set())]
         if similar_to:
             cands = self._rerank_similar(cands, similar_to)
-        if max_runtime is not None:
-            cands = [c for c in cands if (rt := runtime_of(self.components.catalog[c.item_index].attributes))
-                     and rt <= max_runtime]  # fmt: skip
+        if state is not None:
+            cands = soft_rerank(cands, state.wish, self.toolbox)
         # Explain only as many candidates as needed: the retriever already enforces the hard filters, so the
         # guard rarely drops one; when it does, the next candidates are explained and checked.
         report = GuardReport()
@@ -408,7 +400,6 @@ class Agent:
                 propose(self.toolbox, chunk, query, limit=len(chunk)),
                 query,
                 k=k - len(report.accepted),
-                max_runtime=max_runtime,
                 turn=turn,
             )
             report.accepted += part.accepted
@@ -480,7 +471,7 @@ class Agent:
         exc = tuple(genres[g.lower()] for g in prof.exclude_genres if g.lower() in genres)
         if exc:
             f = state.filters
-            merged = tuple(dict.fromkeys([*excluded_genres(f), *exc]))
+            merged = tuple(dict.fromkeys([*f.exclude.get("genre", ()), *exc]))
             state.filters = replace(f, exclude={**f.exclude, "genre": merged})
 
     def _save_profile(self, state: ConversationState) -> None:
@@ -493,7 +484,7 @@ class Agent:
                 liked=tuple(items[i].item_id for i in state.liked),
                 disliked=tuple(items[i].item_id for i in state.disliked),
                 rejected=tuple(items[i].item_id for i in state.rejected),
-                exclude_genres=excluded_genres(state.filters),
+                exclude_genres=tuple(state.filters.exclude.get("genre", ())),
             )
         )
 

@@ -19,15 +19,14 @@ completely different") clears it. Memory applies that; the grammar only reads th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
 
-from agentrec.agent.lexicon import STOPWORDS, Lexicon, ValueRef
-from agentrec.agent.quantities import Span, find_quantities
+from agentrec.agent.grammar_numbers import apply_quantities, is_topic_period, length_spans
+from agentrec.agent.lexicon import STOPWORDS, Lexicon
+from agentrec.agent.quantities import find_quantities
+from agentrec.agent.request import Hit, Request, add, linked
 
 __all__ = ["Request", "parse"]
 
-Polarity = Literal["include", "exclude", "avoid"]
 
 _STRONG = re.compile(r"[.;!?]|\b(?:but|however|though|although|yet|whereas)\b")
 _NEGATOR = re.compile(
@@ -55,6 +54,8 @@ _REFINE_OPEN = re.compile(
     r"^\W*(?:only|just|but|and|also|with|without|no|not|nothing|none|from|in|after|before|since|under|over|less|more|"
     r"make\s+it|preferably|ideally|maybe|something|anything|ideally|same|older|newer|shorter|longer|cheaper)\b"
 )
+# Words that add to the wish wherever they stand ("a bit of drama too", "also a comedy").
+_REFINE_ANY = re.compile(r"\b(?:too|also|as\s+well|a\s+bit\s+of|a\s+little|a\s+touch\s+of|add|plus|extra)\b")
 _CORRECT = re.compile(
     r"\b(?:i\s+meant|i\s+mean|meant|i\s+said)\b|^\W*(?:no|nope|sorry|oops)\W+(?:i\s+)?(?:wanted|want)\b"
 )
@@ -63,71 +64,6 @@ _SWITCH = re.compile(
     r"\bchange\s+of\s+(?:plan|plans|pace|topic|mood)\b|\bnew\s+topic\b|\bforget\s+(?:that|it|about\s+(?:that|it)|all\s+that|those)\b"
 )
 _INSTEAD = re.compile(r"\b(?:instead|rather)\b")
-_QUANTITY_WORDS = {"year": "years", "$": "prices", "€": "prices", "min": "lengths", "star": "star ratings"}
-
-
-@dataclass
-class Request:
-    """What one message asks of the catalogue's facets (see the module docstring).
-
-    Attributes:
-        include / exclude: facet -> values the items must / must not carry.
-        match: facet -> "all" or "any" for ``include`` (any for "or"-joined values and single-valued facets).
-        ranges / exclude_ranges: numeric facet -> allowed / forbidden ``(low, high)`` spans (inclusive, None open).
-        prefer: facet -> values wished for softly (alternatives one filter cannot hold).
-        avoid: facet -> values to rank down ("not too scary"); ``avoid_terms``: such words that name no value.
-        exclude_terms: negated words that name no facet value ("nothing latex"); applied by text match.
-        inferred: facet -> values read only from topic words ("detective" -> Mystery).
-        text: the residual free-text intent (positive words only).
-        unapplied: user-facing lines: what the catalogue cannot filter on, and what was done instead.
-        notes: user-facing lines: how ambiguous words were read.
-        conflicts: contradictions inside the message (the reply asks which was meant).
-        form: "head" (a full request: "a funny crime movie"), "refine" ("only 90s"), "bare", or "none".
-        mode: "correct" ("no, I meant horror"), "switch" ("something completely different"), "instead", or None.
-        mentions: the phrases recognised, for the trace.
-        facets_stated: the facets this message put a constraint on.
-    """
-
-    include: dict[str, list[str]] = field(default_factory=dict)
-    match: dict[str, str] = field(default_factory=dict)
-    exclude: dict[str, list[str]] = field(default_factory=dict)
-    ranges: dict[str, list[tuple[float | None, float | None]]] = field(default_factory=dict)
-    exclude_ranges: dict[str, list[tuple[float | None, float | None]]] = field(default_factory=dict)
-    prefer: dict[str, list[str]] = field(default_factory=dict)
-    avoid: dict[str, list[str]] = field(default_factory=dict)
-    avoid_terms: list[str] = field(default_factory=list)
-    exclude_terms: list[str] = field(default_factory=list)
-    inferred: dict[str, list[str]] = field(default_factory=dict)
-    text: str = ""
-    unapplied: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    form: str = "none"
-    mode: str | None = None
-    mentions: list[str] = field(default_factory=list)
-
-    @property
-    def facets_stated(self) -> set[str]:
-        """Every facet this message constrained (hard constraints only)."""
-        return {*self.include, *self.exclude, *self.ranges, *self.exclude_ranges}
-
-    def is_empty(self) -> bool:
-        """True when the message stated no constraint and no search text."""
-        return not (
-            self.facets_stated or self.text or self.exclude_terms or self.prefer or self.avoid or self.avoid_terms
-        )
-
-
-@dataclass
-class _Hit:
-    """One recognised phrase with its position and polarity."""
-
-    start: int
-    end: int
-    phrase: str
-    polarity: Polarity = "include"
-    ref: ValueRef | None = None
-    span: Span | None = None
 
 
 def parse(message: str, lexicon: Lexicon) -> Request:
@@ -142,28 +78,32 @@ def parse(message: str, lexicon: Lexicon) -> Request:
     """
     text = " " + re.sub(r"\s+", " ", message.replace("’", "'").lower()) + " "
     req = Request()
-    hits = _find_hits(text, lexicon)
+    hits = _find_hits(text, lexicon, req)
     masked = _mask(text, hits)
     _assign_polarity(masked, hits)
     _apply_values(text, [h for h in hits if h.ref is not None], lexicon, req)
-    _apply_quantities(text, [h for h in hits if h.span is not None], lexicon, req)
+    apply_quantities(text, [h for h in hits if h.span is not None], lexicon, req)
     _free_words(masked, req, lexicon)
     _resolve_conflicts(req, [h for h in hits if h.ref is not None])
     req.form, req.mode = _form(text, req), _mode(text)
     return req
 
 
-def _find_hits(text: str, lexicon: Lexicon) -> list[_Hit]:
+def _find_hits(text: str, lexicon: Lexicon, req: Request) -> list[Hit]:
     spans = find_quantities(text, lexicon.pack.units)
-    hits = [_Hit(s.start, s.end, s.phrase, span=s) for s in spans]
+    spans += [s for s in length_spans(text, lexicon) if not any(x.start < s.end and s.start < x.end for x in spans)]
+    topics = [s for s in spans if is_topic_period(text, s)]
+    spans = [s for s in spans if s not in topics]
+    req.notes.extend(f"I read '{s.phrase}' as what it is about, not as when it was made." for s in topics)
+    hits = [Hit(s.start, s.end, s.phrase, span=s) for s in spans]
     for start, end, ref in lexicon.find(text):
         if not any(h.start < end and start < h.end for h in hits):
-            hits.append(_Hit(start, end, text[start:end], ref=ref))
+            hits.append(Hit(start, end, text[start:end], ref=ref))
     hits.sort(key=lambda h: h.start)
     return hits
 
 
-def _mask(text: str, hits: list[_Hit]) -> str:
+def _mask(text: str, hits: list[Hit]) -> str:
     """``text`` with every hit replaced by a placeholder of the same length (``#``), so scopes see only words."""
     chars = list(text)
     for h in hits:
@@ -171,7 +111,7 @@ def _mask(text: str, hits: list[_Hit]) -> str:
     return "".join(chars)
 
 
-def _assign_polarity(masked: str, hits: list[_Hit]) -> None:
+def _assign_polarity(masked: str, hits: list[Hit]) -> None:
     """Walk each clause left to right: a negation covers what follows it up to the clause's end."""
     for hit in hits:
         cut = max((m.end() for m in _STRONG.finditer(masked, 0, hit.start)), default=0)
@@ -191,17 +131,7 @@ def _assign_polarity(masked: str, hits: list[_Hit]) -> None:
             hit.polarity = "exclude"
 
 
-def _linked(text: str, a: _Hit, b: _Hit) -> str:
-    """How two neighbouring hits are joined: "or", "and" or "," (a list)."""
-    between = text[a.end : b.start]
-    if re.search(r"\bor\b|\beither\b|/", between):
-        return "or"
-    if between.strip() == ",":
-        return ","
-    return "and"
-
-
-def _apply_values(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -> None:
+def _apply_values(text: str, hits: list[Hit], lexicon: Lexicon, req: Request) -> None:
     """Facet values: includes (with or-groups), exclusions, soft avoidances, topic-word inferences."""
     for hit in hits:
         assert hit.ref is not None
@@ -212,12 +142,12 @@ def _apply_values(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -
         assert hit.ref is not None
         facet, values = hit.ref.facet, list(hit.ref.values)
         if hit.polarity == "exclude":
-            _add(req.exclude, facet, values)
+            add(req.exclude, facet, values)
             if facet in lexicon.soft and hit.phrase not in req.exclude_terms:
                 req.exclude_terms.append(hit.phrase)  # free tags are sparse: the text must not mention it either
                 req.notes.append(f"I left out items tagged '{hit.phrase}' and items whose text mentions it.")
         elif hit.polarity == "avoid":
-            _add(req.avoid, facet, values)
+            add(req.avoid, facet, values)
         if hit.ref.origin == "compound":
             req.notes.append(f"I read '{hit.phrase}' as {' and '.join(values)}.")
     positive = [h for h in valued if h.polarity == "include"]
@@ -226,22 +156,24 @@ def _apply_values(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -
         _include_group(text, facet, group, lexicon, req)
 
 
-def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, req: Request) -> None:
-    links = [_linked(text, a, b) for a, b in zip(group, group[1:], strict=False)]
+def _include_group(text: str, facet: str, group: list[Hit], lexicon: Lexicon, req: Request) -> None:
+    links = [linked(text, a, b) for a, b in zip(group, group[1:], strict=False)]
     for i in range(len(links) - 2, -1, -1):  # "comedy, horror or thriller": the commas belong to the "or"
         if links[i] == "," and links[i + 1] == "or":
             links[i] = "or"
     values = [v for h in group if h.ref is not None for v in h.ref.values]
     multi = lexicon.facets[facet].multi if facet in lexicon.facets else True
     if facet in lexicon.soft or not lexicon.facets[facet].filterable:
-        _add(req.prefer, facet, values)
+        add(req.prefer, facet, values)
         req.text = " ".join(dict.fromkeys([*req.text.split(), *(h.phrase for h in group)]))
         return
     group, links = _compounds(text, facet, group, links, lexicon, req)
     values = [v for h in group if h.ref is not None for v in h.ref.values]
     if len(group) == 1 and group[0].ref is not None and group[0].ref.any_of:
-        _add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
+        add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
+        add(req.weak, facet, values)
         req.match[facet] = "any"
+        req.text = " ".join(dict.fromkeys([*req.text.split(), group[0].phrase]))
         return
     if any(h.ref is not None and h.ref.any_of for h in group):
         links = ["or" if h.ref is not None and h.ref.any_of else link for h, link in zip(group, links, strict=False)]
@@ -251,29 +183,47 @@ def _include_group(text: str, facet: str, group: list[_Hit], lexicon: Lexicon, r
         ]
         must = [v for h, c in zip(group, in_choice, strict=True) if not c and h.ref for v in h.ref.values]
         choice = [v for h, c in zip(group, in_choice, strict=True) if c and h.ref for v in h.ref.values]
-        _add(req.include, facet, must)
-        _add(req.prefer, facet, choice)
+        add(req.include, facet, must)
+        req.match[facet] = "all"
+        add(req.prefer, facet, choice)
         req.notes.append(
             f"One filter cannot hold {' and '.join(must)} together with '{' or '.join(choice)}', so {', '.join(must)} "
             f"is a must and {' or '.join(choice)} a preference."
         )
     else:
-        _add(req.include, facet, values)
+        add(req.include, facet, values)
         any_of = "or" in links or not multi
         if len(set(values)) > 1 or facet not in req.match:
             req.match[facet] = "any" if any_of else "all"
-    topics = [v for h in group if h.ref is not None and h.ref.origin == "topic" for v in h.ref.values]
-    named = {v for h in group if h.ref is not None and h.ref.origin != "topic" for v in h.ref.values}
+    topical = [h for h in group if h.ref is not None and (h.ref.origin == "topic" or _in_topic(text, h))]
+    topics = [v for h in topical if h.ref is not None for v in h.ref.values]
+    named = {v for h in group if h.ref is not None and h not in topical for v in h.ref.values}
     inferred = [v for v in topics if v not in named]
     if inferred:
-        _add(req.inferred, facet, inferred)
-        words = ", ".join(f"'{h.phrase}'" for h in group if h.ref is not None and h.ref.origin == "topic")
+        add(req.inferred, facet, inferred)
+        words = ", ".join(f"'{h.phrase}'" for h in topical)
         req.notes.append(f"I read {words} as {facet} {', '.join(dict.fromkeys(inferred))}.")
 
 
+_TOPIC_CONTEXT = re.compile(r"\b(?:involv(?:es|ing)|about|featuring|with|has|have|thinking of)\b[^.;!?,]*$")
+_TOPIC_AFTER = re.compile(r"\s+(?:in\s+it|as\s+(?:a\s+|the\s+)?(?:setting|backdrop|theme))\b")
+
+
+def _in_topic(text: str, hit: Hit) -> bool:
+    """True when a value word sits in a topic phrase ("something with cold war in it", "it involves magic")."""
+    cut = max((m.end() for m in _STRONG.finditer(text, 0, hit.start)), default=0)
+    prefix = text[cut : hit.start].split(",")[-1]
+    return bool(_TOPIC_CONTEXT.search(prefix) or _TOPIC_AFTER.match(text, hit.end))
+
+
+_PURPOSE = re.compile(
+    r"^\s*(?:for|to\s+go\s+with|compatible\s+with|that\s+fits?|to\s+fit)\s+(?:my|a|an|the|your|our)?\s*$"
+)
+
+
 def _compounds(
-    text: str, facet: str, group: list[_Hit], links: list[str], lexicon: Lexicon, req: Request
-) -> tuple[list[_Hit], list[str]]:
+    text: str, facet: str, group: list[Hit], links: list[str], lexicon: Lexicon, req: Request
+) -> tuple[list[Hit], list[str]]:
     """Values no item carries together, joined by "and": a compound keeps its head, a list becomes a union.
 
     "3D printer filament" (two category values side by side that never meet on one item) is filament for a 3D
@@ -289,101 +239,20 @@ def _compounds(
         if link != "and" or lexicon.cooccur(facet, a.ref.values, b.ref.values):
             keep.append(b)
             out_links.append(link)
-        elif not text[a.end : b.start].strip():
-            keep[-1] = b  # a compound: the earlier value only describes the later one
-            _add(req.prefer, facet, list(a.ref.values))
-            req.text = " ".join(dict.fromkeys([*req.text.split(), a.phrase]))
-            req.notes.append(f"I read '{a.phrase} {b.phrase}' as {', '.join(b.ref.values)} (for {a.phrase}).")
+        elif not text[a.end : b.start].strip() or _PURPOSE.match(text[a.end : b.start]):
+            # A compound: one value only describes the other. Side by side the last word is the head ("3D printer
+            # filament"); after "for" the first is ("an extruder for my 3D printer").
+            head, mod = (b, a) if not text[a.end : b.start].strip() else (a, b)
+            keep[-1] = head
+            add(req.prefer, facet, list(mod.ref.values))  # type: ignore[union-attr]
+            req.text = " ".join(dict.fromkeys([*req.text.split(), mod.phrase]))
+            req.notes.append(f"I read '{text[a.start : b.end].strip()}' as {', '.join(head.ref.values)} "  # type: ignore[union-attr]
+                             f"(for {mod.phrase}).")  # fmt: skip
         else:
             keep.append(b)
             out_links.append("or")
             req.notes.append(f"Nothing is both {a.phrase} and {b.phrase}, so I show either.")
     return keep, out_links
-
-
-def _add(table: dict[str, list[str]], facet: str, values: list[str]) -> None:
-    row = table.setdefault(facet, [])
-    row.extend(v for v in values if v not in row)
-
-
-def _numeric_facet(kind: str, lexicon: Lexicon) -> str | None:
-    """The catalogue's numeric facet for a quantity kind ("year", "$", "min", "star"), or None."""
-    numeric = [f for f in lexicon.facets.values() if f.kind == "numeric" and f.filterable]
-    for f in numeric:
-        if f.unit == kind or (kind == "year" and (f.name == "year" or f.unit == "year")):
-            return f.name
-    by_name = {"year": ("year", "release_year"), "$": ("price",), "min": ("runtime", "duration", "length"),
-               "star": ("rating", "stars")}.get(kind, ())  # fmt: skip
-    return next((f.name for f in numeric if f.name in by_name), None)
-
-
-def _apply_quantities(text: str, hits: list[_Hit], lexicon: Lexicon, req: Request) -> None:
-    """Numeric spans: allowed spans per facet (unions and intersections), forbidden ones, or unapplied words."""
-    by_facet: dict[str, list[_Hit]] = {}
-    for hit in hits:
-        assert hit.span is not None
-        facet = _numeric_facet(hit.span.kind, lexicon)
-        if facet is None:
-            what = _QUANTITY_WORDS.get(hit.span.kind, f"'{hit.span.kind}' values")
-            req.unapplied.append(
-                f"This catalogue has no {what}, so I can't filter on '{hit.phrase}'"
-                + (
-                    "; I searched for it as text instead."
-                    if hit.polarity == "include"
-                    else "; nothing was left out for it."
-                )
-            )
-            if hit.polarity == "include":
-                req.text = f"{req.text} {hit.phrase}".strip()
-            continue
-        req.mentions.append(("not " if hit.polarity != "include" else "") + f"{hit.phrase} -> {facet}")
-        by_facet.setdefault(facet, []).append(hit)
-    for facet, group in by_facet.items():
-        for hit in group:
-            if hit.polarity != "include":
-                assert hit.span is not None
-                req.exclude_ranges.setdefault(facet, []).append((hit.span.low, hit.span.high))
-        positive = [h for h in group if h.polarity == "include"]
-        if positive:
-            spans = _combine(text, positive)
-            if spans:
-                req.ranges[facet] = spans
-            else:
-                req.conflicts.append("the " + " and ".join(f"'{h.phrase}'" for h in positive) + " do not overlap")
-
-
-def _combine(text: str, hits: list[_Hit]) -> list[tuple[float | None, float | None]]:
-    """Union of "or"-joined or disjoint spans; intersection of overlapping "and"-joined ones. Empty: no overlap."""
-    groups: list[list[tuple[float | None, float | None]]] = [[_bounds(hits[0])]]
-    for a, b in zip(hits, hits[1:], strict=False):
-        sb = _bounds(b)
-        cur = groups[-1][-1]
-        if _linked(text, a, b) == "or" or (_linked(text, a, b) in ("and", ",") and not _overlap(cur, sb)
-                                           and None not in (*cur, *sb)):  # fmt: skip
-            groups[-1].append(sb)  # a union: "60s or 70s", "the 60s and 70s"
-        else:
-            groups.append([sb])
-    result = groups[0]
-    for g in groups[1:]:
-        result = [x for a in result for b in g if (x := _intersect(a, b)) is not None]
-    return result
-
-
-def _bounds(hit: _Hit) -> tuple[float | None, float | None]:
-    assert hit.span is not None
-    return hit.span.low, hit.span.high
-
-
-def _overlap(a: tuple[float | None, float | None], b: tuple[float | None, float | None]) -> bool:
-    return _intersect(a, b) is not None
-
-
-def _intersect(
-    a: tuple[float | None, float | None], b: tuple[float | None, float | None]
-) -> tuple[float | None, float | None] | None:
-    lo = max((x for x in (a[0], b[0]) if x is not None), default=None)
-    hi = min((x for x in (a[1], b[1]) if x is not None), default=None)
-    return None if lo is not None and hi is not None and lo > hi else (lo, hi)
 
 
 def _free_words(masked: str, req: Request, lexicon: Lexicon) -> None:
@@ -427,7 +296,7 @@ def _content(words: str, nouns: set[str]) -> list[str]:
     return out
 
 
-def _resolve_conflicts(req: Request, hits: list[_Hit]) -> None:
+def _resolve_conflicts(req: Request, hits: list[Hit]) -> None:
     """A value both asked for and excluded: contradictory only when the same word does both.
 
     "scary but not gory" (both read as Horror) keeps Horror and ranks the gory ones last; "horror but not horror"
@@ -448,8 +317,8 @@ def _resolve_conflicts(req: Request, hits: list[_Hit]) -> None:
         req.exclude[facet] = [v for v in values if v not in both]
         if not req.exclude[facet]:
             del req.exclude[facet]
-        _add(req.avoid, facet, both)
         said = sorted({w for v in both for w in words("exclude", v)})
+        req.avoid_terms.extend(w for w in said if w not in req.avoid_terms)
         req.notes.append(
             f"{', '.join(repr(w) for w in said)} also reads as {facet} {', '.join(both)}, which you asked for, so I "
             f"kept {', '.join(both)} and put the most {said[0]} ones last instead of leaving them all out."
@@ -459,7 +328,7 @@ def _resolve_conflicts(req: Request, hits: list[_Hit]) -> None:
 def _form(text: str, req: Request) -> str:
     if req.is_empty():
         return "none"
-    if _REFINE_OPEN.match(text):
+    if _REFINE_OPEN.match(text) or _REFINE_ANY.search(text):
         return "refine"
     return "head" if _HEAD.match(text) else "bare"
 

@@ -97,8 +97,8 @@ class Guard:
         asked = wanted | set(re.findall(r"[\w-]+", query.text.lower()))
         if value.strip().lower() not in asked:
             return None, True
-        fact = self.fact_path(item_index, kind, value)
-        return fact, fact is not None
+        # A true fact stays cited even where no graph path can show it (a product's category has no text node).
+        return self.fact_path(item_index, kind, value), True
 
     def check_item(
         self, item_index: int, query: Query, *, max_runtime: int | None = None, turn: Turn | None = None

@@ -49,9 +49,9 @@ def write_reason(
 
     Informative paths come first (trivial ones are dropped, see :func:`informative_paths`), then how many
     people rated the item and how well (``num_ratings`` / ``mean_rating``), then the sentence of the item's
-    overview matching the request's descriptive ``words``. Nothing restates the request; when the request has
-    hard constraints, the item's own values of the constrained facets close the reason so the user can check
-    them (``"Genre Action/Sci-Fi, year 1999"``).
+    overview matching the request's descriptive ``words``. Nothing restates the request; the item's own values
+    of the constrained facets (of its first two facets when there is no constraint and no path) close the
+    reason so the user can check them (``"Genre Action/Sci-Fi, year 1999"``).
     """
     sentences: list[str] = []
     kinds_used: set[str] = set()
@@ -64,7 +64,8 @@ def write_reason(
     quote = overview_sentence(item, words)
     if quote and "semantic" not in kinds_used:
         sentences.append(f'From its description: "{quote.rstrip(".")}"')
-    facets = query.filters.facet_names() or (set() if sentences else None)
+    # Without a path, the item's own main facets close the reason, so it always says something checkable.
+    facets = query.filters.facet_names() or (set() if kinds_used else None)
     checkable = _facet_values(item, schema, facets)
     if checkable:
         sentences.append(checkable)

@@ -177,9 +177,7 @@ def render_state(state: ConversationState, toolbox: Toolbox) -> str:
         if items:
             lines.append(f"- {label}: {_titles(toolbox, items)}")
     f = state.filters
-    constraints = [toolbox.schema.describe(f)] if f.facet_names() or f.min_ratings else []
-    if state.max_runtime is not None:
-        constraints.append(f"runtime at most {state.max_runtime} minutes")
+    constraints = [toolbox.schema.describe(f)] if f.facet_names() or f.min_ratings or f.exclude_words else []
     if constraints:
         lines.append("- Hard constraints stated earlier (still in force): " + "; ".join(constraints))
     return "\n".join(lines)

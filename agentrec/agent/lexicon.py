@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+import numpy as np
 
 from agentrec.packs import DomainPack
 
@@ -28,7 +30,7 @@ STOPWORDS = frozenset(
     "my mood feel feeling need what which i've ive already have has had no not nothing none without any thanks "
     "thank ok okay now then instead rather hmm well actually meant mean sorry completely totally entirely different "
     "else new full whole quite pretty bit little lot lots much many few there here how who all every best top "
-    "favorite favourite awesome cool fun".split()
+    "favorite favourite awesome cool fun by made brand brands".split()
 )
 
 Origin = Literal["name", "synonym", "topic", "compound", "head", "none"]
@@ -169,6 +171,11 @@ class Lexicon:
         self.pack = pack
         self.soft = frozenset(soft)
         self.together = together
+        # What "short" and "long" mean, in minutes: the pack's words, or the catalogue's terciles (for_catalog).
+        lengths = pack.lengths
+        self.lengths: tuple[float, float] | None = (
+            (float(lengths["short"]), float(lengths["long"])) if lengths and lengths.get("unit") == "min" else None
+        )
         self._table: dict[str, ValueRef] = {}
         categorical = [f for f in schema.facets if f.kind == "categorical" and f.values]
         # Small vocabularies first: a phrase that is both a genre and a tag reads as the genre.
@@ -210,6 +217,33 @@ class Lexicon:
 
     def __len__(self) -> int:
         return len(self._table)
+
+    @classmethod
+    def for_catalog(cls, schema: Any, items: Sequence[Any], pack: DomainPack) -> Lexicon:
+        """The lexicon of a catalogue: its schema's values, their statistics over ``items``, and ``pack``.
+
+        A multi-valued facet that fewer than 60 % of the items carry and that has more than 50 values (free tags,
+        keywords) is descriptive: naming one of its values steers the ranking instead of filtering.
+        """
+        stats: dict[str, FacetStats] = {}
+        soft: set[str] = set()
+        for f in schema.facets:
+            if f.kind != "categorical" or not f.filterable:
+                continue
+            per_item = [schema.item_values(it, f.name) or () for it in items]
+            covered = sum(1 for v in per_item if v)
+            if f.multi and len(f.values) > 50 and covered < 0.6 * max(len(items), 1):
+                soft.add(f.name)
+            else:
+                stats[f.name] = FacetStats.from_items(v if isinstance(v, tuple) else (v,) for v in per_item)
+        lexicon = cls(schema, pack, soft=frozenset(soft), stats=stats)
+        durations = [f for f in schema.facets if f.kind == "numeric" and (f.unit == "min" or f.name == "runtime")]
+        if durations:
+            values = [v for it in items if isinstance(v := schema.item_values(it, durations[0].name), float | int)]
+            if len(values) >= 3:
+                lo, hi = np.quantile(np.asarray(values, dtype=float), [1 / 3, 2 / 3])
+                lexicon.lengths = (float(lo), float(hi))
+        return lexicon
 
     def cooccur(self, facet: str, a: Sequence[str], b: Sequence[str]) -> bool:
         """True when some item carries a value of ``a`` together with a value of ``b`` (or nothing is known)."""

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from agentrec.agent.grammar import Request
+from agentrec.facet_index import item_text
+from agentrec.filters_types import mentions_word
 from agentrec.schema import Filters, Range
+from agentrec.types import Candidate
 
-__all__ = ["Wish", "merge"]
+__all__ = ["Wish", "merge", "soft_rerank"]
 
 Counter = Callable[[Filters], int]
 
@@ -34,7 +38,7 @@ class Wish:
     """What the conversation asks for so far.
 
     Attributes:
-        filters: the hard constraints (facet values, spans, text exclusions in ``exclude["text"]``).
+        filters: the hard constraints (facet values, spans, words the items' text must not mention).
         prefer / avoid: facet -> values that only steer the ranking.
         avoid_terms: words that only steer the ranking down ("not too heavy").
         inferred: facet -> included values read only from topic words (given up first).
@@ -59,7 +63,10 @@ def _spans(raw: list[tuple[float | None, float | None]]) -> tuple[Range, ...]:
 
 
 def _with(f: Filters, **changes: object) -> Filters:
-    return replace(f, **changes)  # type: ignore[arg-type]
+    out = replace(f, **changes)  # type: ignore[arg-type]
+    if set(out.match) - set(out.include):  # a facet no longer asked for keeps no match mode
+        out = replace(out, match={k: v for k, v in out.match.items() if k in out.include})
+    return out
 
 
 def _words(include: Mapping[str, tuple[str, ...]], ranges: Mapping[str, tuple[Range, ...]]) -> str:
@@ -81,13 +88,17 @@ def _span_words(r: Range) -> str:
 def _start_fresh(wish: Wish, notes: list[str], why: str) -> Wish:
     dropped = _words(wish.filters.include, wish.filters.ranges)
     if dropped:
-        kept = _words(wish.filters.exclude, {})
+        kept = "; ".join(x for x in (_words(wish.filters.exclude, {}), ", ".join(wish.filters.exclude_words)) if x)
         notes.append(
             f"{why}: I dropped the earlier wish ({dropped})" + (f"; still leaving out {kept}." if kept else ".")
         )
     f = wish.filters
     kept_filters = Filters(
-        exclude=f.exclude, exclude_ranges=f.exclude_ranges, min_ratings=f.min_ratings, exclude_items=f.exclude_items
+        exclude=f.exclude,
+        exclude_ranges=f.exclude_ranges,
+        min_ratings=f.min_ratings,
+        exclude_items=f.exclude_items,
+        exclude_words=f.exclude_words,
     )
     return Wish(filters=kept_filters)
 
@@ -123,24 +134,74 @@ def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]
     before = _with(wish.filters, include=include, match=match, ranges=ranges)
     merged = _add_values(before, req, include, match, ranges, notes)
     merged = _exclusions(merged, req, notes)
-    if req.include and merged.include != before.include and count(merged) == 0:
-        alone = _with(merged, include={**{f: v for f, v in merged.include.items() if f not in req.include},
-                                       **{f: tuple(v) for f, v in req.include.items()}})  # fmt: skip
-        if count(alone) > 0 and alone.include != merged.include:
-            gone = {f: tuple(v for v in merged.include.get(f, ()) if v not in alone.include.get(f, ()))
-                    for f in req.include}  # fmt: skip
-            gone_words = _words({f: v for f, v in gone.items() if v}, {})
-            notes.append(f"Nothing is {_words(merged.include, {})} together, so I went with your latest wish and "
-                         f"dropped {gone_words}; say so to bring it back.")  # fmt: skip
-            merged = alone
-    return _soft(wish, req, merged), notes
+    prefer: dict[str, list[str]] = {}
+    if req.weak and count(merged) == 0:
+        merged = _drop_weak(req, merged, count, notes)
+    if req.include and merged.include != before.include:
+        merged = _relax(wish, req, before, merged, count, prefer, notes)
+    return _soft(wish, req, merged, extra_prefer=prefer), notes
+
+
+def _drop_weak(req: Request, merged: Filters, count: Counter, notes: list[str]) -> Filters:
+    """Values read only from a head noun that leave nothing: searched as text instead, with a note."""
+    include = {f: tuple(v for v in vals if v not in req.weak.get(f, [])) for f, vals in merged.include.items()}
+    lighter = _with(merged, include={f: v for f, v in include.items() if v})
+    if count(lighter) == 0:
+        return merged
+    values = [v for vals in req.weak.values() for v in vals]
+    shown = ", ".join(values[:3]) + (" ..." if len(values) > 3 else "")
+    notes.append(f"Nothing else you asked for is in {shown}, so I looked for those words in the item text instead.")
+    return lighter
+
+
+def _relax(
+    wish: Wish,
+    req: Request,
+    before: Filters,
+    merged: Filters,
+    count: Counter,
+    prefer: dict[str, list[str]],
+    notes: list[str],
+) -> Filters:
+    """A refinement that leaves fewer than a list's worth: give up topic readings first, then keep the earlier wish.
+
+    Values read only from a topic word ("detective" -> Mystery) go first when that leaves more items. When the
+    new values still meet no item together with the earlier wish, the earlier wish stays (what the user stated is
+    never dropped unasked) and the new values only steer the ranking; the note says how to switch instead.
+    """
+    n = count(merged)
+    named_now = {(f, v) for f, vals in req.include.items() for v in vals if v not in req.inferred.get(f, [])}
+    topical = {f: [v for v in vals if v in wish.inferred.get(f, ()) and (f, v) not in named_now]
+               for f, vals in merged.include.items()}  # fmt: skip
+    if any(topical.values()) and n < count(Filters()):
+        relaxed = _with(merged, include={f: tuple(v for v in vals if v not in topical.get(f, ()))
+                                         for f, vals in merged.include.items()})  # fmt: skip
+        m = count(relaxed)
+        if m > n:
+            gone = ", ".join(v for vals in topical.values() for v in vals)
+            few = "Nothing" if n == 0 else f"Only {n} item(s) not turned down yet"
+            notes.append(f"{few} {'is' if n == 0 else 'are'} {_words(merged.include, {})} together, so I dropped "
+                         f"{gone}, which I had only read from a topic word.")  # fmt: skip
+            return relaxed
+    if n > 0 or req.mode in ("instead", "correct"):
+        return merged
+    new = {f: [v for v in vals if v not in before.include.get(f, ())] for f, vals in req.include.items()}
+    new_words = ", ".join(v for vals in new.values() for v in vals)
+    if not new_words or not before.include:
+        return merged
+    for f, vals in new.items():
+        prefer.setdefault(f, []).extend(vals)
+    kept = _words(before.include, {})
+    notes.append(f"Nothing is {_words(merged.include, {})} together, so I kept {kept} and looked for {new_words} "
+                 f"among those; say '{new_words} instead' to switch.")  # fmt: skip
+    return before
 
 
 def _add_values(
     f: Filters,
     req: Request,
     include: dict[str, tuple[str, ...]],
-    match: dict[str, str],
+    match: dict[str, Any],
     ranges: dict[str, tuple[Range, ...]],
     notes: list[str],
 ) -> Filters:
@@ -177,8 +238,6 @@ def _exclusions(f: Filters, req: Request, notes: list[str]) -> Filters:
             include[facet] = tuple(v for v in include[facet] if v not in dropped)
             notes.append(f"You now exclude {', '.join(dropped)}, so I dropped your earlier wish for it.")
         exclude[facet] = tuple(dict.fromkeys([*exclude.get(facet, ()), *values]))
-    if req.exclude_terms:
-        exclude["text"] = tuple(dict.fromkeys([*exclude.get("text", ()), *req.exclude_terms]))
     exclude_ranges = dict(f.exclude_ranges)
     for facet, raw in req.exclude_ranges.items():
         exclude_ranges[facet] = tuple(dict.fromkeys([*exclude_ranges.get(facet, ()), *_spans(raw)]))
@@ -187,23 +246,57 @@ def _exclusions(f: Filters, req: Request, notes: list[str]) -> Filters:
         include={k: v for k, v in include.items() if v},
         exclude={k: v for k, v in exclude.items() if v},
         exclude_ranges=exclude_ranges,
+        exclude_words=tuple(dict.fromkeys([*f.exclude_words, *req.exclude_terms])),
     )
 
 
-def _soft(wish: Wish, req: Request, filters: Filters) -> Wish:
+def _soft(wish: Wish, req: Request, filters: Filters, *, extra_prefer: Mapping[str, list[str]]) -> Wish:
     def joined(old: Mapping[str, tuple[str, ...]], new: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
         out = {k: tuple(v) for k, v in old.items()}
         for k, v in new.items():
             out[k] = tuple(dict.fromkeys([*out.get(k, ()), *v]))
         return out
 
+    # A value is a topic reading while the user has only ever spoken of it through topic words: named once
+    # ("a war movie"), it stays firm even when a later topic word repeats it ("I'm thinking of war crimes").
+    firm = {(f, v) for f, vals in wish.filters.include.items() for v in vals if v not in wish.inferred.get(f, ())}
+    firm |= {(f, v) for f, vals in req.include.items() for v in vals if v not in req.inferred.get(f, [])}
     inferred = joined(wish.inferred, req.inferred)
-    inferred = {f: tuple(v for v in vals if v in filters.include.get(f, ())) for f, vals in inferred.items()}
+    inferred = {f: tuple(v for v in vals if v in filters.include.get(f, ()) and (f, v) not in firm)
+                for f, vals in inferred.items()}  # fmt: skip
     return Wish(
         filters=filters,
-        prefer=joined(wish.prefer, req.prefer),
+        prefer=joined(joined(wish.prefer, req.prefer), extra_prefer),
         avoid=joined(wish.avoid, req.avoid),
         avoid_terms=tuple(dict.fromkeys([*wish.avoid_terms, *req.avoid_terms])),
         inferred={f: v for f, v in inferred.items() if v},
         last_added={f: tuple(v) for f, v in req.include.items()},
     )
+
+
+def soft_rerank(cands: list[Candidate], wish: Wish, toolbox: Any) -> list[Candidate]:
+    """Candidates with the wish's preferences first and what it asks to avoid last; otherwise in retrieval order.
+
+    Preferred values (``wish.prefer``) lift a candidate that carries one; an avoided value (``wish.avoid``) or a
+    word to avoid in its text (``wish.avoid_terms``) puts it after the others. Nothing is removed: these are
+    wishes, not filters.
+    """
+    if not (wish.prefer or wish.avoid or wish.avoid_terms):
+        return cands
+    schema, catalog = toolbox.schema, toolbox.catalog
+
+    def carries(item: Any, table: Mapping[str, tuple[str, ...]]) -> bool:
+        for facet, values in table.items():
+            have = schema.item_values(item, facet) if schema.has(facet) else None
+            if isinstance(have, tuple) and {v.casefold() for v in have} & {v.casefold() for v in values}:
+                return True
+        return False
+
+    def key(pair: tuple[int, Candidate]) -> tuple[bool, bool, int]:
+        rank, c = pair
+        item = catalog[c.item_index]
+        text = item_text(item)
+        avoid = carries(item, wish.avoid) or any(mentions_word(text, w) for w in wish.avoid_terms)
+        return avoid, not carries(item, wish.prefer), rank
+
+    return [c for _r, c in sorted(enumerate(cands), key=key)]

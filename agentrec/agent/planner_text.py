@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agentrec.agent.grammar import Request
+from agentrec.agent.types import TitleMatch
+
 __all__ = ["ParsedRequest"]
 
 _NEGATORS = re.compile(
@@ -18,15 +21,12 @@ _NUM_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "s
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
              "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7,
              "8th": 8, "9th": 9, "10th": 10}  # fmt: skip
-_DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
-                 "eighties": 80, "nineties": 90}  # fmt: skip
 _FILLER = set(
     "a an the some any me i im i'm id i'd we us you please want wanna would like love recommend recommendation "
-    "recommendations suggest suggestions give show find get looking look for something anything movie movies film "
-    "films flick flicks watch watching to see good great nice really very more another other one ones that this "
-    "it is are be can could should of in on from about with and or but too so kind sort type tonight today "
-    "maybe perhaps also just only similar same stuff let lets let's my mood feel feeling need what which i've ive "
-    "already seen watched saw have has had".split()
+    "recommendations suggest suggestions give show find get looking look for something anything to see good great "
+    "nice really very more another other one ones that this it is are be can could should of in on from about with "
+    "and or but too so kind sort type tonight today maybe perhaps also just only similar same stuff let lets let's my "
+    "mood feel feeling need what which i've ive already have has had".split()
 )
 
 
@@ -35,49 +35,42 @@ class ParsedRequest:
     """What one message asks for. Positions (``ref_*``) are 0-based indices into the last list shown.
 
     Attributes:
-        text: the residual free-text intent for semantic search ("" when none).
-        include_genres / exclude_genres: catalogue genre names; ``genre_match`` "all" or "any".
-        year_min / year_max: the stated year range (inclusive), None when open.
+        request: the facet constraints, soft wishes and search text (:class:`agentrec.agent.grammar.Request`).
         like_items / dislike_items / seen_items: item indices named by title.
+        confirm: titles matched only loosely ("the Gorilla Glue I bought"): asked back, never assumed.
         ref_like / ref_reject / ref_seen: positions in the last list the user referred to.
         user_id: a user id named in the message ("for user 42").
         k: how many results were asked for.
-        runtime: "shorter" or "longer" when the user asked about length.
         reset: the user asked to start over.
-        switch_genres: the message replaces the earlier genre wish ("instead", "rather") rather than
-            refining it.
-        inferred_genres: the included genres read only from topic words ("detective" -> Mystery).
-        conflicts: contradictions inside this message (the turn is answered with a question instead).
-        notes: how ambiguous words were read ("violent" -> Horror, War), unsupported wishes.
+        yes: the message confirms a question ("yes", "that's the one").
+        notes: how ambiguous words were read, unsupported wishes.
         mentions: the phrases recognised, for the trace.
     """
 
-    text: str = ""
-    include_genres: tuple[str, ...] = ()
-    exclude_genres: tuple[str, ...] = ()
-    genre_match: str = "all"
-    year_min: int | None = None
-    year_max: int | None = None
+    request: Request = field(default_factory=Request)
     like_items: list[int] = field(default_factory=list)
     dislike_items: list[int] = field(default_factory=list)
     seen_items: list[int] = field(default_factory=list)
+    confirm: list[TitleMatch] = field(default_factory=list)
     ref_like: list[int] = field(default_factory=list)
     ref_reject: list[int] = field(default_factory=list)
     ref_seen: list[int] = field(default_factory=list)
     user_id: str | None = None
     k: int | None = None
-    runtime: str | None = None
     reset: bool = False
-    switch_genres: bool = False
-    inferred_genres: tuple[str, ...] = ()
-    conflicts: list[str] = field(default_factory=list)
+    yes: bool = False
     notes: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
 
     @property
-    def years_stated(self) -> bool:
-        """True when the message stated a year constraint."""
-        return self.year_min is not None or self.year_max is not None
+    def text(self) -> str:
+        """The residual free-text intent for semantic search ("" when none)."""
+        return self.request.text
+
+    @property
+    def conflicts(self) -> list[str]:
+        """Contradictions inside the message (the turn is answered with a question instead)."""
+        return self.request.conflicts
 
 
 def _negated(text: str, start: int) -> bool:

@@ -7,9 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from agentrec.agent.genre_view import excluded_genres, genre_match, included_genres, with_genres_and_years, year_bounds
+from agentrec.agent.memory import Wish, merge
 from agentrec.agent.profiles import ProfileStore, StoredProfile
 from agentrec.types import Filters, Query
 
@@ -32,10 +30,9 @@ class ConversationState:
         disliked: items the user said they dislike (never recommended again).
         rejected: items the user turned down ("not that one"; never recommended again).
         seen: items the user said they have already seen (never recommended).
-        filters: the stated constraints accumulated over the conversation.
-        inferred_genres: genres in ``filters.include["genre"]`` read only from topic words ("detective" ->
-            Mystery); memory gives these up first when a later genre wish cannot be combined with them.
-        max_runtime: a stated runtime ceiling in minutes (only when the catalogue has runtimes).
+        wish: what the conversation asks for: hard filters (``filters``) and soft preferences
+            (:class:`agentrec.agent.memory.Wish`).
+        pending: an item named only loosely ("the Gorilla Glue I bought"), asked back; "yes" confirms it.
         last_shown: the item indices of the last list shown, in display order.
         shown: every item shown in this conversation (new lists prefer items not shown yet).
         focus: the item most recently referred to ("that one"), or None.
@@ -48,9 +45,8 @@ class ConversationState:
     disliked: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)
-    filters: Filters = field(default_factory=Filters)
-    inferred_genres: list[str] = field(default_factory=list)
-    max_runtime: int | None = None
+    wish: Wish = field(default_factory=Wish)
+    pending: int | None = None
     last_shown: list[int] = field(default_factory=list)
     shown: list[int] = field(default_factory=list)
     focus: int | None = None
@@ -93,6 +89,15 @@ class ConversationState:
         """Items that must never be recommended in this conversation (rejected and disliked)."""
         return tuple(dict.fromkeys([*self.rejected, *self.disliked]))
 
+    @property
+    def filters(self) -> Filters:
+        """The stated hard constraints accumulated over the conversation."""
+        return self.wish.filters
+
+    @filters.setter
+    def filters(self, value: Filters) -> None:
+        self.wish = replace(self.wish, filters=value)
+
     def to_query(self, text: str = "", *, filters: Filters | None = None, k: int | None = None) -> Query:
         """A retrieval query carrying this conversation's memory: user, seeds, constraints, exclusions."""
         return Query(
@@ -114,7 +119,6 @@ class ConversationState:
             disliked=list(self.disliked),
             rejected=list(self.rejected),
             seen=list(self.seen),
-            inferred_genres=list(self.inferred_genres),
             last_shown=list(self.last_shown),
             shown=list(self.shown),
         )
@@ -179,25 +183,19 @@ def apply_request(
     parsed: ParsedRequest,
     toolbox: Toolbox,
     *,
-    has_runtime: bool,
     max_k: int = 50,
 ) -> tuple[list[int], list[str]]:
     """Merge one parsed message into the conversation's memory.
 
-    A new genre wish refines the earlier one when some item carries all of them and replaces it only when the
-    user switches ("instead", "rather"); otherwise the earlier wish stays and the new genre only steers the
-    ranking, with a note (what the user stated is never dropped unasked); a new period replaces the earlier
-    one; exclusions accumulate;
-    where a new wish contradicts a remembered one, the newest statement wins and a note says so.
-    References resolve against the last list shown.
+    Starting over, a user id and how many results come first; then references to the last list shown and named
+    titles (a loosely matched title is asked back and remembered as pending, and a "yes" confirms it); then the
+    facet wish changes by the rules of :func:`agentrec.agent.memory.merge` (new request, refinement, correction,
+    switch), each change stated in a note.
 
     Returns:
         (the item indices the user pointed to positively this turn (seeds), user-facing notes).
     """
-    from agentrec.agent.guard import runtime_of
-
     notes: list[str] = []
-    catalog = toolbox.catalog
     if parsed.reset:
         keep_user, keep_k = state.user_id, state.k
         fresh = ConversationState(messages=state.messages, user_id=keep_user, k=keep_k)
@@ -213,7 +211,20 @@ def apply_request(
         state.k = max(1, min(int(parsed.k), max_k))
         if parsed.k != state.k:
             notes.append(f"I can show between 1 and {max_k} recommendations; showing {state.k}.")
+    seeds = _references(state, parsed, toolbox, notes)
+    blocked = set(state.blocked)
 
+    def count(f: Filters) -> int:
+        return toolbox.count(f, skip=blocked, limit=state.k)
+
+    state.wish, changed = merge(state.wish, parsed.request, count=count)
+    notes += changed
+    return seeds, notes
+
+
+def _references(state: ConversationState, parsed: ParsedRequest, toolbox: Toolbox, notes: list[str]) -> list[int]:
+    """Apply likes, rejections and "seen" from references and titles; returns this turn's seeds."""
+    catalog = toolbox.catalog
     seeds: list[int] = []
 
     def resolve(pos: int) -> int | None:
@@ -226,161 +237,33 @@ def apply_request(
             return None
         return state.last_shown[pos] if 0 <= pos < len(state.last_shown) else None
 
-    for pos in parsed.ref_like:
-        idx = resolve(pos)
-        if idx is not None:
-            state.like(idx)
-            seeds.append(idx)
-            state.focus = idx
-    for pos in parsed.ref_reject:
-        idx = resolve(pos)
-        if idx is not None:
-            state.reject(idx)
-    for pos in parsed.ref_seen:
-        idx = resolve(pos)
-        if idx is not None:
-            state.mark_seen(idx)
-    for idx in parsed.like_items:
+    if parsed.yes and state.pending is not None:
+        parsed.like_items.append(state.pending)
+        notes.append(f"Thanks, I took {catalog[state.pending].display_title} as the one you meant.")
+    state.pending = None
+    if parsed.confirm:
+        hit = parsed.confirm[0]
+        state.pending = hit.item_index
+        notes.append(f"Did you mean {hit.title}? Say yes, or name it more exactly; until then I did not use it.")
+    for positions, act in ((parsed.ref_like, "like"), (parsed.ref_reject, "reject"), (parsed.ref_seen, "seen")):
+        for pos in positions:
+            idx = resolve(pos)
+            if idx is not None:
+                _act(state, act, idx, seeds)
+    for items, act in ((parsed.like_items, "like"), (parsed.dislike_items, "dislike"), (parsed.seen_items, "seen")):
+        for idx in items:
+            _act(state, act, idx, seeds)
+    return seeds
+
+
+def _act(state: ConversationState, act: str, idx: int, seeds: list[int]) -> None:
+    if act == "like":
         state.like(idx)
         seeds.append(idx)
         state.focus = idx
-    for idx in parsed.dislike_items:
+    elif act == "reject":
+        state.reject(idx)
+    elif act == "dislike":
         state.dislike(idx)
-    for idx in parsed.seen_items:
+    else:
         state.mark_seen(idx)
-
-    f = state.filters
-    include, match = included_genres(f), genre_match(f)
-    exclude = list(excluded_genres(f))
-    f_years = year_bounds(f)
-    inferred = [g for g in state.inferred_genres if g in include]
-    if parsed.include_genres:
-        merged = tuple(dict.fromkeys([*include, *parsed.include_genres]))
-        # A new genre refines the earlier wish when some item carries all of them (a user who asked for a
-        # drama and then says "something funny" wants a funny drama); it replaces the earlier wish only when
-        # the user switches ("instead").
-        years = (parsed.year_min, parsed.year_max) if parsed.years_stated else f_years
-        combinable = not parsed.switch_genres and parsed.genre_match == "all" and match == "all"
-        blocked = set(state.blocked)
-        n_merged = _count_with_all(toolbox, merged, *years, skip=blocked, limit=state.k) if combinable else 0
-        refine = bool(include) and combinable and n_merged > 0
-        narrows = match == "any" and parsed.genre_match == "all" and set(parsed.include_genres) <= set(include)
-        firm = tuple(g for g in include if g not in inferred)
-        relaxed = tuple(dict.fromkeys([*firm, *parsed.include_genres]))
-        # A genre read only from a topic word ("detective" -> Mystery) gives way when, with it, no film (or
-        # fewer than a list's worth of films not turned down yet) would be left and without it more would.
-        relax = (
-            combinable
-            and len(firm) < len(include)
-            and n_merged < state.k
-            and _count_with_all(toolbox, relaxed, *years, skip=blocked, limit=state.k) > n_merged
-        )
-        if relax:
-            gone = [g for g in include if g in inferred]
-            include = relaxed
-            few = "No film" if n_merged == 0 else f"Only {n_merged} film(s) not turned down yet"
-            notes.append(
-                f"{few}{_period_words(parsed, f_years)} {'is' if n_merged == 0 else 'are'} {' and '.join(merged)}, "
-                "so I "
-                f"dropped {', '.join(gone)}, which I had only read from a topic word."
-            )
-        elif refine:
-            include = merged
-        elif include and not parsed.switch_genres and not narrows:
-            # A wish that no item can meet together with the earlier one (or that one filter cannot combine
-            # with it): never drop what the user asked for earlier without being told to ("instead"); the new
-            # genre only steers the ranking (it stays in the search text).
-            new = ", ".join(g for g in parsed.include_genres if g not in include)
-            kept = (" or " if match == "any" else ", ").join(include)
-            why = (
-                f"I can't combine {kept} with {new} in one filter"
-                if "any" in (match, parsed.genre_match)
-                else f"No film{_period_words(parsed, f_years)} is {' and '.join(merged)}"
-            )
-            notes.append(f"{why}, so I kept {kept} and looked for {new} among those; say '{new} instead' to switch.")
-        else:
-            if include and tuple(include) != tuple(parsed.include_genres):
-                old, new = ", ".join(include), ", ".join(parsed.include_genres)
-                notes.append(f"I replaced your earlier genre wish ({old}) with {new}.")
-            include, match = parsed.include_genres, parsed.genre_match  # type: ignore[assignment]
-        dropped = [g for g in exclude if g in include]
-        if dropped:
-            exclude = [g for g in exclude if g not in include]
-            notes.append(f"You asked for {', '.join(dropped)} now, so I dropped your earlier exclusion of it.")
-    for g in parsed.exclude_genres:
-        if g in include:
-            include = tuple(x for x in include if x != g)
-            notes.append(f"You now exclude {g}, so I dropped your earlier wish for it.")
-        if g not in exclude:
-            exclude.append(g)
-    y0, y1 = f_years
-    if parsed.years_stated:
-        if (y0 is not None or y1 is not None) and (y0, y1) != (parsed.year_min, parsed.year_max):
-            new = _period(parsed.year_min, parsed.year_max)
-            notes.append(f"I replaced your earlier period ({_period(y0, y1)}) with the new one ({new}).")
-        y0, y1 = parsed.year_min, parsed.year_max
-    # A genre is inferred while the user has only ever spoken of it through a topic word: named once, it stays
-    # firm ("a war drama", later "I'm thinking of war crimes").
-    named = {g for g in included_genres(f) if g not in inferred} | {
-        g for g in parsed.include_genres if g not in parsed.inferred_genres
-    }
-    inferred = [g for g in dict.fromkeys([*inferred, *parsed.inferred_genres]) if g in include and g not in named]
-    state.inferred_genres = inferred
-    state.filters = with_genres_and_years(
-        f, include=tuple(include), exclude=tuple(exclude), match=match, year_min=y0, year_max=y1
-    )
-
-    if parsed.runtime is not None:
-        if not has_runtime:
-            notes.append(
-                "This dataset has no runtime information (MovieLens lists none), so I can't pick shorter or "
-                "longer films; the list below ignores length."
-            )
-        elif parsed.runtime == "shorter":
-            shown = [rt for i in state.last_shown if (rt := runtime_of(catalog[i].attributes))]
-            ceiling = sorted(shown)[len(shown) // 2] - 1 if shown else 100
-            if state.max_runtime is not None:
-                ceiling = min(ceiling, state.max_runtime - 1)
-            state.max_runtime = max(ceiling, 30)
-            notes.append(f"Keeping to films of at most {state.max_runtime} minutes.")
-        else:
-            state.max_runtime = None
-            notes.append("I dropped the runtime limit.")
-    return seeds, notes
-
-
-def _period_words(parsed: ParsedRequest, years: tuple[int | None, int | None]) -> str:
-    lo, hi = (parsed.year_min, parsed.year_max) if parsed.years_stated else years
-    return "" if lo is None and hi is None else f" ({_period(lo, hi)})"
-
-
-def _period(lo: int | None, hi: int | None) -> str:
-    if lo is not None and hi is not None:
-        return f"{lo}-{hi}"
-    return f"from {lo}" if lo is not None else f"up to {hi}"
-
-
-def _count_with_all(
-    toolbox: Toolbox,
-    genres: tuple[str, ...],
-    year_min: int | None,
-    year_max: int | None,
-    *,
-    skip: set[int],
-    limit: int,
-) -> int:
-    """How many catalogue items in the year range carry every genre, counting up to ``limit``.
-
-    Items in ``skip`` (turned down in this conversation) do not count.
-    """
-    wanted = with_genres_and_years(Filters(), include=genres, exclude=(), year_min=year_min, year_max=year_max)
-    index = getattr(toolbox, "facet_index", None)
-    if index is None:  # a toolbox-like object without an index: match the catalogue directly
-        from agentrec.schema import CatalogSchema, FacetIndex
-
-        catalog = toolbox.catalog
-        index = FacetIndex.build(CatalogSchema.from_catalog(catalog), catalog, np.zeros(len(catalog), dtype=np.int64))
-    mask = index.mask(wanted)
-    if skip:
-        mask[[i for i in skip if 0 <= i < len(mask)]] = False
-    return min(int(mask.sum()), limit)

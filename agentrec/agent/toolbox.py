@@ -17,16 +17,18 @@ import contextvars
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.session import ConversationState
 from agentrec.agent.titles import TitleIndex, normalize_title
 from agentrec.agent.turn import Turn, TurnContext
 from agentrec.agent.types import Components, TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.packs import DomainPack, load_pack
 from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.schema_args import filters_from_args
 from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query
@@ -52,8 +54,9 @@ class Toolbox:
         max_paths: explanation paths kept per item.
     """
 
-    def __init__(self, components: Components, *, max_paths: int = 3) -> None:
+    def __init__(self, components: Components, *, max_paths: int = 3, pack: DomainPack | None = None) -> None:
         self.components = components
+        self.pack = pack if pack is not None else load_pack(getattr(components, "pack", None) or "generic")
         self.catalog: Catalog = components.catalog
         self.train: Interactions = components.train
         self.retriever = components.retriever
@@ -70,6 +73,11 @@ class Toolbox:
         self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
         self._key = next(_KEYS)
         self._outside_turn = Turn()  # used by tool calls made before any begin_turn in this context
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """The catalogue's facet phrases in the domain's words (built on first use)."""
+        return Lexicon.for_catalog(self.schema, self.catalog.items, self.pack)
 
     @cached_property
     def facet_index(self) -> FacetIndex:
@@ -151,14 +159,22 @@ class Toolbox:
         """True when ``user_id`` is a user of the training data."""
         return user_id is not None and str(user_id) in self.train.user_id_to_index
 
+    def count(self, filters: Filters, *, skip: Iterable[int] = (), limit: int | None = None) -> int:
+        """How many items meet ``filters``, leaving out ``skip``; counting stops at ``limit`` when given."""
+        mask = self.facet_index.mask(filters)
+        skipped = np.fromiter((int(i) for i in skip), dtype=np.int64)
+        mask[skipped[(skipped >= 0) & (skipped < len(mask))]] = False
+        n = int(mask.sum())
+        return n if limit is None else min(n, limit)
+
     # ----------------------------------------------------------------- helpers
     def _resolve_value(self, facet: str, value: str) -> tuple[str, ...]:
-        if facet == "genre":
-            from agentrec.agent.planner import canonical_genres
-
-            return tuple(canonical_genres(str(value), self.catalog.genres))
+        """Catalogue values a user-facing value stands for: the value itself or a phrase of the domain's lexicon."""
         found = self.schema.canonical(facet, value)
-        return (found,) if found is not None else ()
+        if found is not None:
+            return (found,)
+        ref = self.lexicon.lookup(str(value))
+        return tuple(ref.values) if ref is not None and ref.facet == facet else ()
 
     def make_filters(self, filters: Mapping[str, Any] | None = None) -> Filters:
         """A tool's ``filters`` argument merged with the conversation's standing constraints.

@@ -36,6 +36,7 @@ class DatasetInfo:
         prepare_options: defaults of ``prepare_dataset`` for this dataset (e.g. ``dedup=False`` to keep a
             shipped leave-one-out split exactly as published).
         files_hint: what to place in the dataset's folder when it is missing (for datasets not downloaded).
+        pack: the domain pack the agent speaks with (``agentrec.packs``): "movies", "products" or "generic".
     """
 
     name: str
@@ -46,6 +47,7 @@ class DatasetInfo:
     loader_options: Mapping[str, Any] = field(default_factory=dict)
     prepare_options: Mapping[str, Any] = field(default_factory=dict)
     files_hint: str = "place train.txt/test.txt/item_list.txt from the LightGCN repository (data/gowalla) there"
+    pack: str = "generic"
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -55,17 +57,27 @@ DATASETS: dict[str, DatasetInfo] = {
         "MovieLens latest small: 100,836 ratings, 610 users, 9,742 movies",
         True,
         _ML_TERMS,
+        pack="movies",
     ),
     "ml-latest": DatasetInfo(
-        "ml-latest", "movielens", "MovieLens latest full (~33M ratings; changes over time)", True, _ML_TERMS
+        "ml-latest",
+        "movielens",
+        "MovieLens latest full (~33M ratings; changes over time)",
+        True,
+        _ML_TERMS,
+        pack="movies",
     ),
-    "ml-25m": DatasetInfo("ml-25m", "movielens", "MovieLens 25M: 25M ratings, 162k users, 62k movies", True, _ML_TERMS),
-    "ml-32m": DatasetInfo("ml-32m", "movielens", "MovieLens 32M: 32M ratings, 200k users, 87k movies", True, _ML_TERMS),
+    "ml-25m": DatasetInfo(
+        "ml-25m", "movielens", "MovieLens 25M: 25M ratings, 162k users, 62k movies", True, _ML_TERMS, pack="movies"
+    ),
+    "ml-32m": DatasetInfo(
+        "ml-32m", "movielens", "MovieLens 32M: 32M ratings, 200k users, 87k movies", True, _ML_TERMS, pack="movies"
+    ),
     "ml-100k": DatasetInfo(
-        "ml-100k", "ml-100k", "MovieLens 100K: 100,000 ratings, 943 users, 1,682 movies", True, _ML_TERMS
+        "ml-100k", "ml-100k", "MovieLens 100K: 100,000 ratings, 943 users, 1,682 movies", True, _ML_TERMS, pack="movies"
     ),  # fmt: skip
     "ml-1m": DatasetInfo(
-        "ml-1m", "ml-1m", "MovieLens 1M: 1,000,209 ratings, 6,040 users, 3,706 movies", True, _ML_TERMS
+        "ml-1m", "ml-1m", "MovieLens 1M: 1,000,209 ratings, 6,040 users, 3,706 movies", True, _ML_TERMS, pack="movies"
     ),  # fmt: skip
     "gowalla": DatasetInfo(
         "gowalla",
@@ -86,6 +98,7 @@ DATASETS: dict[str, DatasetInfo] = {
         prepare_options={"dedup": False},
         files_hint="place the UniSRec files Scientific.{train,valid,test}.inter, .text, .item2index and "
         ".user2index there",
+        pack="products",
     ),
 }
 

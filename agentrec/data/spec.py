@@ -311,6 +311,11 @@ def record_spec(spec: DatasetSpec, dataset_artifacts: Path) -> None:
     (dataset_artifacts / SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=2, default=str))
 
 
+def read_recorded_spec(folder: Path) -> DatasetSpec | None:
+    """The spec recorded in a dataset's artifacts folder by ``prepare_dataset``, or None for a built-in dataset."""
+    return _recorded(folder)
+
+
 def _recorded(folder: Path) -> DatasetSpec | None:
     file = folder / SPEC_FILE
     if not file.is_file():
