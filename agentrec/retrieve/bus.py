@@ -48,7 +48,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
 # Semantic hits are re-ordered by cosine + SEMANTIC_TILT * quality prior: among items that match the words about
 # equally, the well-regarded ones come first (bench/answer_quality.py, descriptive requests). Only when the
 # "quality" source has a weight.
-SEMANTIC_TILT = 0.25
+SEMANTIC_TILT = 0.1
 
 
 @dataclass(frozen=True)
