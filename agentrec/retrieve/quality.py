@@ -159,7 +159,7 @@ def request_weights(
     if "semantic" in out:
         out["semantic"] = out["semantic"] * max(share, 0.1)
     if "quality" in out:
-        damp = 0.25 if (personal or seeded) else 1.0
+        damp = 0.1 if (personal or seeded) else 1.0
         out["quality"] = out["quality"] * (1.0 - share) * damp
     if seeded and not personal and "co_interaction" in out and out.get("similar", 0) > 0:
         out["co_interaction"] = out["co_interaction"] * 0.25
