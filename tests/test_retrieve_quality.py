@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agentrec.retrieve import Retriever
 from agentrec.retrieve.quality import QualityPrior, descriptive_share, descriptive_words, request_weights, tilt
-from agentrec.types import Filters, Interactions
+from agentrec.types import Catalog, Filters, Interactions, Item, Query
 
 
 def _interactions(rows: list[tuple[int, int, float]], num_users: int, num_items: int, *, rated: bool) -> Interactions:
@@ -77,3 +78,14 @@ def test_tilt_reorders_near_equal_matches_only_among_the_hits() -> None:
     assert tilt(None, prior, 0.25) is None
     same = tilt((idx, score), prior, 0.0)
     assert same is not None and same[0].tolist() == [4, 7, 9]
+
+
+def test_an_ids_only_catalogue_gets_the_prior_and_similar_items(tiny_interactions: Interactions) -> None:
+    bare = Catalog(tuple(Item(str(i), f"place {i}") for i in range(tiny_interactions.num_items)))
+    r = Retriever(bare, tiny_interactions)
+    assert r.quality.shrunk is None  # no ratings: damped popularity
+    cold = r.retrieve(Query(k=3)).candidates
+    assert cold and all("quality" in c.sources for c in cold) and cold[0].item_index != 6  # 6: nobody chose it
+    like = r.retrieve(Query(liked_items=(0,), k=2)).candidates
+    assert {c.item_index for c in like} == {1, 2}  # the items co-liked with 0, not the other cluster
+    assert all("similar" in c.sources for c in like)
