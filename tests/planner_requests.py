@@ -50,7 +50,7 @@ REQUESTS: list[Spec] = [
     {"text": "anything since 2015", "years": (2015, None)},
     # exclusions
     {"text": "a comedy but no romance", "all": ["Comedy"], "none": ["Romance"]},
-    {"text": "thrillers, nothing too violent", "all": ["Thriller"], "none": ["Horror", "War"]},
+    {"text": "thrillers, nothing too violent", "all": ["Thriller"]},  # a preference, not a filter
     {"text": "sci-fi that is not horror", "all": ["Sci-Fi"], "none": ["Horror"]},
     {"text": "anything but drama", "none": ["Drama"]},
     {
@@ -133,12 +133,11 @@ CONVERSATIONS: list[list[Spec]] = [
     ],
     [
         {"text": "a thriller", "user": "42", "all": ["Thriller"]},
-        {"text": "nothing too violent", "user": "42", "all": ["Thriller"], "none": ["Horror", "War"]},
+        {"text": "nothing too violent", "user": "42", "all": ["Thriller"]},
         {
             "text": "none of these",
             "user": "42",
             "all": ["Thriller"],
-            "none": ["Horror", "War"],
             "reject_pos": [0, 1, 2, 3, 4],
         },  # fmt: skip
     ],

@@ -266,3 +266,9 @@ def test_for_my_marks_what_a_value_is_for() -> None:
     )
     r = parse("an extruder for my 3D printer", lex)
     assert r.include == {"category": ["3D Printer Extruders"]} and r.prefer == {"category": ["3D Printers"]}
+
+
+def test_a_negation_of_a_value_does_not_reach_a_later_period(films: Lexicon) -> None:
+    r = parse("adventure without animation from the 80s", films)
+    assert r.exclude == {"genre": ["Animation"]} and r.ranges == {"year": [(1980, 1989)]} and not r.exclude_ranges
+    assert parse("westerns, not from the 60s", films).exclude_ranges == {"year": [(1960, 1969)]}

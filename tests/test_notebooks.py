@@ -14,7 +14,7 @@ import pytest
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
-STAGES = ("01", "02", "03", "04", "05", "06", "07")
+STAGES = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -84,5 +84,30 @@ def test_notebook_runs(path: Path, notebook_env: dict[str, str], monkeypatch: py
     nb = _read(path)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(TUTORIALS)}})
     client.execute()  # a failing cell raises CellExecutionError with the cell and traceback
+    errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+
+
+@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("name", "dataset"),
+    [("02_text_search", "gowalla"), ("05_candidates_paths", "amazon-scientific")],
+    ids=["02-gowalla", "05-amazon-scientific"],
+)
+def test_notebook_runs_on_another_catalogue(
+    name: str, dataset: str, notebook_env: dict[str, str], shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Examples come from the catalogue: ids only (gowalla, no text, no genres) and products (no genres, no years)."""
+    from nbclient import NotebookClient
+
+    if not (shared_data / dataset).is_dir():
+        pytest.skip(f"{dataset} not in the shared data")
+    for key, value in notebook_env.items():
+        monkeypatch.setenv(key, value)
+    nb = _read(TUTORIALS / f"{name}.ipynb")
+    nb.cells[0].source += f"\nDATASET = {dataset!r}"
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(TUTORIALS)}})
+    client.execute()
     errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

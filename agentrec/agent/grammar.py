@@ -123,6 +123,10 @@ def _assign_polarity(masked: str, hits: list[Hit]) -> None:
             scope = scope.split("#")[-1]
         neg = [m for m in _NEGATOR.finditer(scope)]
         soft = [m for m in _SOFT.finditer(scope)]
+        if hit.span is not None and neg and "#" in scope[neg[-1].end() :]:
+            # A period or an amount is negated only by a negation right before it ("not from the 60s", "nothing
+            # before 1990"); in "adventure without animation from the 80s" the negation is about animation.
+            neg, soft = [], []
         if soft and (not neg or soft[-1].start() >= neg[-1].start() - 1):
             hit.polarity = "avoid"
         elif neg:

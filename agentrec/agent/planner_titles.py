@@ -60,13 +60,17 @@ def _is_filler_phrase(phrase: str, words_ctx: TitleWords) -> bool:
     """True when ``phrase`` is a wish rather than a title: value phrases, nouns and filler words only."""
     words = re.findall(r"[a-z0-9'-]+", phrase.lower())
     lexicon = words_ctx.lexicon
-    if lexicon.lookup(" ".join(words)) is not None:
+
+    def wish(p: str) -> bool:
+        # Free tags and keywords name nearly everything ("alien", "heat"): only the catalogue's firm facets make a
+        # phrase a wish rather than a title.
+        ref = lexicon.lookup(p)
+        return ref is not None and ref.facet not in lexicon.soft
+
+    if wish(" ".join(words)):
         return True
     nouns = set(words_ctx.nouns)
-    return all(
-        w in _FILLER or w in nouns or lexicon.lookup(w) is not None or w in _ORDINALS or w in _DECADE_WORDS
-        for w in words
-    )
+    return all(w in _FILLER or w in nouns or wish(w) or w in _ORDINALS or w in _DECADE_WORDS for w in words)
 
 
 def _match_title(span: str, ctx: TitleWords, orig: str | None = None, max_words: int = 16) -> _Found | None:

@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval-chat",
         help="evaluate the agent and baselines with a simulated user (JSON, Markdown report, plot)",
     )
-    p.add_argument("--dataset", default="ml-latest-small", help="dataset name (default: ml-latest-small)")
+    p.add_argument(
+        "--dataset",
+        default="ml-latest-small",
+        help="dataset name, dataset spec (.toml) or artifacts folder (default: ml-latest-small)",
+    )
     p.add_argument("--episodes", type=int, default=200, help="simulated users, one conversation each (default: 200)")
     p.add_argument("--turns", type=int, default=5, help="most turns per conversation, 1..10 (default: 5)")
     p.add_argument("--k", type=int, default=10, help="list length; a hit is the target in the top k (default: 10)")

@@ -347,8 +347,6 @@ def prepare_dataset(
     params.update(extra)
     paths = Paths.from_env(data_dir=data_dir, artifacts_dir=root or artifacts_dir)
     folder = paths.dataset_artifacts(ds_name) / "data" / params_key(params)
-    if isinstance(source, DatasetSpec):
-        record_spec(source, paths.dataset_artifacts(ds_name))
     cached = None if force else load_prepared(folder, signature)
     if cached is not None:
         ds, sp = cached
@@ -363,6 +361,8 @@ def prepare_dataset(
         ds, sp = split_dataset(raw, **opts)  # type: ignore[arg-type]
         save_prepared(folder, ds, sp, params=params, signature=signature)
         logger.info("prepared %s (%s split) in %s", ds_name, sp.name, folder)
+    if isinstance(source, DatasetSpec):  # once it loads: later processes find the catalogue by name
+        record_spec(source, paths.dataset_artifacts(ds_name))
     note = describe_split(sp, origin, opts)
     logger.info("%s: split %s", ds_name, note)
     return PreparedDataset(ds_name, ds, sp, folder, note)

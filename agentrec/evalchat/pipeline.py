@@ -44,10 +44,16 @@ def check_arguments(
 
         check_llm_config(config)
     if isinstance(dataset, str):
-        from agentrec.data import DATASETS
+        from agentrec.config import Paths
+        from agentrec.data import DATASETS, resolve_dataset
 
-        if dataset not in DATASETS:
-            raise ValueError(f"dataset {dataset!r} is unknown; valid datasets are {sorted(DATASETS)}")
+        try:  # a built-in or registered name, a dataset spec (.toml) or an artifacts folder
+            resolve_dataset(dataset, Paths.from_env().artifacts_dir)
+        except ValueError as exc:
+            raise ValueError(
+                f"dataset {dataset!r} is unknown; valid datasets are {sorted(DATASETS)}, a dataset spec (.toml) or "
+                "an artifacts folder"
+            ) from exc
     names = list(systems) if systems else [s for s in SYSTEMS if s != "agent-llm" or config.llm_enabled]
     bad = [n for n in names if n not in SYSTEMS]
     if bad:

@@ -14,7 +14,14 @@ from agentrec.text.build import (
 )
 from agentrec.text.encoder import TextEncoder, default_model_path
 from agentrec.text.filters import coerce_filters, where_clause
-from agentrec.text.profile import DEFAULT_ITEM_TEMPLATE, TEMPLATE_FIELDS, ItemTextTemplate, item_text, user_profile_text
+from agentrec.text.profile import (
+    DEFAULT_ITEM_TEMPLATE,
+    TEMPLATE_FIELDS,
+    ItemTextTemplate,
+    has_item_text,
+    item_text,
+    user_profile_text,
+)
 from agentrec.text.store import BuildStats, SearchHit, VectorStore
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "default_store_path",
     "embed_catalog",
     "item_popularity",
+    "has_item_text",
     "item_text",
     "user_profile_text",
     "where_clause",
