@@ -211,7 +211,16 @@ def load_components(
     apply_torch_threads(torch_threads)
     # Whatever a user interacted with, in any part of the split, is never shown to them as new.
     known = ds.interactions if exclude == "all" else None
-    retriever = Retriever(catalog, train, model=net, store=store, config=retriever_config, known=known, schema=schema)
+    retriever = Retriever(
+        catalog,
+        train,
+        model=net,
+        store=store,
+        config=retriever_config,
+        known=known,
+        schema=schema,
+        text_embeddings=emb,
+    )
     item_emb = net.item_embeddings().detach().cpu().numpy()
     explainer = Explainer(catalog, train, item_embeddings=item_emb, store=store, max_paths=max_paths)
     logger.info("components of %s ready in %.1f s", prepared.name, time.perf_counter() - start)

@@ -79,7 +79,7 @@ def violations(
         out.append("in the user's training history")
     if idx in blocked:
         out.append("rejected or built upon earlier in the conversation")
-    cites_attribute = bool(spans) and str(item.year) in rec.reason
+    cites_attribute = (bool(spans) or "not_years" in spec) and str(item.year) in rec.reason
     if not rec.reason or not (rec.evidence or cites_attribute or any(g in rec.reason for g in item.genres)):
         out.append("no reason / evidence")
     return out

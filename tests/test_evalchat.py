@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from evalchat_helpers import tiny_components
 
 from agentrec.evalchat import RuleSimulator, SimUser, build_systems, leaks, run_episodes, select_users
 from agentrec.evalchat.leakage import title_variants
 from agentrec.evalchat.pipeline import evaluate_chat
+from agentrec.evalchat.quality import first_answer_quality
 from agentrec.evalchat.runner import EpisodeLog, summarise
 from agentrec.evalchat.simulator import Stated
+from agentrec.retrieve.quality import QualityPrior
 from agentrec.types import Catalog, Interactions, Item
 
 
@@ -112,6 +115,23 @@ def test_report_files(tiny_catalog: Catalog, tiny_interactions: Interactions, tm
     assert "| agent |" in paths["markdown"].read_text()
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
     assert res.metrics()["agent"]["episodes"] == 2
+    first = data["metrics"]["agent"]["first_answer"]
+    assert first["items"] >= 2 and first["median_count"] >= 0 and first["mean_shrunk"] is None  # implicit data
+    assert "1st answer median count" in paths["markdown"].read_text()
+
+
+def test_first_answer_quality_scores_the_first_turn_only() -> None:
+    rows = [(u, 0, 5.0) for u in range(3)] + [(0, 1, 1.0)]
+    u, i, r = (np.array(c) for c in zip(*rows, strict=True))
+    train = Interactions(u, i, ("0", "1", "2"), ("a", "b", "c"), rating=r.astype(np.float32))
+    prior = QualityPrior.from_interactions(train, m=1.0)
+    log = EpisodeLog("s", "u", "t")
+    log.transcript = [{"turn": 1, "shown": ["a", "b"]}, {"turn": 2, "shown": ["c"]}]
+    got = first_answer_quality([log], prior, {"a": 0, "b": 1, "c": 2})
+    mean = 16.0 / 4
+    assert got["items"] == 2 and got["median_count"] == pytest.approx(2.0)  # counts 3 and 1
+    assert got["mean_shrunk"] == pytest.approx(((15 + mean) / 4 + (1 + mean) / 2) / 2)
+    assert first_answer_quality([EpisodeLog("s", "u", "t")], prior, {})["median_count"] is None
 
 
 def _tiny_kwargs() -> dict:

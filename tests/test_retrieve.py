@@ -7,7 +7,8 @@ import pytest
 
 from agentrec.graph import build_graph
 from agentrec.models.lightgcn import LightGCN, LightGCNConfig
-from agentrec.retrieve import Retriever, RetrieverConfig, item_passes
+from agentrec.retrieve import SOURCES, Retriever, RetrieverConfig, item_passes
+from agentrec.retrieve.quality import request_weights
 from agentrec.text.store import SearchHit
 from agentrec.types import Catalog, Filters, Interactions, Query, Range
 
@@ -56,13 +57,15 @@ def test_fusion_merges_duplicates_and_keeps_provenance(retriever: Retriever) -> 
     assert multi, "an item ranked by several sources must merge into one candidate"
     for c in res.candidates:
         assert set(c.sources) == set(c.source_ranks)
-        assert set(c.sources) <= {"gnn", "semantic", "item2item", "co_interaction", "popularity"}
+        assert set(c.sources) <= set(SOURCES)
     scores = [c.score for c in res.candidates]
     assert scores == sorted(scores, reverse=True)
-    # RRF: the fused score is exactly the weighted sum over the sources that ranked the item.
+    # RRF: the fused score is exactly the weighted sum over the sources that ranked the item, with the
+    # request's weights (semantic and quality rescaled by how descriptive the request is).
     cfg = retriever.config
+    weights = request_weights(cfg.weights, "pixar animation", Filters(), personal=True, seeded=False)
     for c in res.candidates:
-        expect = sum(cfg.weights[s] / (cfg.rrf_k + r + 1) for s, r in c.source_ranks.items())
+        expect = sum(weights[s] / (cfg.rrf_k + r + 1) for s, r in c.source_ranks.items())
         assert c.score == pytest.approx(expect)
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from agentrec.config import AgentConfig
+from agentrec.evalchat.quality import first_answer_quality
 from agentrec.evalchat.report import write_report
 from agentrec.evalchat.runner import MAX_K, MAX_TURNS, EvalResult, run_episodes
 from agentrec.evalchat.simulator import RuleSimulator, select_users
 from agentrec.evalchat.systems import SYSTEMS, build_systems
+from agentrec.retrieve.quality import QualityPrior
 
 __all__ = ["SIMULATORS", "check_arguments", "evaluate_chat"]
 
@@ -144,6 +146,9 @@ def evaluate_chat(
         built, users, components.catalog, turns=turns, k=k, seed=seed, simulator=factory,
         show_progress=show_progress, time_budget_s=time_budget_s,
     )  # fmt: skip
+    prior = QualityPrior.from_interactions(components.train)
+    ids = components.catalog.id_to_index
+    result.first_answer = {name: first_answer_quality(logs, prior, ids) for name, logs in result.episodes.items()}
     paths: dict[str, Path] = {}
     if out_dir is not None:
         meta = {

@@ -14,9 +14,16 @@ __all__ = ["markdown_table", "write_report"]
 
 
 def markdown_table(metrics: Mapping[str, Mapping[str, Any]], turns: int) -> str:
-    """One row per system: hit rate within T turns, average turns, faults, latency and tokens."""
+    """One row per system: hit rate within T turns, average turns, faults, latency and tokens.
+
+    When first-answer quality was measured (``metrics[system]["first_answer"]``), two more columns: the
+    median interaction count and the mean shrunk rating of the items shown on the first turn.
+    """
     head = ["system", *[f"hit@{t}" for t in range(1, turns + 1)], "avg turns", "repeated rejections",
             "constraint violations", "latency p50 / p95 (ms)", "tokens / episode"]  # fmt: skip
+    quality = any("first_answer" in m for m in metrics.values())
+    if quality:
+        head += ["1st answer median count", "1st answer shrunk rating"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, m in metrics.items():
         hits = m["hit_rate"]
@@ -24,8 +31,15 @@ def markdown_table(metrics: Mapping[str, Mapping[str, Any]], turns: int) -> str:
         row = [name, *[f"{hits[t]:.3f}" for t in range(1, turns + 1)], f"{m['avg_turns']:.2f}",
                str(m["repeated_rejections"]), str(m["constraint_violations"]),
                f"{lat['p50']:.0f} / {lat['p95']:.0f}", f"{m['tokens_per_episode']:.0f}"]  # fmt: skip
+        if quality:
+            first = m.get("first_answer") or {}
+            row += [_fmt(first.get("median_count"), ".1f"), _fmt(first.get("mean_shrunk"), ".2f")]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def write_report(

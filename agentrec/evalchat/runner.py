@@ -53,10 +53,14 @@ class EvalResult:
     k: int
     episodes: dict[str, list[EpisodeLog]]
     complete: bool = True
+    first_answer: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, dict[str, Any]]:
-        """Per system: see :func:`summarise`."""
-        return {name: summarise(logs, self.turns) for name, logs in self.episodes.items()}
+        """Per system: see :func:`summarise`, plus ``first_answer`` quality when it was measured."""
+        out = {name: summarise(logs, self.turns) for name, logs in self.episodes.items()}
+        for name, quality in self.first_answer.items():
+            out[name]["first_answer"] = quality
+        return out
 
 
 def summarise(logs: Sequence[EpisodeLog], turns: int) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from agentrec.retrieve.quality import QualityPrior, request_weights, tilt
 from agentrec.retrieve.semantic import LocalSemanticIndex
+from agentrec.retrieve.similar import SimilarItems
 from agentrec.retrieve.sources import (
     SOURCES,
     Ranked,
@@ -18,6 +20,7 @@ from agentrec.retrieve.sources import (
     gnn_source,
     item2item_source,
     popularity_source,
+    scored_source,
     semantic_source,
 )
 from agentrec.schema import CatalogSchema, FacetIndex
@@ -30,14 +33,22 @@ logger = logging.getLogger(__name__)
 # Tuned by grid search on 150 TUNE users of ml-latest-small (random split seed 0), disjoint from the
 # benchmark's EVAL users (bench/retrieval.py --tune). Semantic carries the most weight so that a stated
 # text intent matters; item2item (GNN embedding neighbours) did not add hits over gnn + co-interaction
-# there, so it is off by default (give it a weight to turn it on).
+# there, so it is off by default (give it a weight to turn it on). "quality" (the prior of
+# agentrec.retrieve.quality) and "semantic" are rescaled per request by how descriptive it is; "similar" runs
+# only for items the user named ("something like X").
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "gnn": 1.0,
     "semantic": 2.0,
     "item2item": 0.0,
     "co_interaction": 1.0,
     "popularity": 0.1,
+    "quality": 1.5,
+    "similar": 2.0,
 }
+# Semantic hits are re-ordered by cosine + SEMANTIC_TILT * quality prior: among items that match the words about
+# equally, the well-regarded ones come first (bench/answer_quality.py, descriptive requests). Only when the
+# "quality" source has a weight.
+SEMANTIC_TILT = 0.1
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ class Retriever:
         known: every interaction of the users, in the same index space (e.g. all parts of the split): a known
             user's items in it are never shown as new. None: ``train`` only (offline evaluation, where the
             held-out items are the targets).
+        text_embeddings: optional ``(num_items, d)`` item text embeddings ("like X" text similarity).
     """
 
     def __init__(
@@ -115,6 +127,7 @@ class Retriever:
         in_memory_semantic: bool = True,
         schema: CatalogSchema | None = None,
         known: Interactions | None = None,
+        text_embeddings: np.ndarray | None = None,
     ) -> None:
         if len(catalog) != train.num_items:
             raise ValueError(
@@ -138,6 +151,8 @@ class Retriever:
         self.item_degree = np.asarray(x.sum(axis=0)).ravel().astype(np.int64)
         num_ratings = np.bincount(train.item_index, minlength=train.num_items).astype(np.int64)
         self.filter_index = FacetIndex.build(self.schema, catalog, num_ratings)
+        self.quality = QualityPrior.from_interactions(train)
+        self.similar = SimilarItems(self._x_csc, catalog, text_embeddings=text_embeddings, quality=self.quality.score)
         self._item_emb: np.ndarray | None = None
         if model is not None:
             try:
@@ -243,8 +258,15 @@ class Retriever:
             )
         )
         cold = not len(seeds)
+        weights = request_weights(
+            self.config.weights,
+            query.text,
+            query.filters,
+            personal=user_index is not None,
+            seeded=bool(query.liked_items),
+        )
         ranked = self._run_sources(query, user_index, seeds, eligible, notes)
-        candidates = self._fuse(ranked, query.k)
+        candidates = self._fuse(ranked, query.k, weights)
         if not candidates:
             notes.append("no source returned a candidate")
         return RetrievalResult(candidates, tuple(notes), cold_start=cold)
@@ -265,13 +287,18 @@ class Retriever:
             if self.store is None:
                 notes.append("no vector store: the text request was not used for semantic search")
             else:
-                out["semantic"] = self._semantic(query, eligible, depth)
+                strength = SEMANTIC_TILT if w.get("quality", 0) > 0 else 0.0  # no prior configured: pure meaning
+                out["semantic"] = tilt(self._semantic(query, eligible, depth), self.quality.score, strength)
         if w.get("item2item", 0) > 0 and self._item_emb is not None:
             out["item2item"] = item2item_source(self._item_emb, seeds, eligible, depth)
         if w.get("co_interaction", 0) > 0:
             out["co_interaction"] = co_interaction_source(
                 self._x, self._x_csc, seeds, self.item_degree, eligible, depth, alpha=self.config.co_alpha
             )
+        if w.get("quality", 0) > 0:
+            out["quality"] = scored_source(self.quality.score, eligible, depth)
+        if w.get("similar", 0) > 0 and query.liked_items:
+            out["similar"] = scored_source(self.similar.scores(query.liked_items), eligible, depth)
         if w.get("popularity", 0) > 0 or not any(v is not None and len(v[0]) for v in out.values()):
             # Popularity is the cold fallback: it always runs when nothing else produced a candidate.
             out["popularity"] = popularity_source(self.item_degree, eligible, depth)
@@ -286,12 +313,12 @@ class Retriever:
                 return ranked
         return semantic_source(self.store, query.text, query.filters, eligible, depth)
 
-    def _fuse(self, ranked: Mapping[str, Ranked], k: int) -> list[Candidate]:
+    def _fuse(self, ranked: Mapping[str, Ranked], k: int, weights: Mapping[str, float]) -> list[Candidate]:
         fused: dict[int, float] = {}
         per_score: dict[int, dict[str, float]] = {}
         per_rank: dict[int, dict[str, int]] = {}
         for name, (idx, score) in ranked.items():
-            weight = self.config.weights.get(name, 0.0) or 1e-6  # a forced fallback still orders items
+            weight = weights.get(name, 0.0) or 1e-6  # a forced fallback still orders items
             if self.config.fusion == "rrf":
                 contrib = weight / (self.config.rrf_k + np.arange(len(idx)) + 1.0)
             else:

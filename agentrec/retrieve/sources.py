@@ -22,13 +22,14 @@ __all__ = [
     "gnn_source",
     "item2item_source",
     "popularity_source",
+    "scored_source",
     "semantic_source",
     "top_eligible",
 ]
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("gnn", "semantic", "item2item", "co_interaction", "popularity")
+SOURCES = ("gnn", "semantic", "item2item", "co_interaction", "popularity", "quality", "similar")
 
 Ranked = tuple[np.ndarray, np.ndarray]  # (item_index int64 (n,), score float64 (n,)), best first
 
@@ -113,6 +114,12 @@ def co_interaction_source(
     counts = np.asarray(x_csr[users].T @ w[users]).ravel().astype(np.float64)
     scores = np.where(counts > 0, counts / np.maximum(item_degree, 1) ** alpha, -np.inf)
     return top_eligible(scores, eligible, depth)
+
+
+def scored_source(scores: np.ndarray, eligible: np.ndarray, depth: int) -> Ranked | None:
+    """The best eligible items of a dense score vector (the quality prior, "like X" similarity)."""
+    ranked = top_eligible(scores, eligible, depth)
+    return ranked if len(ranked[0]) else None
 
 
 def popularity_source(item_degree: np.ndarray, eligible: np.ndarray, depth: int) -> Ranked:
