@@ -12,7 +12,7 @@ from typing import Any
 
 from agentrec.types import Item, Query, Recommendation
 
-__all__ = ["compose_reply", "item_facets"]
+__all__ = ["compose_reply", "describe_query", "item_facets"]
 
 
 def item_facets(item: Item, schema: Any, stats: Mapping[str, Any], *, soft: frozenset[str] = frozenset()) -> str:
@@ -69,3 +69,15 @@ def compose_reply(
         lines.append("Try fewer constraints, or start over.")
     lines += [f"Note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def describe_query(query: Query, schema: Any) -> str:
+    """A query in one line for the tool trace: its text, user, seeds and facet constraints."""
+    parts = [f"text={query.text!r}"] if query.text else []
+    if query.user_id:
+        parts.append(f"user={query.user_id}")
+    if query.liked_items:
+        parts.append(f"seeds={len(query.liked_items)}")
+    if query.filters.facet_names():
+        parts.append(schema.describe(query.filters, facets_only=True))
+    return ", ".join(parts) or "no constraints"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from agentrec.agent.compose import item_facets
+from agentrec.agent.compose import describe_query, item_facets
 from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.session import ConversationState
 from agentrec.agent.titles import TitleIndex, normalize_title
@@ -238,7 +238,7 @@ class Toolbox:
             seen=tuple(dict.fromkeys([*query.seen, *self._ctx.seen])),
             rejected=tuple(dict.fromkeys([*query.rejected, *self._ctx.blocked])),
         )
-        self._record("tool_call", tool, _describe(query, self.schema), {"k": query.k})
+        self._record("tool_call", tool, describe_query(query, self.schema), {"k": query.k})
         try:
             result = self.retriever.retrieve(query)
         except ValueError as exc:
@@ -394,14 +394,3 @@ class Toolbox:
             raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
         self.turn.allow(h.item_index for h in hits)
         return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
-
-
-def _describe(query: Query, schema: CatalogSchema) -> str:
-    parts = [f"text={query.text!r}"] if query.text else []
-    if query.user_id:
-        parts.append(f"user={query.user_id}")
-    if query.liked_items:
-        parts.append(f"seeds={len(query.liked_items)}")
-    if query.filters.facet_names():
-        parts.append(schema.describe(query.filters, facets_only=True))
-    return ", ".join(parts) or "no constraints"
