@@ -187,7 +187,12 @@ def main() -> None:
             if not recs:
                 empty.append(spec["text"])
 
-    comps = agent.components
+    # The held-out check needs an agent that may show held-out items (a served agent hides everything a user
+    # interacted with, in every part of the split).
+    comps = load_components(
+        args.dataset, data_dir=args.data_dir, artifacts_dir=args.artifacts_dir, build_missing=False, exclude="train"
+    )
+    agent = Agent(comps, config=AgentConfig())
     test, catalog = comps.split.test, comps.catalog
     rng = np.random.default_rng(0)
     users = rng.choice(np.unique(test.user_index), size=min(args.users, len(np.unique(test.user_index))), replace=False)

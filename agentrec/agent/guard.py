@@ -169,7 +169,10 @@ class Guard:
                 continue
             if not cited:
                 report.rejected.append(
-                    (prop, "cites no verifiable evidence (use a path reference such as 'p1' or 'genre: <genre>')")
+                    (
+                        prop,
+                        "cites no verifiable evidence (use a path reference such as 'p1' or a fact '<facet>: <value>')",
+                    )
                 )
                 continue
             item = self.catalog[idx]

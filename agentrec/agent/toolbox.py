@@ -206,7 +206,7 @@ class Toolbox:
         """An item index from a raw item id, or else the best fuzzy title match; ToolError when nothing fits."""
         key = str(title_or_id).strip()
         if not key:
-            raise ToolError("Empty item reference; pass an item id from a tool result or a movie title.")
+            raise ToolError(f"Empty item reference; pass an item id from a tool result or a {self.pack.item} title.")
         if key in self.catalog.id_to_index:
             return self.catalog.id_to_index[key]
         hits = self.titles.lookup(key, k=1, cutoff=0.75)
