@@ -208,3 +208,20 @@ def test_cli_train_and_evaluate_graph_filter(capsys, tmp_path, shared_data) -> N
     assert recall > 0.2  # well above popularity (about 0.1 on this split)
     assert main(["evaluate", "--checkpoint", str(out / "graph-filter.pt"), *common]) == 0
     assert f"recall@20          {recall:.4f}" in capsys.readouterr().out
+
+
+def test_chat_likes_change_the_bus_candidates(tiny_catalog) -> None:
+    from agentrec.retrieve import Retriever, RetrieverConfig
+    from agentrec.types import Query
+
+    train = _clusters()
+    gf = GraphFilter(build_graph(train), GraphFilterConfig(rank=4, ideal_rank=2, device="cpu"))
+    only_gnn = RetrieverConfig(weights={"gnn": 1.0})
+    bus = Retriever(tiny_catalog, train, history_model=gf, config=only_gnn)
+    a = bus.retrieve(Query(liked_items=(0,), k=2)).candidates
+    b = bus.retrieve(Query(liked_items=(3,), k=2)).candidates
+    assert {c.item_index for c in a} == {1, 2} and {c.item_index for c in b} == {4, 5}
+    assert all("gnn" in c.sources for c in a + b)
+    # A known user is scored by the same filter when there is no trained model.
+    known = bus.retrieve(Query(user_id=train.user_ids[0], k=1)).candidates
+    assert [c.item_index for c in known] == [2]

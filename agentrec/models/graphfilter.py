@@ -49,8 +49,7 @@ __all__ = ["GraphFilter", "GraphFilterConfig"]
 
 logger = logging.getLogger(__name__)
 
-# Below this many cells (and rank), R~ is decomposed exactly with a dense SVD.
-DENSE_SVD_CELLS = 20_000_000
+# When the smaller side has at most this many rows, R~ is decomposed exactly (eigh of its Gram matrix).
 DENSE_SVD_RANK = 4096
 
 
@@ -90,8 +89,8 @@ class GraphFilterConfig:
     user_power: float = 0.5
     item_power: float = 0.5
     tail: Literal["linear", "exact"] = "linear"
-    svd_niter: int = 2
-    svd_oversample: int = 32
+    svd_niter: int = 4
+    svd_oversample: int = 128
     block_size: int = 256
     device: str = "auto"
     seed: int = 0
@@ -146,6 +145,23 @@ def _torch_csr(a: sp.csr_matrix, device: torch.device) -> torch.Tensor:
             check_invariants=False,
         )
     return t.to(device)
+
+
+def _exact_svd(rn: sp.csr_matrix, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact top-``rank`` singular pairs ``(V, S)`` of a matrix with a small side, via its Gram matrix."""
+    r64 = rn.astype(np.float64)
+    items_side = rn.shape[1] <= rn.shape[0]
+    gram = (r64.T @ r64 if items_side else r64 @ r64.T).toarray()
+    lam, vec = np.linalg.eigh(gram)
+    order = np.argsort(-lam)[: min(rank, len(lam))]
+    s = np.sqrt(np.clip(lam[order], 0.0, None))
+    if items_side:
+        v = vec[:, order]
+    else:
+        # V = R~^T U S^-1; directions with S = 0 add nothing to P and stay zero.
+        inv = np.where(s > 1e-9 * max(s[0], 1e-30), 1.0 / np.where(s > 0, s, 1.0), 0.0)
+        v = np.asarray(r64.T @ vec[:, order]) * inv
+    return torch.from_numpy(v).float().contiguous(), torch.from_numpy(s).float()
 
 
 class GraphFilter(_GraphRecommender):
@@ -207,10 +223,8 @@ class GraphFilter(_GraphRecommender):
         """Top singular pairs of ``rn``: ``(V (num_items, r), S (r,))``, largest first."""
         cfg = self.config
         full = min(rn.shape)
-        if rn.shape[0] * rn.shape[1] <= DENSE_SVD_CELLS and full <= DENSE_SVD_RANK:
-            _, s, vh = torch.linalg.svd(torch.from_numpy(rn.toarray()).double(), full_matrices=False)
-            k = min(cfg.rank, full)
-            return vh[:k].T.float().contiguous(), s[:k].float()
+        if full <= DENSE_SVD_RANK:
+            return _exact_svd(rn, cfg.rank)
         q = min(cfg.rank + cfg.svd_oversample, full)
         a = _torch_csr(rn, self.device)
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
