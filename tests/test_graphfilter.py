@@ -225,3 +225,21 @@ def test_chat_likes_change_the_bus_candidates(tiny_catalog) -> None:
     # A known user is scored by the same filter when there is no trained model.
     known = bus.retrieve(Query(user_id=train.user_ids[0], k=1)).candidates
     assert [c.item_index for c in known] == [2]
+
+
+def test_randomized_svd_finds_the_top_singular_pairs() -> None:
+    from agentrec.models.graphfilter import _randomized_svd, _torch_csr
+
+    train = _random(200, 300, density=0.05, seed=7)
+    r = build_graph(train).interaction.astype(np.float32)
+    v, s = _randomized_svd(
+        _torch_csr(r, torch.device("cpu")),
+        _torch_csr(r.T, torch.device("cpu")),
+        40,
+        6,
+        torch.Generator().manual_seed(0),
+    )
+    _, s_ref, vh_ref = np.linalg.svd(r.toarray().astype(np.float64))
+    np.testing.assert_allclose(s[:10].numpy(), s_ref[:10], rtol=1e-3)
+    # Each of the top singular vectors matches up to sign.
+    assert np.allclose(np.abs((v[:, :5].numpy().T * vh_ref[:5]).sum(1)), 1.0, atol=1e-3)

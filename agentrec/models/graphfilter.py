@@ -7,10 +7,10 @@ user's likes) is filtered on the item-item graph ``P = R~^T R~``::
     score(x) = D^b' [ (x D^-b') h(P) ] ,   b' = degree_power
 
 with a response ``h`` from :mod:`agentrec.models.graphfilter_response`. ``P`` is never formed: the top
-``rank`` singular vectors ``V`` of ``R~`` (``torch.svd_lowrank``; an exact SVD on small data) carry the exact
-response on the eigenvalues that matter most (one dense GEMM), and the remaining small eigenvalues, which
-lie in ``[0, lam_rank]``, get the straight-line fit ``q0 + q1 lam`` of the response there (one pass of two
-sparse products ``(x R~^T) R~``)::
+``rank`` singular vectors ``V`` of ``R~`` (a randomized SVD as in ``torch.svd_lowrank``; exact on small data)
+carry the exact response on the eigenvalues that matter most (one dense GEMM), and the remaining small
+eigenvalues, which lie in ``[0, lam_rank]``, get the straight-line fit ``q0 + q1 lam`` of the response there
+(one pass of two sparse products ``(x R~^T) R~``)::
 
     x h(P) ~= x V diag(h(lam) - q0 - q1 lam) V^T + q0 x + q1 (x R~^T) R~
 
@@ -72,7 +72,8 @@ class GraphFilterConfig:
         tail: ``"linear"`` (straight-line fit below the kept spectrum) or ``"exact"`` (Chebyshev recursion).
         svd_niter: power iterations of the randomized SVD.
         svd_oversample: extra random directions of the randomized SVD.
-        block_size: users filtered per block (the CPU sparse product is fastest with blocks of a few hundred).
+        block_size: users filtered per block on the CPU (its sparse product is fastest with blocks of a few
+            hundred); 16 times as many on a GPU.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:N]"``.
         seed: seed of the randomized SVD.
     """
@@ -164,6 +165,36 @@ def _exact_svd(rn: sp.csr_matrix, rank: int) -> tuple[torch.Tensor, torch.Tensor
     return torch.from_numpy(v).float().contiguous(), torch.from_numpy(s).float()
 
 
+def _orthonormal(y: torch.Tensor) -> torch.Tensor:
+    """An orthonormal basis of the columns of ``y`` (tall): Cholesky QR, Householder QR when that fails."""
+    gram = y.T @ y
+    chol, info = torch.linalg.cholesky_ex(gram + 1e-7 * gram.diagonal().mean() * torch.eye(len(gram), device=y.device))
+    if int(info) == 0:
+        return torch.linalg.solve_triangular(chol, y.T, upper=False).T
+    return torch.linalg.qr(y).Q
+
+
+def _randomized_svd(
+    a: torch.Tensor, a_t: torch.Tensor, q: int, niter: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top ``q`` right singular pairs ``(V (n, q), S (q,))`` of a sparse ``a`` (m, n), largest first.
+
+    The randomized range finder with power iterations of ``torch.svd_lowrank`` (Halko et al. 2011,
+    algorithms 4.4 and 5.1), written with ``a`` and its transpose as explicit CSR matrices so that every
+    product is a CSR SpMM on the CPU and on CUDA alike, and orthonormalised by Cholesky QR (GEMM speed).
+    """
+    omega = torch.randn(a.shape[1], q, generator=gen, device=a.device)
+    y = a @ omega  # (m, q)
+    for _ in range(niter):
+        y = a @ (a_t @ _orthonormal(y))
+    bt = a_t @ _orthonormal(y)  # (n, q) = (Q^T A)^T
+    lam, z = torch.linalg.eigh((bt.T @ bt).double())
+    lam, z = lam.flip(0).clamp(min=0.0), z.flip(1)
+    s = lam.sqrt()
+    v = (bt.double() @ z) / s.clamp(min=1e-12)
+    return v.float(), s.float()
+
+
 class GraphFilter(_GraphRecommender):
     """Training-free spectral graph filter over the user-item graph.
 
@@ -226,10 +257,8 @@ class GraphFilter(_GraphRecommender):
         if full <= DENSE_SVD_RANK:
             return _exact_svd(rn, cfg.rank)
         q = min(cfg.rank + cfg.svd_oversample, full)
-        a = _torch_csr(rn, self.device)
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(cfg.seed)
-            _, s, v = torch.svd_lowrank(a, q=q, niter=cfg.svd_niter)
+        gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        v, s = _randomized_svd(_torch_csr(rn, self.device), _torch_csr(rn.T, self.device), q, cfg.svd_niter, gen)
         k = min(cfg.rank, q)
         return v[:, :k].float().cpu().contiguous(), s[:k].float().cpu()
 
@@ -288,10 +317,10 @@ class GraphFilter(_GraphRecommender):
         xt = _torch_csr(xs, self.device)
         out_t = self._v @ ((xt @ self._v) * self.weights).T  # (num_items, B)
         if self.config.tail == "exact":
-            out_t += self._chebyshev(torch.from_numpy(xs.T.toarray()).to(self.device))
+            out_t += self._chebyshev(xt.to_dense().T.contiguous())
         else:
             if self.q1 != 0.0:
-                xd = None if self.device.type == "cpu" else torch.from_numpy(xs.T.toarray()).to(self.device)
+                xd = None if self.device.type == "cpu" else xt.to_dense().T.contiguous()
                 out_t += self.q1 * self._graph_product(xs, xd)
             if self.q0 != 0.0:
                 coo = xs.tocoo()
@@ -334,7 +363,8 @@ class GraphFilter(_GraphRecommender):
         history = sp.csr_matrix(history, dtype=np.float32)
         if history.shape[1] != self.num_items:
             raise ValueError(f"history has {history.shape[1]} columns but the catalogue has {self.num_items} items")
-        bs = self.config.block_size
+        # A GPU wants wider products than the CPU, whose SpMM is fastest while a block stays in cache.
+        bs = self.config.block_size * (1 if self.device.type == "cpu" else 16)
         blocks = [self._filter_block(history[i : i + bs]) for i in range(0, history.shape[0], bs)]
         if not blocks:
             return torch.zeros(0, self.num_items, device=self.device)
