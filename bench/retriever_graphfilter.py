@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--data-dir", default=os.environ.get("AGENTREC_DATA_DIR", str(REPO.parent / "shared" / "data")))
     p.add_argument("--tune", action="store_true", help="choose settings on validation first (else: the defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="a GraphFilterConfig field")
+    p.add_argument("--grid", default=None, help="JSON {setting: [values]} to search (default: DEFAULT_GRID)")
     p.add_argument("--max-valid-users", type=int, default=5000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -160,7 +161,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         from agentrec.models.graphfilter_tune import tune_graph_filter
 
         split = _split(a.dataset, a.data_dir, a.seed)
-        result = tune_graph_filter(split.train, valid=split.valid, base=base, seed=a.seed, max_users=a.max_valid_users)
+        grid = json.loads(a.grid) if a.grid else None
+        result = tune_graph_filter(
+            split.train, valid=split.valid, base=base, grid=grid, seed=a.seed, max_users=a.max_valid_users
+        )
         record["tuning"] = {
             "protocol": (
                 f"validation carved from train (10 % per user, seed {a.seed}); test unseen"

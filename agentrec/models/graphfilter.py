@@ -81,10 +81,10 @@ class GraphFilterConfig:
     response: Response = "plateau"
     rank: int = 512
     order: int = 8
-    flatness: float = 1.5
+    flatness: float = 2.5
     sharpen_time: float = 2.5
     sharpen_steps: int = 1
-    ideal_rank: int = 512
+    ideal_rank: int = 256
     ideal_weight: float = 0.2
     degree_power: float = 0.4
     user_power: float = 0.5

@@ -25,9 +25,10 @@ __all__ = ["DEFAULT_GRID", "TuneResult", "tune_graph_filter"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRID: Mapping[str, Sequence[Any]] = {
-    "flatness": (1.0, 1.5, 2.0, 3.0, 4.0),
+    "flatness": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
     "ideal_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
-    "degree_power": (0.2, 0.3, 0.4, 0.5),
+    "ideal_rank": (128, 256, 512),
+    "degree_power": (0.2, 0.3, 0.35, 0.4, 0.45, 0.5),
     "order": (8, 16),
 }
 
@@ -145,6 +146,11 @@ def tune_graph_filter(
         for setting, values in grid.items():
             for value in values:
                 cfg = replace(best, **{setting: value})
+                try:
+                    cfg.validate()
+                except ValueError as err:  # e.g. ideal_rank above rank: not a setting to try
+                    logger.info("graph filter: skipping %s=%r (%s)", setting, value, err)
+                    continue
                 metrics = run(cfg)
                 if metrics[name] > best_metrics[name] + 1e-9:
                     best, best_metrics, changed = cfg, metrics, True
