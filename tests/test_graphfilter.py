@@ -243,3 +243,20 @@ def test_randomized_svd_finds_the_top_singular_pairs() -> None:
     np.testing.assert_allclose(s[:10].numpy(), s_ref[:10], rtol=1e-3)
     # Each of the top singular vectors matches up to sign.
     assert np.allclose(np.abs((v[:, :5].numpy().T * vh_ref[:5]).sum(1)), 1.0, atol=1e-3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("tail", ["linear", "exact"])
+def test_cuda_matches_cpu(tail) -> None:
+    graph = build_graph(_random(300, 200, density=0.05, seed=8))
+    cpu = GraphFilter(graph, GraphFilterConfig(device="cpu", rank=32, ideal_rank=16, tail=tail))
+    gpu = GraphFilter(graph, GraphFilterConfig(device="cuda", rank=32, ideal_rank=16, tail=tail), factors=cpu.factors)
+    users = np.arange(300)
+    assert torch.allclose(gpu.score(users), cpu.score(users), atol=1e-4)
+    assert torch.allclose(gpu.score_history([1, 5]), cpu.score_history([1, 5]), atol=1e-4)
+    # The randomized decomposition itself runs on the GPU too.
+    big = GraphFilter(
+        build_graph(_random(5000, 4200, density=0.001, seed=9)), GraphFilterConfig(device="cuda", rank=64)
+    )
+    assert big.factors[0].shape == (4200, 64) and big.score(np.arange(10)).shape == (10, 4200)
