@@ -228,13 +228,13 @@ def test_chat_likes_change_the_bus_candidates(tiny_catalog) -> None:
 
 
 def test_randomized_svd_finds_the_top_singular_pairs() -> None:
-    from agentrec.models.graphfilter import _randomized_svd, _torch_csr
+    from agentrec.models.graphfilter_linalg import randomized_svd, torch_csr
 
     train = _random(200, 300, density=0.05, seed=7)
     r = build_graph(train).interaction.astype(np.float32)
-    v, s = _randomized_svd(
-        _torch_csr(r, torch.device("cpu")),
-        _torch_csr(r.T, torch.device("cpu")),
+    v, s = randomized_svd(
+        torch_csr(r, torch.device("cpu")),
+        torch_csr(r.T, torch.device("cpu")),
         40,
         6,
         torch.Generator().manual_seed(0),

@@ -21,7 +21,6 @@ products per degree; what the reference codes do). "Fit" is this precomputation;
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -36,6 +35,7 @@ from agentrec.device import resolve_device
 from agentrec.graph import BipartiteGraph
 from agentrec.models.baselines import _GraphRecommender, interaction_payload, load_payload
 from agentrec.models.checkpoint import save_checkpoint
+from agentrec.models.graphfilter_linalg import DENSE_SVD_RANK, exact_svd, power, randomized_svd, torch_csr
 from agentrec.models.graphfilter_response import (
     RESPONSES,
     Response,
@@ -48,9 +48,6 @@ from agentrec.models.graphfilter_response import (
 __all__ = ["GraphFilter", "GraphFilterConfig"]
 
 logger = logging.getLogger(__name__)
-
-# When the smaller side has at most this many rows, R~ is decomposed exactly (eigh of its Gram matrix).
-DENSE_SVD_RANK = 4096
 
 
 @dataclass
@@ -125,76 +122,6 @@ class GraphFilterConfig:
         return asdict(self)
 
 
-def _power(degree: np.ndarray, p: float) -> np.ndarray:
-    """``degree ** -p`` with 0 for degree 0 (items or users without interactions contribute nothing)."""
-    out = np.zeros(len(degree), dtype=np.float64)
-    nz = degree > 0
-    out[nz] = degree[nz].astype(np.float64) ** (-p)
-    return out
-
-
-def _torch_csr(a: sp.csr_matrix, device: torch.device) -> torch.Tensor:
-    a = a.tocsr()
-    itype = np.int32 if a.nnz < 2**31 - 1 else np.int64  # int32 indices: faster CPU products
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-        t = torch.sparse_csr_tensor(
-            torch.from_numpy(a.indptr.astype(itype)),
-            torch.from_numpy(a.indices.astype(itype)),
-            torch.from_numpy(a.data.astype(np.float32)),
-            size=a.shape,
-            check_invariants=False,
-        )
-    return t.to(device)
-
-
-def _exact_svd(rn: sp.csr_matrix, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact top-``rank`` singular pairs ``(V, S)`` of a matrix with a small side, via its Gram matrix."""
-    r64 = rn.astype(np.float64)
-    items_side = rn.shape[1] <= rn.shape[0]
-    gram = (r64.T @ r64 if items_side else r64 @ r64.T).toarray()
-    lam, vec = np.linalg.eigh(gram)
-    order = np.argsort(-lam)[: min(rank, len(lam))]
-    s = np.sqrt(np.clip(lam[order], 0.0, None))
-    if items_side:
-        v = vec[:, order]
-    else:
-        # V = R~^T U S^-1; directions with S = 0 add nothing to P and stay zero.
-        inv = np.where(s > 1e-9 * max(s[0], 1e-30), 1.0 / np.where(s > 0, s, 1.0), 0.0)
-        v = np.asarray(r64.T @ vec[:, order]) * inv
-    return torch.from_numpy(v).float().contiguous(), torch.from_numpy(s).float()
-
-
-def _orthonormal(y: torch.Tensor) -> torch.Tensor:
-    """An orthonormal basis of the columns of ``y`` (tall): Cholesky QR, Householder QR when that fails."""
-    gram = y.T @ y
-    chol, info = torch.linalg.cholesky_ex(gram + 1e-7 * gram.diagonal().mean() * torch.eye(len(gram), device=y.device))
-    if int(info) == 0:
-        return torch.linalg.solve_triangular(chol, y.T, upper=False).T
-    return torch.linalg.qr(y).Q
-
-
-def _randomized_svd(
-    a: torch.Tensor, a_t: torch.Tensor, q: int, niter: int, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top ``q`` right singular pairs ``(V (n, q), S (q,))`` of a sparse ``a`` (m, n), largest first.
-
-    The randomized range finder with power iterations of ``torch.svd_lowrank`` (Halko et al. 2011,
-    algorithms 4.4 and 5.1), written with ``a`` and its transpose as explicit CSR matrices so that every
-    product is a CSR SpMM on the CPU and on CUDA alike, and orthonormalised by Cholesky QR (GEMM speed).
-    """
-    omega = torch.randn(a.shape[1], q, generator=gen, device=a.device)
-    y = a @ omega  # (m, q)
-    for _ in range(niter):
-        y = a @ (a_t @ _orthonormal(y))
-    bt = a_t @ _orthonormal(y)  # (n, q) = (Q^T A)^T
-    lam, z = torch.linalg.eigh((bt.T @ bt).double())
-    lam, z = lam.flip(0).clamp(min=0.0), z.flip(1)
-    s = lam.sqrt()
-    v = (bt.double() @ z) / s.clamp(min=1e-12)
-    return v.float(), s.float()
-
-
 class GraphFilter(_GraphRecommender):
     """Training-free spectral graph filter over the user-item graph.
 
@@ -220,9 +147,9 @@ class GraphFilter(_GraphRecommender):
         self.device = resolve_device(config.device)
         r = graph.interaction.astype(np.float32)
         rn = (
-            sp.diags(_power(graph.user_degree, config.user_power))
+            sp.diags(power(graph.user_degree, config.user_power))
             @ r
-            @ sp.diags(_power(graph.item_degree, config.item_power))
+            @ sp.diags(power(graph.item_degree, config.item_power))
         )
         rn = sp.csr_matrix(rn, dtype=np.float32)
         if factors is None:
@@ -241,10 +168,10 @@ class GraphFilter(_GraphRecommender):
         self._set_response(k)
         dev = self.device
         self._v = self.factors[0][:, :k].contiguous().to(dev)  # (num_items, k)
-        self._a = _torch_csr(self._rn, dev)  # (num_users, num_items)
-        self._a_t = _torch_csr(self._rn_t, dev)  # (num_items, num_users)
+        self._a = torch_csr(self._rn, dev)  # (num_users, num_items)
+        self._a_t = torch_csr(self._rn_t, dev)  # (num_items, num_users)
         bp = config.degree_power
-        self._pre = _power(graph.item_degree, bp).astype(np.float32)  # (num_items,)
+        self._pre = power(graph.item_degree, bp).astype(np.float32)  # (num_items,)
         self._post = torch.from_numpy(np.where(graph.item_degree > 0, graph.item_degree ** float(bp), 0.0))
         self._post = self._post.float().to(dev)
         self._popularity = torch.as_tensor(graph.item_degree, dtype=torch.float32)
@@ -255,10 +182,10 @@ class GraphFilter(_GraphRecommender):
         cfg = self.config
         full = min(rn.shape)
         if full <= DENSE_SVD_RANK:
-            return _exact_svd(rn, cfg.rank)
+            return exact_svd(rn, cfg.rank)
         q = min(cfg.rank + cfg.svd_oversample, full)
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
-        v, s = _randomized_svd(_torch_csr(rn, self.device), _torch_csr(rn.T, self.device), q, cfg.svd_niter, gen)
+        v, s = randomized_svd(torch_csr(rn, self.device), torch_csr(rn.T, self.device), q, cfg.svd_niter, gen)
         k = min(cfg.rank, q)
         return v[:, :k].float().cpu().contiguous(), s[:k].float().cpu()
 
@@ -314,7 +241,7 @@ class GraphFilter(_GraphRecommender):
     def _filter_block(self, x: sp.csr_matrix) -> torch.Tensor:
         """Filtered scores ``(B, num_items)`` on the device for a block of raw history rows."""
         xs = self._prepare(x)
-        xt = _torch_csr(xs, self.device)
+        xt = torch_csr(xs, self.device)
         out_t = self._v @ ((xt @ self._v) * self.weights).T  # (num_items, B)
         if self.config.tail == "exact":
             out_t += self._chebyshev(xt.to_dense().T.contiguous())
