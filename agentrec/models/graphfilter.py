@@ -230,25 +230,27 @@ class GraphFilter(_GraphRecommender):
     def _graph_product(self, x: sp.csr_matrix | None, xd: torch.Tensor | None) -> torch.Tensor:
         """``P y``: ``(num_items, B)`` on the device, for a sparse block ``x`` (rows) or dense ``xd`` (columns)."""
         if x is not None and (self.device.type == "cpu" or xd is None):
-            # The history is sparse: the first product stays sparse (scipy), the second is a CSR SpMM.
-            ht = torch.from_numpy(np.ascontiguousarray((x @ self._rn_t).T.toarray(), dtype=np.float32))
-            ht = ht.to(self.device)
+            # The history is sparse: the first product stays sparse (scipy, laid out as (num_users, B) so that
+            # it densifies without a transpose), the second is a CSR SpMM.
+            ht = torch.from_numpy((self._rn @ x.T.tocsr()).toarray()).to(self.device)
         else:
             assert xd is not None
             ht = self._a @ xd
         return self._a_t @ ht
 
-    def _filter_block(self, x: sp.csr_matrix) -> torch.Tensor:
-        """Filtered scores ``(B, num_items)`` on the device for a block of raw history rows."""
+    def _filter_block(self, x: sp.csr_matrix, out: torch.Tensor) -> None:
+        """Write the filtered scores of a block of raw history rows into ``out`` ``(B, num_items)``."""
         xs = self._prepare(x)
         xt = torch_csr(xs, self.device)
-        out_t = self._v @ ((xt @ self._v) * self.weights).T  # (num_items, B)
+        # Work in the (num_items, B) layout: the GEMM and the SpMM are faster there, and adding contiguous
+        # blocks is; one transposing copy writes the result.
+        out_t = self._v @ ((xt @ self._v) * self.weights).T
         if self.config.tail == "exact":
             out_t += self._chebyshev(xt.to_dense().T.contiguous())
         else:
             if self.q1 != 0.0:
                 xd = None if self.device.type == "cpu" else xt.to_dense().T.contiguous()
-                out_t += self.q1 * self._graph_product(xs, xd)
+                out_t.add_(self._graph_product(xs, xd), alpha=self.q1)
             if self.q0 != 0.0:
                 coo = xs.tocoo()
                 cols = torch.from_numpy(coo.col.astype(np.int64)).to(self.device)
@@ -256,12 +258,11 @@ class GraphFilter(_GraphRecommender):
                 vals = torch.from_numpy(coo.data.astype(np.float32)).to(self.device)
                 out_t.index_put_((cols, rows), self.q0 * vals, accumulate=True)
         out_t *= self._post[:, None]
-        out = out_t.T.contiguous()
+        out.copy_(out_t.T)
         empty = torch.from_numpy(np.diff(x.indptr) == 0).to(self.device)
         if bool(empty.any()):
             # No history: fall back to popularity (the same for every such user).
             out[empty] = self._popularity.to(self.device)
-        return out
 
     def _chebyshev(self, y: torch.Tensor) -> torch.Tensor:
         """``p(P) y`` on the whole spectrum by the Chebyshev recursion in ``I - 2P``; ``y`` is ``(num_items, B)``."""
@@ -292,10 +293,10 @@ class GraphFilter(_GraphRecommender):
             raise ValueError(f"history has {history.shape[1]} columns but the catalogue has {self.num_items} items")
         # A GPU wants wider products than the CPU, whose SpMM is fastest while a block stays in cache.
         bs = self.config.block_size * (1 if self.device.type == "cpu" else 16)
-        blocks = [self._filter_block(history[i : i + bs]) for i in range(0, history.shape[0], bs)]
-        if not blocks:
-            return torch.zeros(0, self.num_items, device=self.device)
-        return torch.cat(blocks) if len(blocks) > 1 else blocks[0]
+        out = torch.empty(history.shape[0], self.num_items, device=self.device)
+        for i in range(0, history.shape[0], bs):
+            self._filter_block(history[i : i + bs], out[i : i + bs])
+        return out
 
     @torch.no_grad()
     def score_device(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
