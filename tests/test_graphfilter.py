@@ -189,6 +189,8 @@ def test_bad_input_errors() -> None:
         model.score(np.array([8]))
     with pytest.raises(ValueError, match="unknown option"):
         build_model("graph-filter", model.graph, rank_typo=3)
+    with pytest.raises(ValueError, match="do not fit a graph of 7 items"):
+        GraphFilter(model.graph, model.config, factors=(torch.zeros(5, 2), torch.ones(2)))
 
 
 @pytest.mark.data

@@ -155,8 +155,12 @@ class GraphFilter(_GraphRecommender):
         if factors is None:
             factors = self._decompose(rn)
         v, s = factors
-        if v.shape[0] != graph.num_items or v.shape[1] != s.shape[0] or v.shape[1] < min(config.rank, len(s)):
-            raise ValueError(f"factors of shape {tuple(v.shape)}, {tuple(s.shape)} do not fit this graph and rank")
+        if v.dim() != 2 or v.shape[0] != graph.num_items or s.shape != (v.shape[1],) or v.shape[1] == 0:
+            raise ValueError(
+                f"factors of shapes {tuple(v.shape)} and {tuple(s.shape)} do not fit a graph of {graph.num_items} "
+                "items: pass (V (num_items, r), S (r,)) from a decomposition of this graph (GraphFilter.factors), "
+                "or None to decompose"
+            )
         k = min(config.rank, v.shape[1])
         self.factors = (v.detach().cpu().float().contiguous(), s.detach().cpu().float().contiguous())
         # Scale so that the largest singular value is 1: eigenvalues of P then lie in [0, 1].
