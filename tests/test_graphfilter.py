@@ -262,3 +262,20 @@ def test_cuda_matches_cpu(tail) -> None:
         build_graph(_random(5000, 4200, density=0.001, seed=9)), GraphFilterConfig(device="cuda", rank=64)
     )
     assert big.factors[0].shape == (4200, 64) and big.score(np.arange(10)).shape == (10, 4200)
+
+
+def test_tuning_on_a_carved_validation_split() -> None:
+    from agentrec.models.graphfilter_tune import tune_graph_filter
+
+    train = _random(60, 30, density=0.2, seed=10)
+    grid = {"ideal_weight": (0.0, 0.5), "ideal_rank": (2, 16), "flatness": (1.0, 3.0)}
+    base = GraphFilterConfig(device="cpu", rank=8, ideal_rank=4)
+    result = tune_graph_filter(train, base=base, grid=grid, max_users=None, metric="recall@5")
+    assert result.trials[0]["changes"] == {}  # the base setting is tried first
+    best = max(t["metrics"]["recall"] for t in result.trials)
+    assert result.metrics["recall"] == best and result.config.ideal_rank != 16  # 16 > rank: skipped
+    assert result.valid_users > 0 and result.to_dict()["config"]["rank"] == 8
+    with pytest.raises(ValueError, match="unknown setting"):
+        tune_graph_filter(train, base=base, grid={"rnak": (1,)})
+    with pytest.raises(ValueError, match="metric must look like"):
+        tune_graph_filter(train, base=base, metric="mrr")
