@@ -201,13 +201,14 @@ def test_cli_train_and_evaluate_graph_filter(capsys, tmp_path, shared_data) -> N
     common = ["--data-dir", str(shared_data), "--artifacts-dir", str(tmp_path / "art")]
     code = main(
         ["train", "--dataset", "ml-latest-small", "--model", "graph-filter", "--split", "random", "--out", str(out)]
-        + ["--option", "rank=256", "--option", "ideal_rank=64", "--option", "device=cpu", "--no-progress", *common]
+        + ["--option", "rank=256", "--option", "ideal_rank=64", "--device", "cpu", "--no-progress", *common]
     )
     printed = capsys.readouterr().out
     assert code == 0, printed
     record = json.loads((out / "graph-filter.json").read_text())
     recall = record["test_metrics"]["recall@20"]
     assert recall > 0.2  # well above popularity (about 0.1 on this split)
+    assert torch.load(out / "graph-filter.pt", weights_only=False)["config"]["device"] == "cpu"  # from --device
     assert main(["evaluate", "--checkpoint", str(out / "graph-filter.pt"), *common]) == 0
     assert f"recall@20          {recall:.4f}" in capsys.readouterr().out
 
