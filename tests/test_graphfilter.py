@@ -228,6 +228,9 @@ def test_chat_likes_change_the_bus_candidates(tiny_catalog) -> None:
     # A known user is scored by the same filter when there is no trained model.
     known = bus.retrieve(Query(user_id=train.user_ids[0], k=1)).candidates
     assert [c.item_index for c in known] == [2]
+    # As the bus's model it serves everyone: known users and likes alike.
+    as_model = Retriever(tiny_catalog, train, model=gf, config=only_gnn)
+    assert {c.item_index for c in as_model.retrieve(Query(liked_items=(3,), k=2)).candidates} == {4, 5}
 
 
 def test_randomized_svd_finds_the_top_singular_pairs() -> None:
