@@ -24,7 +24,7 @@ def test_unknown_model_lists_the_valid_ones(capsys, tmp_path) -> None:
     err = capsys.readouterr().err
     assert code == 1
     assert "unknown model 'svd'" in err
-    assert "popularity, mf-bpr, text-knn, lightgcn, text-lightgcn, gat" in err
+    assert "popularity, mf-bpr, text-knn, lightgcn, text-lightgcn, gat, graph-filter" in err
 
 
 def test_bad_split_and_loss(capsys, tmp_path) -> None:

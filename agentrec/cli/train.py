@@ -211,6 +211,8 @@ def _run_train(args: argparse.Namespace) -> int:
         features = item_text_features(
             prepared.dataset.catalog, paths.artifacts_dir, prepared.name, str(device), not args.no_progress
         )
+    if args.model == "graph-filter":
+        options.setdefault("device", str(device))  # filtering, not training, is what runs on the device
     model = build_model(
         args.model,
         graph,

@@ -48,6 +48,9 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("lightgcn", "LightGCN (He et al. 2020) on ID embeddings", True, False, "lightgcn"),
         ModelSpec("text-lightgcn", "LightGCN whose items fuse ID and text embeddings", True, True, "lightgcn"),
         ModelSpec("gat", "graph attention network (PyG GATConv) on ID embeddings", True, False, "gat"),
+        ModelSpec(
+            "graph-filter", "training-free spectral graph filter (ChebyCF / BSPM / GF-CF)", False, False, "graph-filter"
+        ),
     )
 }
 
@@ -76,15 +79,16 @@ def build_model(
 
     Args:
         name: one of :func:`model_names` (``popularity``, ``mf-bpr``, ``text-knn``, ``lightgcn``,
-            ``text-lightgcn``, ``gat``).
+            ``text-lightgcn``, ``gat``, ``graph-filter``).
         graph: the training graph.
         item_features: ``(num_items, d)`` item text embeddings; required by ``text-knn`` and
             ``text-lightgcn``, ignored by the others.
-        embedding_dim: embedding size of the embedding models.
+        embedding_dim: embedding size of the embedding models (the graph filter ignores it; see ``rank``).
         num_layers: propagation layers of the GNNs (default: 3 for LightGCN, 2 for GAT).
-        seed: initialisation seed.
+        seed: initialisation seed (the graph filter's randomized SVD).
         **options: further fields of the model's config (``LightGCNConfig``, ``GATConfig``,
-            ``MFConfig``) or ``TextKNN`` arguments, e.g. ``id_dropout=0.3`` or ``k_neighbors=50``.
+            ``MFConfig``, ``GraphFilterConfig``) or ``TextKNN`` arguments, e.g. ``id_dropout=0.3``,
+            ``k_neighbors=50`` or ``response="bspm"``.
 
     Returns:
         A :class:`~agentrec.models.base.Recommender`.
@@ -149,6 +153,10 @@ def build_model(
                 GATConfig, embedding_dim=embedding_dim, num_layers=2 if num_layers is None else num_layers, seed=seed
             ),
         )
+    if name == "graph-filter":
+        from agentrec.models.graphfilter import GraphFilter, GraphFilterConfig
+
+        return GraphFilter(graph, config(GraphFilterConfig, seed=seed))
     raise AssertionError(f"model {name!r} is registered but has no constructor")  # pragma: no cover
 
 
@@ -188,6 +196,10 @@ def load_model(path: str | Path, graph: BipartiteGraph | None = None) -> Recomme
         from agentrec.models.baselines import TextKNN
 
         model = TextKNN.load(path, graph)
+    elif kind == "graph-filter":
+        from agentrec.models.graphfilter import GraphFilter
+
+        model = GraphFilter.load(path, graph)
     elif kind == "mf-bpr":
         from agentrec.models.baselines import MFBPR
 

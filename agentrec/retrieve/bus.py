@@ -104,6 +104,9 @@ class Retriever:
         catalog: the items, in item-index order (same index space as ``train``).
         train: training interactions: the graph, the users' histories and the rating counts.
         model: a trained :class:`~agentrec.models.base.Recommender` (enables "gnn" and "item2item").
+        history_model: a model with ``score_history(items)``, e.g. a training-free
+            :class:`~agentrec.models.graphfilter.GraphFilter`: the "gnn" source for users known only by their
+            liked items (and for every user when ``model`` is None).
         store: a vector store with ``search(text, k[, filters]) -> list[SearchHit]`` (enables "semantic").
             An embedded (local) :class:`agentrec.text.VectorStore` is searched exactly in memory over its own
             vectors, re-read after every write to the store (see :mod:`agentrec.retrieve.semantic`).
@@ -122,6 +125,7 @@ class Retriever:
         train: Interactions,
         *,
         model: Any | None = None,
+        history_model: Any | None = None,
         store: Any | None = None,
         config: RetrieverConfig | None = None,
         in_memory_semantic: bool = True,
@@ -137,6 +141,7 @@ class Retriever:
         self.schema = schema if schema is not None else CatalogSchema.from_catalog(catalog)
         self.train = train
         self.model = model
+        self.history_model = history_model
         self.store = store
         self.config = config or RetrieverConfig()
         x = sp.csr_matrix(
@@ -281,8 +286,8 @@ class Retriever:
         w = self.config.weights
         depth = max(self.config.depth, query.k)
         out: dict[str, Ranked | None] = {}
-        if w.get("gnn", 0) > 0 and self.model is not None:
-            out["gnn"] = gnn_source(self.model, user_index, query.liked_items, eligible, depth)
+        if w.get("gnn", 0) > 0 and (self.model is not None or self.history_model is not None):
+            out["gnn"] = gnn_source(self.model, user_index, query.liked_items, eligible, depth, self.history_model)
         if w.get("semantic", 0) > 0 and query.text.strip():
             if self.store is None:
                 notes.append("no vector store: the text request was not used for semantic search")

@@ -48,19 +48,33 @@ def top_eligible(scores: np.ndarray, eligible: np.ndarray, depth: int) -> Ranked
 
 
 def gnn_source(
-    model: Any, user_index: int | None, liked: Sequence[int], eligible: np.ndarray, depth: int
+    model: Any | None,
+    user_index: int | None,
+    liked: Sequence[int],
+    eligible: np.ndarray,
+    depth: int,
+    history_model: Any | None = None,
 ) -> Ranked | None:
-    """Personalised model scores: ``model.score`` for a known user, ``user_from_items`` for liked items.
+    """Personalised model scores: ``model.score`` for a known user, else scores computed from liked items.
 
-    Returns None when the source does not apply (no user and no liked items, or a model without
-    ``user_from_items`` for an anonymous user).
+    For liked items alone (a chat user without a trained embedding) the order of preference is
+    ``history_model.score_history`` (a training-free graph filter), ``model.score_history``, then the mean
+    embedding of the liked items (``model.user_from_items``). ``history_model`` also scores known users when
+    there is no ``model``.
+
+    Returns None when the source does not apply (no user and no liked items, or no model that can score them).
     """
     import torch
 
     with torch.no_grad():
-        if user_index is not None:
-            scores = model.score(np.array([user_index], dtype=np.int64))[0]
-        elif len(liked) and hasattr(model, "user_from_items"):
+        scorer = model if model is not None else history_model
+        if user_index is not None and scorer is not None:
+            scores = scorer.score(np.array([user_index], dtype=np.int64))[0]
+        elif len(liked) and history_model is not None:
+            scores = history_model.score_history(list(liked))
+        elif len(liked) and model is not None and hasattr(model, "score_history"):
+            scores = model.score_history(list(liked))
+        elif len(liked) and model is not None and hasattr(model, "user_from_items"):
             user_emb = model.user_from_items(list(liked))
             user_emb = torch.as_tensor(user_emb).reshape(-1)
             scores = model.item_embeddings() @ user_emb
