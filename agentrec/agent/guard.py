@@ -89,6 +89,9 @@ class Guard:
         if not m:
             return None, False
         kind, value = m.group(1).strip().lower(), m.group(2)
+        if kind == "interactions":  # how many people chose the item, counted in the training data
+            degree = getattr(self.retriever, "item_degree", None)
+            return None, degree is not None and value.strip().isdigit() and int(value) == int(degree[item_index])
         if not self.schema.has(kind) or not self.schema.fact_holds(item, f"{kind}: {value}"):
             return None, False
         if self.schema.facet(kind).kind != "categorical":

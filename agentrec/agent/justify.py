@@ -117,5 +117,10 @@ def propose(toolbox: Toolbox, candidates: Sequence[Candidate], query: Query, *, 
         else:
             mean, n = None, int(degree[cand.item_index]) if degree is not None else 0
         reason = write_reason(item, paths, query, toolbox.schema, num_ratings=n, mean_rating=mean, words=words)
-        out.append(Proposal(item.item_id, reason, tuple(refs + citable_facts(item, query, toolbox.schema))))
+        evidence = refs + citable_facts(item, query, toolbox.schema)
+        if not evidence and degree is not None:
+            # An item with no facet and no path (an ids-only catalogue): how many people chose it is still a true,
+            # checkable fact (the guard counts it in the training data).
+            evidence = [f"interactions: {int(degree[cand.item_index])}"]
+        out.append(Proposal(item.item_id, reason, tuple(evidence)))
     return out
