@@ -15,7 +15,7 @@ from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.types import Proposal, ToolError
 from agentrec.graph.paths import Explainer
 from agentrec.retrieve import Retriever
-from agentrec.types import Catalog, Filters, Interactions, Query, Range
+from agentrec.types import Catalog, Filters, Interactions, Item, Query, Range
 
 
 @pytest.fixture
@@ -368,3 +368,26 @@ def test_guard_checks_against_the_turn_it_is_given(comps: types.SimpleNamespace)
     assert Guard(tb).validate([proposal], Query()).rejected[0][1].startswith("did not come from a tool result")
     (rec,) = Guard(tb).validate([proposal], Query(), turn=first).accepted
     assert rec.evidence and rec.evidence[0] is first.paths[ref]
+
+
+def test_an_ids_only_catalogue_still_answers_with_checkable_reasons(tiny_interactions: Interactions) -> None:
+    # No titles beyond ids, no genres, no years (like gowalla): every answer still comes with a true fact.
+    cat = Catalog(tuple(Item(item_id, f"Location {item_id}") for item_id in tiny_interactions.item_ids))
+    comps = types.SimpleNamespace(
+        catalog=cat, train=tiny_interactions, retriever=Retriever(cat, tiny_interactions),
+        explainer=Explainer(cat, tiny_interactions),
+    )  # fmt: skip
+    agent = Agent(comps)
+    reply = agent.chat("90s rock bands", session="ids")
+    assert reply.recommendations and any("no years" in n for n in reply.notes)
+    degree = comps.retriever.item_degree
+    for r in reply.recommendations:
+        said = f"Chosen by {degree[r.item_index]}" if degree[r.item_index] else "nobody in the data has chosen it"
+        assert said in r.reason
+    proposals = [
+        Proposal(r.item_id, "x", (f"interactions: {degree[r.item_index] + 1}",)) for r in reply.recommendations
+    ]
+    query = Query(k=3)
+    agent.toolbox.begin_turn(None)
+    agent.toolbox.retrieve(query)
+    assert not Guard(agent.toolbox).validate(proposals, query).accepted  # a wrong count is not evidence

@@ -69,6 +69,8 @@ def write_reason(
     checkable = _facet_values(item, schema, facets)
     if checkable:
         sentences.append(checkable)
+    if not sentences:  # nothing in the data speaks for it yet: say so rather than invent a reason
+        sentences.append("New in the catalogue: nobody in the data has chosen it yet")
     return ". ".join(s.rstrip(".") for s in sentences) + "."
 
 
