@@ -37,7 +37,6 @@ PRODUCT_REQUESTS: list[Spec] = [
     {"text": "a hydrometer for home brewing", "cat": "hydrometers"},
     {"text": "a borescope", "cat": "borescopes"},
     {"text": "a clamp meter", "cat": "clamp meters"},
-    {"text": "a trash can", "cat": "trash cans"},
     {"text": "machine screws", "cat": "screws"},
     {"text": "LED lamps", "cat": "led lamps"},
     {"text": "prototyping boards", "cat": "prototyping boards"},
@@ -95,6 +94,14 @@ PRODUCT_REQUESTS: list[Spec] = [
     {"text": "something to clean my keyboard"},
     {"text": "a gift for someone who brews beer"},
     {"text": "safety equipment for a workshop"},
+]
+
+# Requests the agent still gets wrong, each with why; test_agent_products.py expects them to fail (strict xfail),
+# so a fix shows up as a test to move back into the set above.
+KNOWN_WRONG: list[Spec] = [
+    # The category levels recovered from the run-together path merge "Waste Receptacles & Liners" with "Trash",
+    # so "trash" reads as a level that also holds trash bags.
+    {"text": "a trash can", "cat": "trash cans"},
 ]
 
 PRODUCT_CONVERSATIONS: list[list[Spec]] = [

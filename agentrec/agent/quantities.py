@@ -125,7 +125,7 @@ def find_quantities(
         re.compile(rf"(?<![\w$€]){p1}\s*(?:-|–|to)\s*{p2}"),
     )
     compare = re.compile(
-        rf"\b(?:(?P<cmp>{_HIGH}|{_LOW})\s+(?:the\s+)?(?:year\s+)?)?{point}(?P<post>\s*\+|\s+or\s+(?:more|less|above|below|over|under|later|earlier|newer|older|cheaper)\b|\s+and\s+(?:up|above|over|later|newer|below|under|earlier|older)\b)?"  # noqa: E501
+        rf"\b(?:(?P<cmp>{_HIGH}|{_LOW})\s+(?:the\s+)?(?:year\s+)?)?{point}(?P<post>\s*\+|\s+or\s+(?:more|less|above|below|over|under|later|earlier|newer|older|cheaper)\b|\s+and\s+(?:up|above|over|later|newer|below|under|earlier|older)\b|\s+(?:on|onwards?|forward)\b)?"  # noqa: E501
     )
     spans: list[Span] = []
     taken: list[tuple[int, int]] = []
@@ -151,9 +151,11 @@ def find_quantities(
         high: float | None = last
         if cmp and re.fullmatch(_HIGH, cmp):
             low, high = None, (first - step if cmp in _STRICT else last)
-        elif cmp and re.fullmatch(_LOW, cmp) and not (cmp == "from" and m.group("dec")):
+        elif cmp == "from" and kind == "year" and not post:
+            pass  # "from the 90s", "a movie from 1994": that period itself ("from 1994 on" is open-ended)
+        elif cmp and re.fullmatch(_LOW, cmp):
             low, high = (last + step if cmp in _STRICT else first), None
-        elif post.startswith("+") or re.search(r"more|above|over|later|newer|up", post):
+        elif post.startswith("+") or re.search(r"more|above|over|later|newer|up|on|forward", post):
             low, high = first, None
         elif re.search(r"less|below|under|earlier|older|cheaper", post):
             low, high = None, last
