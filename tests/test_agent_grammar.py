@@ -272,3 +272,21 @@ def test_a_negation_of_a_value_does_not_reach_a_later_period(films: Lexicon) -> 
     r = parse("adventure without animation from the 80s", films)
     assert r.exclude == {"genre": ["Animation"]} and r.ranges == {"year": [(1980, 1989)]} and not r.exclude_ranges
     assert parse("westerns, not from the 60s", films).exclude_ranges == {"year": [(1960, 1969)]}
+
+
+def test_something_different_is_a_switch_only_with_a_new_wish_or_an_intensifier(films: Lexicon) -> None:
+    assert parse("Show me something different.", films).mode is None  # other items, same wish
+    assert parse("now something completely different", films).mode == "switch"
+    assert parse("something different: a documentary", films).mode == "switch"
+
+
+def test_firm_facets_are_read_before_free_tags() -> None:
+    schema = _Schema(
+        (
+            _Facet("genre", "categorical", values=("Sci-Fi", "Thriller")),
+            _Facet("keywords", "categorical", values=("sci-fi thriller", "dinosaur")),
+        )
+    )
+    lex = Lexicon(schema, load_pack("movies"), soft=frozenset({"keywords"}))
+    r = parse("a sci-fi thriller movie involving dinosaur", lex)
+    assert r.include == {"genre": ["Sci-Fi", "Thriller"]} and r.prefer == {"keywords": ["dinosaur"]}

@@ -85,7 +85,7 @@ def parse(message: str, lexicon: Lexicon) -> Request:
     apply_quantities(text, [h for h in hits if h.span is not None], lexicon, req)
     _free_words(masked, req, lexicon)
     _resolve_conflicts(req, [h for h in hits if h.ref is not None])
-    req.form, req.mode = _form(text, req), _mode(text)
+    req.form, req.mode = _form(text, req), _mode(text, req)
     return req
 
 
@@ -337,8 +337,11 @@ def _form(text: str, req: Request) -> str:
     return "head" if _HEAD.match(text) else "bare"
 
 
-def _mode(text: str) -> str | None:
-    if _SWITCH.search(text):
+def _mode(text: str, req: Request) -> str | None:
+    m = _SWITCH.search(text)
+    # "Show me something different" after a list turned down asks for other items, not another topic: a switch
+    # needs an intensifier ("completely different"), a topic word, or a new wish in the same message.
+    if m and (re.search(r"completely|totally|entirely|topic|plan|forget", m.group(0)) or req.include or req.ranges):
         return "switch"
     if _CORRECT.search(text):
         return "correct"

@@ -30,7 +30,7 @@ STOPWORDS = frozenset(
     "my mood feel feeling need what which i've ive already have has had no not nothing none without any thanks "
     "thank ok okay now then instead rather hmm well actually meant mean sorry completely totally entirely different "
     "else new full whole quite pretty bit little lot lots much many few there here how who all every best top "
-    "favorite favourite awesome cool fun by made brand brands".split()
+    "favorite favourite awesome cool fun by made brand brands if possible ideally preferably involving involves".split()
 )
 
 Origin = Literal["name", "synonym", "topic", "compound", "head", "none"]
@@ -96,6 +96,14 @@ def _variants(phrase: str) -> Iterator[str]:
             yield p + "es"
         else:
             yield p + "s"
+
+
+def _alternation(phrases: list[str]) -> re.Pattern[str] | None:
+    """One regular expression over ``phrases``, longest first, matching whole words only."""
+    if not phrases:
+        return None
+    body = "|".join(re.escape(p) for p in sorted(phrases, key=lambda p: (-len(p), p)))
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
 
 
 def _heads(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -205,9 +213,16 @@ class Lexicon:
                         continue
                     for phrase in _variants(head):
                         self._add(ValueRef(facet.name, values, "head", phrase, any_of=len(values) > 1))
-        ordered = sorted(self._table, key=lambda p: (-len(p), p))
-        body = "|".join(re.escape(p) for p in ordered)
-        self._pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])") if ordered else None
+        # Firm facets are read first, descriptive ones (free tags, keywords) only in what is left: "sci-fi
+        # thriller" is two genres even where some film carries the keyword "sci-fi thriller".
+        self._patterns = [
+            p
+            for group in (
+                [k for k, r in self._table.items() if r.facet not in self.soft],
+                [k for k, r in self._table.items() if r.facet in self.soft],
+            )
+            if (p := _alternation(group)) is not None
+        ]
 
     def _add(self, ref: ValueRef) -> None:
         if ref.phrase in STOPWORDS or ref.phrase in self.pack.nouns:
@@ -259,9 +274,12 @@ class Lexicon:
 
     def find(self, text: str) -> list[tuple[int, int, ValueRef]]:
         """Every phrase in lower-cased ``text``: ``(start, end, reading)``, left to right, never overlapping."""
-        if self._pattern is None:
-            return []
-        return [(m.start(), m.end(), self._table[m.group(0)]) for m in self._pattern.finditer(text)]
+        found: list[tuple[int, int, ValueRef]] = []
+        for pattern in self._patterns:
+            for m in pattern.finditer(text):
+                if not any(s < m.end() and m.start() < e for s, e, _r in found):
+                    found.append((m.start(), m.end(), self._table[m.group(0)]))
+        return sorted(found, key=lambda x: x[0])
 
     def facet_words(self) -> Mapping[str, str]:
         """Facet label -> facet name for every facet ("genre" -> "genre", "brand" -> "brand")."""
