@@ -14,19 +14,7 @@ from agentrec.agent.grammar import Request, parse
 from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.quantities import find_quantities
 from agentrec.packs import available_packs, load_pack
-
-
-@dataclass(frozen=True)
-class _Facet:
-    name: str
-    kind: str
-    label: str = ""
-    values: tuple[str, ...] = ()
-    bounds: tuple[float, float] | None = None
-    multi: bool = True
-    unit: str = ""
-    integer: bool = False
-    filterable: bool = True
+from agentrec.schema import Facet as _Facet
 
 
 @dataclass
