@@ -16,8 +16,9 @@ from agentrec.types import Catalog, Item
 
 @pytest.fixture(scope="module")
 def movielens_catalog() -> Catalog:
+    from conftest import _shared_data_dir
+
     from agentrec.data.movielens import load_movielens
-    from tests.conftest import _shared_data_dir
 
     root = _shared_data_dir()
     if root is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from test_schema import product_catalog
 
 from agentrec.cli.facets import add_facet_args, filters_from_args
 from agentrec.schema import CatalogSchema
 from agentrec.schema_args import filter_arg_specs, filter_args_model
 from agentrec.schema_args import filters_from_args as tool_filters
 from agentrec.types import Catalog, Filters, Item, Range
-from tests.test_schema import product_catalog
 
 
 @pytest.fixture
