@@ -76,6 +76,11 @@ REQUESTS: list[Spec] = [
         "not_years": (None, 1994),
     },  # fmt: skip
     {"text": "a thriller, not too violent", "all": ["Thriller"]},
+    {"text": "recent horror", "all": ["Horror"], "years": (2014, None)},
+    {"text": "old westerns", "all": ["Western"], "years": (None, 1979)},
+    {"text": "a movie from 1994", "years": (1994, 1994)},
+    {"text": "romantic comedies but not from the 2000s", "all": ["Romance", "Comedy"], "not_years": (2000, 2009)},
+    {"text": "a comedy under 2 hours", "all": ["Comedy"]},  # no runtimes here: said in a note, never dropped
     # like <title>
     {"text": "something like Toy Story", "like": ["1"]},
     {"text": "movies similar to The Matrix", "like": ["2571"]},

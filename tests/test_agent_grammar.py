@@ -278,3 +278,9 @@ def test_firm_facets_are_read_before_free_tags() -> None:
     lex = Lexicon(schema, load_pack("movies"), soft=frozenset({"keywords"}))
     r = parse("a sci-fi thriller movie involving dinosaur", lex)
     assert r.include == {"genre": ["Sci-Fi", "Thriller"]} and r.prefer == {"keywords": ["dinosaur"]}
+
+
+def test_age_words_before_a_value_speak_of_the_items(films: Lexicon) -> None:
+    assert parse("old westerns", films).ranges == {"year": [(None, 1979)]}
+    assert parse("new comedies", films).ranges == {"year": [(2014, None)]}
+    assert not parse("a new toy", films).ranges  # a keyword, not a period

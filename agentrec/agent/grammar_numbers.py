@@ -25,6 +25,7 @@ _TOPIC_BEFORE = re.compile(
     r"(?:\bset|\btakes?\s+place|\btaking\s+place|\babout|\binvolv(?:es|ing)|\bfeaturing|\bthemed\s+on|"
     r"\bthinking\s+of|\bsomething\s+with|\bwith)(?:\s+in)?\s+(?:the\s+)?$"
 )
+_AGE_VALUE = re.compile(r"\b(old|older|new|newer)\s+([a-z][\w-]*)")
 _TOPIC_AFTER = re.compile(r"\s+(?:in\s+it|as\s+(?:a\s+|the\s+)?(?:setting|backdrop|theme))\b")
 
 
@@ -62,11 +63,17 @@ def length_spans(text: str, lexicon: Lexicon) -> list[Span]:
     newest = bounds[1] if bounds is not None else None
     # "recent": the catalogue's last five years (said to be unavailable where items have no years).
     new, old = _age_words(tuple(lexicon.pack.nouns))
-    for rx, recent in ((_RECENT, True), (new, True), (old, False)):
-        for m in rx.finditer(text):
-            low = None if newest is None or not recent else newest - 4
-            high = None if newest is None or recent else newest - 39  # "old": some 40 years before the newest
-            out.append(Span(m.start(), m.end(), m.group(0), "year", low, high))
+    found = [(m.start(), m.end(), m.group(0), recent) for rx, recent in ((_RECENT, True), (new, True), (old, False))
+             for m in rx.finditer(text)]  # fmt: skip
+    # "old westerns", "new comedies": an age word before a value of a firm facet speaks of the items too.
+    for m in _AGE_VALUE.finditer(text):
+        ref = lexicon.lookup(m.group(2))
+        if ref is not None and ref.facet not in lexicon.soft and not any(a <= m.start() < b for a, b, *_ in found):
+            found.append((m.start(), m.start(2) - 1, m.group(1), m.group(1).startswith("new")))
+    for start, end, phrase, recent in found:
+        low = None if newest is None or not recent else newest - 4
+        high = None if newest is None or recent else newest - 39  # "old": some 40 years before the newest
+        out.append(Span(start, end, phrase, "year", low, high))
     cuts = lexicon.lengths
     if cuts is None:
         return out
