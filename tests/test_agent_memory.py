@@ -119,3 +119,8 @@ def test_a_head_noun_that_leaves_nothing_falls_back_to_text() -> None:
     assert dict(wish.filters.include) == {"brand": ("TEKTON",)} and "item text" in notes[0]
     wish, _ = merge(Wish(), parse("Neiko tools", lexicon), count=index.count)
     assert set(wish.filters.include["category"]) == {"Cutting Tools", "Milling Tools"}
+
+
+def test_a_correction_after_a_turn_that_added_nothing_still_replaces(world: tuple[Lexicon, FacetIndex]) -> None:
+    wish, notes = _talk(world, "a comedy", "more like the second one", "no, I meant horror")
+    assert dict(wish.filters.include) == {"genre": ("Horror",)} and notes[2] == ["Changed genre Comedy to Horror."]

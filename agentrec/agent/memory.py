@@ -122,7 +122,8 @@ def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]
     ranges = dict(wish.filters.ranges)
     if req.mode == "correct":
         for facet in req.include:
-            taken = wish.last_added.get(facet, ())
+            # What the latest wish on this facet said; without one, the whole facet ("no, I meant X" replaces it).
+            taken = wish.last_added.get(facet) or include.get(facet, ())
             include[facet] = tuple(v for v in include.get(facet, ()) if v not in taken)
             if taken:
                 notes.append(f"Changed {facet} {', '.join(taken)} to {', '.join(req.include[facet])}.")
@@ -270,7 +271,7 @@ def _soft(wish: Wish, req: Request, filters: Filters, *, extra_prefer: Mapping[s
         avoid=joined(wish.avoid, req.avoid),
         avoid_terms=tuple(dict.fromkeys([*wish.avoid_terms, *req.avoid_terms])),
         inferred={f: v for f, v in inferred.items() if v},
-        last_added={f: tuple(v) for f, v in req.include.items()},
+        last_added={f: tuple(v) for f, v in req.include.items()} or dict(wish.last_added),
     )
 
 
