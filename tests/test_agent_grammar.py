@@ -185,6 +185,7 @@ def test_packs_ship_and_extend() -> None:
     assert {"generic", "movies", "products"} <= set(available_packs())
     movies = load_pack("movies")
     assert movies.item == "film" and "$" in movies.units.values()  # units come from the generic pack
+    assert movies.examples and movies.demo and load_pack("products").demo[0] == "3D printer filament"
     assert load_pack(None).name == "generic"
 
 

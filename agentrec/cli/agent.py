@@ -117,7 +117,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     k = _k(args)
     agent = _load(args)
     agent.sessions.get("demo").k = k
-    for request in DEMO_REQUESTS:
+    for request in agent.toolbox.pack.demo or DEMO_REQUESTS:
         print(f"you> {request}")
         t = time.perf_counter()
         reply = agent.chat(request, session="demo", user=args.user)

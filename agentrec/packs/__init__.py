@@ -12,6 +12,7 @@ Keys (all optional except ``name``)::
     extends = "generic"
     [words]      item, items, verb, seen (strings); nouns (list of request nouns that carry no constraint)
     examples = ["..."]
+    demo = ["...", "..."]   a short conversation `agentrec demo` plays
     [units]      word -> unit ("dollars" = "$")
     [synonyms.<facet>]   value -> [phrases]   phrases that name the value
     [topics.<facet>]     value -> [phrases]   weaker evidence for the value (topic words)
@@ -44,6 +45,7 @@ class DomainPack:
         item / items / verb / seen: how to speak of an entry ("film", "films", "watch", "seen").
         nouns: request nouns that carry no constraint ("movies", "products").
         examples: example prompts for the app and the CLI.
+        demo: a short conversation that ``agentrec demo`` plays (the examples when the pack has none).
         units: unit word -> unit ("dollars" -> "$").
         synonyms / topics: facet -> value -> phrases (topics are weaker evidence).
         compounds: facet -> phrase -> values.
@@ -58,6 +60,7 @@ class DomainPack:
     seen: str = "tried"
     nouns: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    demo: tuple[str, ...] = ()
     units: Mapping[str, str] = field(default_factory=dict)
     synonyms: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     topics: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -164,6 +167,7 @@ def _build(raw: dict[str, Any]) -> DomainPack:
         **{k: words[k] for k in _WORD_KEYS if k in words},
         nouns=_strings(words.get("nouns", []), "[words] nouns"),
         examples=tuple(str(e) for e in raw.get("examples", [])),
+        demo=tuple(str(e) for e in raw.get("demo", raw.get("examples", []))),
         units={str(k).lower(): v for k, v in units.items()},
         synonyms=tables["synonyms"],
         topics=tables["topics"],

@@ -97,6 +97,10 @@ def build_demo(
         raise ValueError(f"concurrency_limit must be at least 1, got {concurrency_limit}")
 
     controller = AppController(agent, dataset=dataset, max_message_chars=max_message_chars)
+    # The domain's words and examples (the movie pack's for films, the product pack's for products, ...).
+    pack = getattr(getattr(agent, "toolbox", None), "pack", None)
+    examples = list(pack.examples) if pack is not None and pack.examples else list(EXAMPLES)
+    pack_verb = pack.verb if pack is not None else "watch"
     choices = [NEW_USER] + [str(u) for u in (user_choices or [])]
 
     with gr.Blocks(title="agentrec — conversational recommender", analytics_enabled=False) as demo:
@@ -117,7 +121,7 @@ def build_demo(
                     height=520,
                     elem_id="agentrec-chat",
                     feedback_options=None,
-                    placeholder="Ask for something to watch — e.g. *dark sci-fi from the 80s, no horror*.",
+                    placeholder=f"Ask for something to {pack_verb} — e.g. *{examples[0]}*.",
                 )
                 with gr.Row():
                     message = gr.Textbox(
@@ -131,7 +135,7 @@ def build_demo(
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="agentrec-send")
                 status = gr.Markdown("", elem_id="agentrec-status")  # "answering…" while a turn streams
                 with gr.Row():
-                    gr.Examples(EXAMPLES, inputs=message, label="Try")
+                    gr.Examples(examples, inputs=message, label="Try")
                     restart = gr.Button("New conversation", size="sm", scale=0, elem_id="agentrec-restart")
                 with gr.Accordion("Agent trace: tool calls of the last turn", open=False, elem_id="agentrec-trace"):
                     trace = gr.Markdown(trace_markdown([]), elem_id="agentrec-trace-body")
