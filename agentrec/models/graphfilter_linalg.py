@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from agentrec.graph.adjacency import torch_csr
 
 __all__ = ["DENSE_SVD_RANK", "exact_svd", "orthonormal", "power", "randomized_svd", "torch_csr"]
 
@@ -20,22 +20,6 @@ def power(degree: np.ndarray, p: float) -> np.ndarray:
     nz = degree > 0
     out[nz] = degree[nz].astype(np.float64) ** (-p)
     return out
-
-
-def torch_csr(a: sp.spmatrix, device: torch.device) -> torch.Tensor:
-    """A scipy sparse matrix as a float32 torch sparse CSR tensor on ``device``."""
-    a = sp.csr_matrix(a)
-    itype = np.int32 if a.nnz < 2**31 - 1 else np.int64  # int32 indices: faster CPU products
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-        t = torch.sparse_csr_tensor(
-            torch.from_numpy(a.indptr.astype(itype)),
-            torch.from_numpy(a.indices.astype(itype)),
-            torch.from_numpy(a.data.astype(np.float32)),
-            size=a.shape,
-            check_invariants=False,
-        )
-    return t.to(device)
 
 
 def exact_svd(rn: sp.csr_matrix, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
