@@ -163,3 +163,76 @@ def test_injection_in_the_user_message_and_item_text_is_contained(server, compon
     assert "999999" not in ids
     assert "0" not in ids  # Alien is Horror (excluded) and no tool returned it this turn
     assert all("Horror" not in r.genres for r in reply.recommendations)
+
+
+@pytest.fixture
+def products() -> Any:
+    """A tiny shop (category paths and brands, no genres or years) with two taste clusters."""
+    import numpy as np
+
+    from agentrec.graph.paths import Explainer
+    from agentrec.retrieve import Retriever
+
+    rows = [
+        ("Duck Duct Tape Silver", ("Tapes", "Duct Tape"), "Duck"),
+        ("3M Duct Tape 2929", ("Tapes", "Duct Tape"), "3M"),
+        ("Gorilla Duct Tape Black", ("Tapes", "Duct Tape"), "Gorilla"),
+        ("3M Electrical Tape Super 33", ("Tapes", "Electrical Tape"), "3M"),
+        ("HATCHBOX PLA Filament", ("3D Printing", "Filament"), "HATCHBOX"),
+        ("eSUN PLA Filament", ("3D Printing", "Filament"), "eSUN"),
+    ]
+    catalog = Catalog(
+        tuple(Item(str(i), t, None, (), attributes={"category": c, "brand": b}) for i, (t, c, b) in enumerate(rows))
+    )
+    pairs = [(u, i) for u in range(4) for i in range(4)] + [(u, i) for u in range(4, 8) for i in (4, 5)]
+    users, items = zip(*pairs, strict=True)
+    train = Interactions.from_arrays(np.array(users), np.array(items), num_users=8, num_items=len(rows))
+    return SimpleNamespace(
+        name="shop", pack="products", catalog=catalog, train=train,
+        retriever=Retriever(catalog, train), explainer=Explainer(catalog, train),
+    )  # fmt: skip
+
+
+def test_llm_path_on_a_product_catalogue_holds_every_stated_constraint(server, products):
+    # The model searches without the user's exclusion and proposes the excluded brand anyway: the guard holds the
+    # constraint the user stated ("not from Duck"), and the rest is filled from the catalogue, also without Duck.
+    server.push(
+        tool_calls(("search_catalog", {"description": "duct tape", "filters": {"category": ["Duct Tape"]}, "k": 5})),
+        answer(("0", ["category: Duct Tape"]), ("1", ["brand: 3M"])),
+    )
+    agent = make_agent(server, products)
+    reply = agent.chat("duct tape but not from Duck", session="shop")
+    assert reply.mode == "llm:test-model" and reply.recommendations
+    catalog = products.catalog
+    for rec in reply.recommendations:
+        item = catalog[rec.item_index]
+        assert "Duct Tape" in item.attributes["category"] and item.attributes["brand"] != "Duck"
+    assert rec_ids(reply)[0] == "1" and "0" not in rec_ids(reply)
+    # The model's own proposal of the excluded brand was rejected by the guard, saying why.
+    why = [
+        e.data["rejected"]["0"] for e in reply.trace if e.kind == "guard" and "0" in (e.data or {}).get("rejected", {})
+    ]
+    assert why and "Duck" in why[0]
+
+
+def test_llm_path_on_an_ids_only_catalogue_accepts_only_true_counts(server, tiny_interactions):
+    from agentrec.graph.paths import Explainer
+    from agentrec.retrieve import Retriever
+
+    catalog = Catalog(tuple(Item(i, f"Location {i}") for i in tiny_interactions.item_ids))  # no facets at all
+    comps = SimpleNamespace(
+        name="places", catalog=catalog, train=tiny_interactions,
+        retriever=Retriever(catalog, tiny_interactions), explainer=Explainer(catalog, tiny_interactions),
+    )  # fmt: skip
+    degree = comps.retriever.item_degree
+    server.push(
+        tool_calls(("recommend_for_user", {"user_id": "0", "k": 5})),
+        answer(("4", [f"interactions: {degree[4]}"]), ("5", [f"interactions: {degree[5] + 7}"])),
+        answer(("4", [f"interactions: {degree[4]}"])),
+    )
+    reply = make_agent(server, comps).chat("somewhere new for me", session="p", user="0")
+    assert reply.mode == "llm:test-model" and rec_ids(reply)[0] == "4"
+    why = [
+        e.data["rejected"]["5"] for e in reply.trace if e.kind == "guard" and "5" in (e.data or {}).get("rejected", {})
+    ]
+    assert why and "evidence" in why[0]  # a count the data does not hold is no evidence
