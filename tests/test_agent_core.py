@@ -391,3 +391,11 @@ def test_an_ids_only_catalogue_still_answers_with_checkable_reasons(tiny_interac
     agent.toolbox.begin_turn(None)
     agent.toolbox.retrieve(query)
     assert not Guard(agent.toolbox).validate(proposals, query).accepted  # a wrong count is not evidence
+
+
+def test_when_nothing_new_fits_shown_items_come_back_and_the_reply_says_so(agent: Agent) -> None:
+    first = agent.chat("anything", session="back")
+    again = agent.chat("anything else?", session="back")
+    assert first.recommendations and again.recommendations  # the catalogue is tiny: all were shown already
+    assert any("shown before are back" in n for n in again.notes)
+    assert not any(n.startswith("every item that satisfies the filters is already") for n in again.notes)

@@ -197,7 +197,7 @@ class Agent:
         except Exception as exc:
             # Nothing is lost: restore the conversation as it was, then say what happened.
             logger.exception("agent turn failed")
-            _restore(state, before)
+            state.restore(before)
             return Reply(
                 text=f"Sorry, something went wrong answering that ({type(exc).__name__}: {exc}). "
                 "Your conversation is unchanged; please rephrase or try again.",
@@ -264,6 +264,10 @@ class Agent:
             taken |= {r.item_index for r in out}
             more = self._offline_ranking(again, k=query.k, exclude=taken, state=state, similar_to=seeds)
             out += more[: query.k - len(recs) - len(out)]
+            if more:  # say what happened instead of the first pass's "everything is already seen"
+                notes = self.toolbox.notes
+                notes[:] = [n for n in notes if not n.startswith("every item that satisfies the filters is already")]
+                notes.append("Few new items fit, so some you were shown before are back (none you turned down).")
         return out
 
     def _input_problem(self, text: str, notes: list[str]) -> Reply | None:
@@ -391,8 +395,3 @@ def _check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ValueError(f"k must be an integer between 1 and {MAX_K}, got {k!r}")
     return k
-
-
-def _restore(state: ConversationState, before: ConversationState) -> None:
-    for name in before.__dataclass_fields__:
-        setattr(state, name, getattr(before, name))

@@ -118,6 +118,11 @@ class ConversationState:
             k=self.k if k is None else k,
         )
 
+    def restore(self, before: ConversationState) -> None:
+        """Become ``before`` again (a snapshot taken before a turn that failed)."""
+        for name in before.__dataclass_fields__:
+            setattr(self, name, getattr(before, name))
+
     def snapshot(self) -> ConversationState:
         """An independent copy (lists copied), used to roll back a turn that fails."""
         return replace(
