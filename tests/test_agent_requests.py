@@ -158,3 +158,12 @@ def test_held_out_target_hit_rate(agent: Agent, record_property: Any) -> None:
     assert total >= 10 and not failures, "\n".join(failures)
     record_property("held_out_hit_at_10", hits / total)
     print(f"held-out target hit@10: {hits}/{total} = {hits / total:.2f}")
+
+
+def test_words_read_by_meaning_steer_without_filtering(agent: Agent) -> None:
+    """'space' names no genre, but reads as Sci-Fi by meaning (text/synonyms.py): a preference, said in a note."""
+    reply = agent.chat("a space movie", session="meaning")
+    assert any("'space' as genre Sci-Fi" in n for n in reply.notes)
+    top = reply.recommendations[:10]
+    assert sum("Sci-Fi" in r.genres for r in top) >= len(top) // 2 and "Office Space" not in {r.title for r in top}
+    assert not reply.query or not reply.query.filters.include  # a preference, never a filter

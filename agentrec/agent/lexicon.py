@@ -11,7 +11,8 @@ beats "comedy" and "science fiction" beats "fiction".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -180,6 +181,9 @@ class Lexicon:
         self.pack = pack
         self.soft = frozenset(soft)
         self.together = together
+        self._encode: Callable[[list[str]], Any] | None = None
+        self._matcher: Any = None
+        self._matcher_lock = threading.Lock()
         # What "short" and "long" mean, in minutes: the pack's words, or the catalogue's terciles (for_catalog).
         lengths = pack.lengths
         self.lengths: tuple[float, float] | None = (
@@ -235,8 +239,13 @@ class Lexicon:
         return len(self._table)
 
     @classmethod
-    def for_catalog(cls, schema: Any, items: Sequence[Any], pack: DomainPack) -> Lexicon:
+    def for_catalog(
+        cls, schema: Any, items: Sequence[Any], pack: DomainPack, *, encode: Callable[[list[str]], Any] | None = None
+    ) -> Lexicon:
         """The lexicon of a catalogue: its schema's values, their statistics over ``items``, and ``pack``.
+
+        With ``encode`` (texts -> embeddings, the catalogue's text encoder) words can also be read as values by
+        meaning (:meth:`read_by_meaning`).
 
         A multi-valued facet that fewer than 60 % of the items carry and that has more than 50 values (free tags,
         keywords) is descriptive: naming one of its values steers the ranking instead of filtering.
@@ -253,6 +262,7 @@ class Lexicon:
             else:
                 stats[f.name] = FacetStats.from_items(v if isinstance(v, tuple) else (v,) for v in per_item)
         lexicon = cls(schema, pack, soft=frozenset(soft), stats=stats)
+        lexicon._encode = encode
         durations = [f for f in schema.facets if f.kind == "numeric" and (f.unit == "min" or f.name == "runtime")]
         if durations:
             values = [v for it in items if isinstance(v := schema.item_values(it, durations[0].name), float | int)]
@@ -260,6 +270,27 @@ class Lexicon:
                 lo, hi = np.quantile(np.asarray(values, dtype=float), [1 / 3, 2 / 3])
                 lexicon.lengths = (float(lo), float(hi))
         return lexicon
+
+    def read_by_meaning(self, words: Sequence[str]) -> list[Any]:
+        """Words read as values of a firm facet by meaning (``agentrec.text.synonyms.ValueMatch``).
+
+        Empty without an encoder. Only facets whose values are a few words a person would use (genres) are tried.
+        """
+        if self._encode is None or not words:
+            return []
+        with self._matcher_lock:
+            if self._matcher is None:
+                from agentrec.text.synonyms import ValueMatcher  # lazy: the text stage loads the encoder's libraries
+
+                facets = {
+                    f.name: f.values
+                    for f in self.facets.values()
+                    if f.kind == "categorical" and f.multi and f.filterable and f.name not in self.soft
+                    and 2 <= len(f.values) <= 200
+                }  # fmt: skip
+                self._matcher = ValueMatcher(self._encode, facets, noun=self.pack.item)
+            matcher = self._matcher
+        return list(matcher.match(list(words)))
 
     def cooccur(self, facet: str, a: Sequence[str], b: Sequence[str]) -> bool:
         """True when some item carries a value of ``a`` together with a value of ``b`` (or nothing is known)."""

@@ -24,6 +24,7 @@ from agentrec.agent.planner_text import (
     _clause_prefix,
 )
 from agentrec.agent.planner_titles import TitleIndexLike, TitleWords, _parse_titles
+from agentrec.agent.request import Request, add
 
 __all__ = ["ParsedRequest", "TitleIndexLike", "parse_request"]
 
@@ -106,6 +107,7 @@ def parse_request(
         text = _parse_titles(text, cased, TitleWords(titles, lexicon), req)
     text = _count(text, req, pats["k"], lexicon)
     req.request = parse(text, lexicon)
+    _by_meaning(req.request, lexicon)
     req.mentions.extend(req.request.mentions)
     return req
 
@@ -127,6 +129,19 @@ def _count(text: str, req: ParsedRequest, pattern: re.Pattern[str], lexicon: Lex
             req.k = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS[m.group(1)]
             return _blank(text, m.start(1), m.end(1))
     return text
+
+
+def _by_meaning(request: Request, lexicon: Lexicon) -> None:
+    """Words of the search text read as a firm facet value by meaning ("spooky" -> Horror): preferences only."""
+    words = [w for w in request.text.split() if len(w) > 2 and not any(ch.isdigit() for ch in w)]
+    for m in lexicon.read_by_meaning(words):
+        said = {*request.include.get(m.facet, ()), *request.exclude.get(m.facet, ()), *request.prefer.get(m.facet, ())}
+        if m.value not in said:
+            add(request.prefer, m.facet, [m.value])
+            request.notes.append(
+                f"I read '{m.phrase}' as {m.facet} {m.value} (the closest in meaning); it only steers the ranking."
+            )
+            request.mentions.append(f"{m.phrase} ~ {m.facet}: {m.value}")
 
 
 def _references(text: str, cased: str, req: ParsedRequest, pats: dict[str, re.Pattern[str]], last_shown: int) -> str:

@@ -80,7 +80,9 @@ class Toolbox:
     @cached_property
     def lexicon(self) -> Lexicon:
         """The catalogue's facet phrases in the domain's words (built on first use)."""
-        return Lexicon.for_catalog(self.schema, self.catalog.items, self.pack)
+        enc = getattr(getattr(self.retriever, "store", None), "encoder", None)  # words by meaning, when there is text
+        encode = (lambda texts: enc.encode(texts, use_cache=False)) if enc is not None else None
+        return Lexicon.for_catalog(self.schema, self.catalog.items, self.pack, encode=encode)
 
     @cached_property
     def facet_index(self) -> FacetIndex:
