@@ -78,6 +78,7 @@ PRODUCT_REQUESTS: list[Spec] = [
         "no_brand": ["Rubbermaid Commercial Products"],
     },  # fmt: skip
     {"text": "lab supplies without glass", "no_text": ["glass"]},
+    {"text": "a trash can", "cat": "trash cans"},
     # unions
     {"text": "gloves or stethoscopes", "cat_any": ["gloves", "stethoscopes"]},
     {"text": "exam gloves and stethoscopes", "cat_any": ["gloves", "stethoscopes"]},
@@ -98,11 +99,7 @@ PRODUCT_REQUESTS: list[Spec] = [
 
 # Requests the agent still gets wrong, each with why; test_agent_products.py expects them to fail (strict xfail),
 # so a fix shows up as a test to move back into the set above.
-KNOWN_WRONG: list[Spec] = [
-    # The category levels recovered from the run-together path merge "Waste Receptacles & Liners" with "Trash",
-    # so "trash" reads as a level that also holds trash bags.
-    {"text": "a trash can", "cat": "trash cans"},
-]
+KNOWN_WRONG: list[Spec] = []
 
 PRODUCT_CONVERSATIONS: list[list[Spec]] = [
     [

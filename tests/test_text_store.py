@@ -372,3 +372,18 @@ def test_store_from_before_facets_is_rebuilt(
     assert "predates facet metadata" in caplog.text
     got = titles(store.search("alien", filters=Filters(include={"genre": ("Horror",)})))
     assert set(got) == {"Alien", "The Thing"}
+
+
+def test_word_exclusions_and_allowed_items_in_both_paths(store: VectorStore) -> None:
+    q = "science fiction movie"
+    for limit in (200_000, 0):  # the in-memory copy, then Chroma
+        store.exact_search_max_items = limit
+        try:
+            no_alien = titles(store.search(q, k=8, filters=Filters(exclude_words=("alien",))))
+            assert no_alien and not {"Alien", "Aliens"} & set(no_alien), limit
+            # A caller that already knows which items pass (the retriever's mask) gets hits from those only.
+            only = store.search(q, k=8, allowed=[0, 6])
+            assert {h.item_index for h in only} == {0, 6}, limit
+            assert store.search(q, k=8, allowed=[]) == []
+        finally:
+            store.exact_search_max_items = 200_000

@@ -126,6 +126,7 @@ def _boundaries(paths: list[tuple[str, ...]], root_len: int) -> dict[tuple[str, 
     for p in complete:
         for j in range(len(p)):
             children.setdefault(p[:j], set()).add(p[j])
+    end_words = {p[-1] for p in complete}
     out: dict[tuple[str, ...], tuple[set[int], set[int]]] = {}
     for p in complete:
         strong = {root_len, len(p)} if root_len else {len(p)}
@@ -138,10 +139,27 @@ def _boundaries(paths: list[tuple[str, ...]], root_len: int) -> dict[tuple[str, 
                 continue
             run, previous = p[last:j], p[before:last]
             if len(children.get(p[:j], ())) > 1 and len(run) >= 2 and previous[: len(run)] != run and _can_cut(p, j):
-                ends.add(j)
-                last, before = j, last
+                cut = _settle(p, last, j, end_words)
+                ends.add(cut)
+                last, before = cut, last
         out[p] = ({e for e in strong if 0 < e <= len(p)}, {e for e in ends if 0 < e <= len(p)})
     return out
+
+
+def _settle(p: tuple[str, ...], last: int, j: int, end_words: set[str]) -> int:
+    """Where a level ends at a branch before ``p[j]``: ``j``, or up to two words earlier.
+
+    Siblings often share their first word ("Trash Cans", "Trash Bags & Liners" under "Waste Receptacles &
+    Liners"), so the word trie branches one word after the level really ended. A word that ends no item's
+    path anywhere in the catalogue ("Trash") is not taken as a level's last word when a word at most two
+    places earlier does ("Liners"); the shared words then begin the narrower level.
+    """
+    if p[j - 1] in end_words:
+        return j
+    for k in (j - 1, j - 2):
+        if k - last >= 1 and p[k - 1] in end_words and _can_cut(p, k):
+            return k
+    return j
 
 
 def _pieces(p: tuple[str, ...], ends: set[int]) -> list[tuple[str, ...]]:

