@@ -57,3 +57,13 @@ def test_cache_and_degenerate_inputs(matcher: ValueMatcher) -> None:
     assert one.match(["anything"]) == []  # one value: nothing to be closer to it than to
     with pytest.raises(ValueError, match="margin"):
         ValueMatcher(lambda texts: np.ones((len(texts), 3)), {}, margin=-1)
+
+
+def test_the_phrase_cache_stays_bounded() -> None:
+    rng = np.random.default_rng(0)
+    m = ValueMatcher(lambda texts: rng.normal(size=(len(texts), 8)), {"genre": ["A", "B", "C"]}, margin=0.0)
+    m.cache_size = 5
+    for n in range(20):
+        got = m.match([f"p{n}", f"q{n}"])
+        assert [x.phrase for x in got] == [f"p{n}", f"q{n}"]  # a batch larger than what is kept still answers
+    assert len(m._cache) == 5 and "q19" in m._cache and "p0" not in m._cache

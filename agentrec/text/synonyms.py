@@ -42,6 +42,9 @@ class ValueMatcher:
         margin: the least lead of the best value over the second best.
     """
 
+    #: Phrases whose reading is remembered (the oldest are forgotten first).
+    cache_size: int = 10_000
+
     def __init__(
         self, encode: Encode, values: Mapping[str, Sequence[str]], *, noun: str = "item", margin: float = 0.08
     ):
@@ -71,4 +74,8 @@ class ValueMatcher:
                 lead = float(scores[row, best] - scores[row, second])
                 facet, value = self._keys[best]
                 self._cache[phrase] = ValueMatch(phrase, facet, value, lead) if lead >= self.margin else None
+            found = {p: self._cache.get(p) for p in phrases}
+            while len(self._cache) > self.cache_size:  # oldest phrases first: a long-running app stays bounded
+                self._cache.pop(next(iter(self._cache)), None)
+            return [m for p in phrases if (m := found.get(p)) is not None]
         return [m for p in phrases if (m := self._cache.get(p)) is not None]
