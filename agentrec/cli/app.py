@@ -40,6 +40,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cards", type=int, default=10, help="recommendation cards shown at most (10)")
     p.add_argument("--max-users", type=int, default=200, help="user ids listed in the user picker (200)")
     p.add_argument(
+        "--profiles",
+        default=None,
+        help="remember users across conversations and replicas: a SQLite file or a database URL such as "
+        "postgresql://user:password@host:5432/agentrec (default: $AGENTREC_PROFILES_URL, else nothing is kept)",
+    )
+    p.add_argument(
         "--torch-threads",
         type=int,
         default=None,
@@ -100,6 +106,7 @@ def serve(args: argparse.Namespace) -> int:
     auth = parse_auth(args.auth)  # fail fast, before loading anything
     threads = set_torch_threads(args.torch_threads)
     from agentrec.agent import Agent
+    from agentrec.config import profiles_url_from_env
 
     try:
         from agentrec.ui.layout import build_demo, launch
@@ -113,6 +120,7 @@ def serve(args: argparse.Namespace) -> int:
         artifacts_dir=args.artifacts_dir,
         build_missing=not args.no_build,
         torch_threads=threads,
+        profiles_path=getattr(args, "profiles", None) or profiles_url_from_env(),
     )
     demo = build_demo(
         agent,
