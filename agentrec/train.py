@@ -286,8 +286,9 @@ def fit(
     if ctx.distributed:
         from torch.nn.parallel import DistributedDataParallel
 
-        ids = [device.index] if device.type == "cuda" else None
-        ddp = DistributedDataParallel(step_module, device_ids=ids, forward_sync_buffers=False)  # constant buffers
+        # device_ids=None: DDP leaves the inputs where they are (the sampler indexes CPU tensors with them);
+        # the module lives on one device, this rank's GPU or the CPU. Buffers are constant: no syncing.
+        ddp = DistributedDataParallel(step_module, device_ids=None, forward_sync_buffers=False)
     steps_per_epoch = math.ceil(n_pairs / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     t0 = time.perf_counter() - wall_offset
