@@ -283,6 +283,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     rows = results["factors"]
     f = [r["factor"] for r in rows]
@@ -298,9 +299,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ):
         a.plot(f, [r[key] for r in rows], marker="o", label=label)
     a.plot(f, [r["bus_request_p95_ms"] / 1000 for r in rows], marker="s", ls="--", label="bus request p95")
-    a.set(xscale="log", yscale="log", xlabel="gowalla users x", ylabel="seconds", title="time")
+    a.set(xscale="log", yscale="log", xlabel="gowalla users x", ylabel="seconds", title="time (2 cores, load 10-15)")
     a.set_xticks(f, [str(x) for x in f])
-    a.legend(fontsize=7)
+    a.xaxis.set_minor_formatter(NullFormatter())
+    a.legend(fontsize=7, loc="upper left")
     for key, label in (
         ("graph_peak_rss_mb", "graph build"),
         ("train_steps_peak_rss_mb", "training"),
@@ -311,7 +313,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
         b.plot(f, [r[key] / 1024 for r in rows], marker="o", label=label)
     b.set(xscale="log", yscale="log", xlabel="gowalla users x", ylabel="GB (process peak RSS)", title="memory")
     b.set_xticks(f, [str(x) for x in f])
-    b.legend(fontsize=7)
+    b.xaxis.set_minor_formatter(NullFormatter())
+    b.yaxis.set_minor_formatter(NullFormatter())
+    b.legend(fontsize=7, loc="upper left")
     fig.suptitle("agentrec growth curve (CPU-2, 2 cores; times under shared load)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,6 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", default=str(REPO / "bench" / "results" / "scale.json"))
     p.add_argument("--plot", default=str(REPO / "docs" / "scale.png"))
     p.add_argument("--append", action="store_true", help="add these factors to the rows already in --out")
+    p.add_argument("--replot", action="store_true", help="only redraw --plot from --out")
     p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--ddp", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--result", default=None, help=argparse.SUPPRESS)
@@ -341,6 +346,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 return res
         Path(a.result).write_text(json.dumps(res))
         return res
+    if a.replot:
+        plot(json.loads(Path(a.out).read_text()), Path(a.plot))
+        return {}
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
     results: dict[str, Any] = {
         "machine": "CPU-2 shared VM, 2 cores",
