@@ -287,7 +287,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     rows = results["factors"]
     f = [r["factor"] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw={"width_ratios": [1.25, 1]})
     for key, label in (
         ("load_s", "load"),
         ("graph_s", "graph build"),
@@ -302,7 +302,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     a.set(xscale="log", yscale="log", xlabel="gowalla users x", ylabel="seconds", title="time (2 cores, load 10-15)")
     a.set_xticks(f, [str(x) for x in f])
     a.xaxis.set_minor_formatter(NullFormatter())
-    a.legend(fontsize=7, loc="upper left")
+    a.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     for key, label in (
         ("graph_peak_rss_mb", "graph build"),
         ("train_steps_peak_rss_mb", "training"),
@@ -315,6 +315,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     b.set_xticks(f, [str(x) for x in f])
     b.xaxis.set_minor_formatter(NullFormatter())
     b.yaxis.set_minor_formatter(NullFormatter())
+    b.set_yticks([0.25, 0.5, 1, 2, 4, 8], ["0.25", "0.5", "1", "2", "4", "8"])
     b.legend(fontsize=7, loc="upper left")
     fig.suptitle("agentrec growth curve (CPU-2, 2 cores; times under shared load)")
     fig.tight_layout()
