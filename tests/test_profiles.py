@@ -153,3 +153,17 @@ def test_urls_and_environment(tmp_path: Path) -> None:
     assert profiles_url_from_env({}) is None
     store = ProfileStore(tmp_path / "deep" / "p.db")
     assert store.path == tmp_path / "deep" / "p.db" and store.path.is_file()
+
+
+def test_the_app_and_chat_take_the_profiles_url(monkeypatch) -> None:
+    import argparse
+
+    from agentrec.cli.app import add_serve_arguments, profiles_target
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    monkeypatch.delenv("AGENTREC_PROFILES_URL", raising=False)
+    assert profiles_target(parser.parse_args([])) is None  # opt-in: nothing kept unless asked
+    monkeypatch.setenv("AGENTREC_PROFILES_URL", "postgresql://agentrec@db:5432/agentrec")
+    assert profiles_target(parser.parse_args([])) == "postgresql://agentrec@db:5432/agentrec"
+    assert profiles_target(parser.parse_args(["--profiles", "p.db"])) == "p.db"  # the flag wins

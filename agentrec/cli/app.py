@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-__all__ = ["parse_auth", "register", "serve", "set_torch_threads", "user_choices"]
+__all__ = ["parse_auth", "profiles_target", "register", "serve", "set_torch_threads", "user_choices"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,13 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def profiles_target(args: argparse.Namespace) -> str | None:
+    """Where the app keeps user profiles: ``--profiles``, else ``AGENTREC_PROFILES_URL``, else None (nowhere)."""
+    from agentrec.config import profiles_url_from_env
+
+    return getattr(args, "profiles", None) or profiles_url_from_env()
+
+
 def set_torch_threads(n: int | None) -> int:
     """Use ``n`` PyTorch intra-op threads (None: ``AGENTREC_TORCH_THREADS`` or 1; 0 leaves PyTorch's default).
 
@@ -106,7 +113,6 @@ def serve(args: argparse.Namespace) -> int:
     auth = parse_auth(args.auth)  # fail fast, before loading anything
     threads = set_torch_threads(args.torch_threads)
     from agentrec.agent import Agent
-    from agentrec.config import profiles_url_from_env
 
     try:
         from agentrec.ui.layout import build_demo, launch
@@ -120,7 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         artifacts_dir=args.artifacts_dir,
         build_missing=not args.no_build,
         torch_threads=threads,
-        profiles_path=getattr(args, "profiles", None) or profiles_url_from_env(),
+        profiles_path=profiles_target(args),
     )
     demo = build_demo(
         agent,
