@@ -4,6 +4,9 @@
 (the checkpoint), ``<model>.png`` (loss and validation Recall/NDCG per epoch), ``<model>.json`` (the data
 parameters, the training history and the test metrics, which ``evaluate`` reads to rebuild the split),
 and, for trained models, the trainer's ``<model>-state/last.pt`` / ``best.pt`` for ``--resume``.
+
+Both run under ``torchrun --nproc_per_node N -m agentrec train|evaluate ...`` as well: training with
+DistributedDataParallel, evaluation sharded over the ranks, rank 0 writing the files (:mod:`agentrec.distributed`).
 """
 
 from __future__ import annotations
