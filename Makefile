@@ -21,7 +21,7 @@ export GRADIO_ANALYTICS_ENABLED ?= False
 export ANONYMIZED_TELEMETRY ?= False
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test lint typecheck unit install install-dev browser-deps clean
+.PHONY: demo test lint typecheck unit install install-dev browser-deps postgres-deps clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ demo: install
 	fi
 
 ## make test: lint, types, unit + integration (+ notebook and browser) tests.
-test: install-dev browser-deps
+test: install-dev browser-deps postgres-deps
 	$(MAKE) lint typecheck unit
 
 lint: install-dev
@@ -70,6 +70,14 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
+	fi
+
+## PostgreSQL server binaries from Debian for the shared-profiles tests (each test run starts its own
+## server on 127.0.0.1 in a temporary folder); only when missing.
+postgres-deps:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; \
 	fi
 
 clean:

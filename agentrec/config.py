@@ -17,6 +17,7 @@ __all__ = [
     "apply_torch_threads",
     "default_artifacts_dir",
     "default_data_dir",
+    "profiles_url_from_env",
     "torch_threads_from_env",
 ]
 
@@ -45,6 +46,14 @@ def default_artifacts_dir(environ: Mapping[str, str] | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("agentrec")) / "artifacts"
+
+
+def profiles_url_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """Where per-user profiles live: ``AGENTREC_PROFILES_URL``, or None (nothing is persisted).
+
+    The value is a SQLite file or a database URL such as ``postgresql://user:password@host:5432/agentrec``.
+    """
+    return _env(environ).get("AGENTREC_PROFILES_URL", "").strip() or None
 
 
 def torch_threads_from_env(environ: Mapping[str, str] | None = None) -> int:

@@ -10,6 +10,8 @@ least one hit, Coverage@K = share of the catalogue that appears in some user's t
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,7 @@ from tqdm.auto import tqdm
 from agentrec.models.base import Recommender
 from agentrec.types import Interactions, Split
 
-__all__ = ["Metrics", "evaluate"]
+__all__ = ["EvalPartial", "Metrics", "combine", "evaluate", "evaluate_distributed", "evaluate_partial"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,54 @@ def _resolve(
     raise ValueError("data must be a Split or a (train, test) / (train, test, also_mask) tuple of Interactions")
 
 
+@dataclass
+class EvalPartial:
+    """One contiguous block of users' metric values, before averaging (what a rank sends to be combined).
+
+    Attributes:
+        values: metric name -> one float64 value per user of the block, in user order (``tail_*`` /
+            ``cold_*``: one per user of the block with such a test item).
+        covered: ``k`` -> which items appear in some top ``k`` of the block.
+        counts: users of the block behind each breakdown.
+        num_users: users of the block.
+        ks: the cut-offs.
+    """
+
+    values: dict[str, np.ndarray]
+    covered: dict[int, np.ndarray]
+    counts: dict[str, int]
+    num_users: int
+    ks: tuple[int, ...]
+
+
+def combine(parts: Sequence[EvalPartial]) -> Metrics:
+    """The :class:`Metrics` of the blocks ``parts`` together (given in user order).
+
+    The per-user values are concatenated and summed once, so blocks cut anywhere on batch boundaries
+    give exactly the metrics of one pass over all users.
+
+    Raises:
+        ValueError: when ``parts`` is empty or the blocks used different cut-offs.
+    """
+    if not parts:
+        raise ValueError("combine needs at least one EvalPartial")
+    ks = parts[0].ks
+    if any(p.ks != ks for p in parts):
+        raise ValueError("every EvalPartial must use the same ks")
+    n = sum(p.num_users for p in parts)
+    counts = {g: sum(p.counts.get(g, 0) for p in parts) for g in parts[0].counts}
+    values: dict[str, float] = {}
+    for key in parts[0].values:
+        arr = np.concatenate([p.values[key] for p in parts])
+        group = key.split("_", 1)[0] if "_" in key else None
+        denom = counts[group] if group in counts else n
+        values[key] = float(arr.sum()) / denom if denom else 0.0
+    for k in ks:
+        covered = np.logical_or.reduce([p.covered[k] for p in parts])
+        values[f"coverage@{k}"] = float(covered.mean())
+    return Metrics(values=dict(sorted(values.items())), num_users=n, counts=counts)
+
+
 def evaluate(
     model: Recommender,
     data: Split | tuple[Interactions, Interactions] | tuple[Interactions, Interactions, Interactions],
@@ -113,6 +163,28 @@ def evaluate(
         ValueError: on a bad ``k``, ``batch_size``, ``tail_fraction``, cold item index, or data whose
             size does not match the model.
     """
+    args = (model, data, ks, batch_size, tail_fraction, cold_items, part, show_progress)
+    return combine([evaluate_partial(*args)])
+
+
+def evaluate_partial(
+    model: Recommender,
+    data: Split | tuple[Interactions, Interactions] | tuple[Interactions, Interactions, Interactions],
+    ks: tuple[int, ...] | list[int] = (20,),
+    batch_size: int = 2048,
+    tail_fraction: float = 0.8,
+    cold_items: np.ndarray | list[int] | None = None,
+    part: str = "test",
+    show_progress: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+) -> EvalPartial:
+    """:func:`evaluate` for block ``rank`` of ``world_size``: the batches of users are cut into contiguous blocks.
+
+    :func:`combine` of the blocks of every rank, in rank order, equals :func:`evaluate` with the same
+    ``batch_size`` exactly (every batch is scored as it would be in one process). Arguments and errors
+    as for :func:`evaluate`; ``rank`` must lie in ``[0, world_size)``.
+    """
     train, target, also_mask, split_cold = _resolve(data, part)
     ni = model.num_items
     ks = tuple(ks)
@@ -122,6 +194,8 @@ def evaluate(
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     if not 0.0 <= tail_fraction <= 1.0:
         raise ValueError(f"tail_fraction must be in [0, 1], got {tail_fraction}")
+    if world_size <= 0 or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}")
     if train.num_items != ni or train.num_users != model.num_users:
         raise ValueError(
             f"data has {train.num_users} users x {train.num_items} items but the model has "
@@ -147,10 +221,14 @@ def evaluate(
         is_cold[cold] = True
         groups["cold"] = torch.from_numpy(is_cold)
 
-    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    all_users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    b0, b1 = _block(len(all_users), batch_size, rank, world_size)
+    users = all_users[b0 * batch_size : b1 * batch_size]
     discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))  # (kmax,)
     cum_discount = torch.cat([torch.zeros(1, dtype=torch.float64), discount.cumsum(0)])
-    sums: dict[str, float] = {}
+    keys = [f"{m}@{k}" for k in ks for m in ("recall", "precision", "hit", "ndcg")]
+    keys += [f"{g}_{m}@{k}" for g in groups for k in ks for m in ("recall", "ndcg")]
+    pieces: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     counts = {g: 0 for g in groups}
     covered = {k: torch.zeros(ni, dtype=torch.bool) for k in ks}
     fast = getattr(model, "score_device", None)
@@ -160,7 +238,7 @@ def evaluate(
         return fast(batch).float() if fast is not None else model.score(batch).float().clone()
 
     def add(key: str, value: torch.Tensor) -> None:
-        sums[key] = sums.get(key, 0.0) + float(value.sum())
+        pieces[key].append(value.numpy())
 
     starts = range(0, len(users), batch_size)
     for start in tqdm(starts, desc="evaluate", disable=not show_progress, leave=False):
@@ -201,17 +279,46 @@ def evaluate(
                 dcg = (h * discount[:k]).sum(1)
                 add(f"{g}_ndcg@{k}", dcg / cum_discount[g_n[has].clamp(max=k).long()])
 
-    n = len(users)
-    values: dict[str, float] = {}
-    for key, total in sums.items():
-        group = key.split("_", 1)[0] if "_" in key else None
-        denom = counts[group] if group in counts else n
-        values[key] = total / denom if denom else 0.0
-    for k in ks:
-        values[f"coverage@{k}"] = float(covered[k].double().mean())
-        for g in groups:
-            values.setdefault(f"{g}_recall@{k}", 0.0)
-            values.setdefault(f"{g}_ndcg@{k}", 0.0)
-        for name in ("recall", "precision", "hit", "ndcg"):
-            values.setdefault(f"{name}@{k}", 0.0)
-    return Metrics(values=dict(sorted(values.items())), num_users=n, counts=counts)
+    values = {key: np.concatenate(v) if v else np.zeros(0, dtype=np.float64) for key, v in pieces.items()}
+    return EvalPartial(
+        values=values, covered={k: c.numpy() for k, c in covered.items()}, counts=counts, num_users=len(users), ks=ks
+    )
+
+
+def _block(n_users: int, batch_size: int, rank: int, world_size: int) -> tuple[int, int]:
+    """``[first, last)`` batch of block ``rank``: the batches are shared out in contiguous runs."""
+    n_batches = math.ceil(n_users / batch_size)
+    return rank * n_batches // world_size, (rank + 1) * n_batches // world_size
+
+
+def evaluate_distributed(
+    model: Recommender,
+    data: Split | tuple[Interactions, Interactions] | tuple[Interactions, Interactions, Interactions],
+    ks: tuple[int, ...] | list[int] = (20,),
+    batch_size: int = 2048,
+    tail_fraction: float = 0.8,
+    cold_items: np.ndarray | list[int] | None = None,
+    part: str = "test",
+    show_progress: bool = False,
+) -> Metrics:
+    """:func:`evaluate` with the users shared out over the ranks of the process group (``torchrun``).
+
+    Each rank scores its block of users, the blocks are gathered in rank order and combined, so every
+    rank gets the same :class:`Metrics`, equal exactly to :func:`evaluate` with the batch size used.
+    That is ``batch_size``, lowered to ``ceil(users / world_size)`` when there are fewer batches than ranks
+    (so that every rank gets work). Without a process group this is :func:`evaluate`.
+    """
+    from agentrec.distributed import all_gather_objects, context
+
+    ctx = context()
+    if not ctx.distributed:
+        return evaluate(model, data, ks, batch_size, tail_fraction, cold_items, part, show_progress)
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    target = _resolve(data, part)[1]
+    n_users = len(np.unique(target.user_index))
+    batch_size = max(1, min(batch_size, math.ceil(n_users / ctx.world_size)))
+    mine = evaluate_partial(
+        model, data, ks, batch_size, tail_fraction, cold_items, part, show_progress, ctx.rank, ctx.world_size
+    )
+    return combine(all_gather_objects(mine))

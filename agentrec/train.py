@@ -11,21 +11,24 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from agentrec import distributed as dist
 from agentrec.device import resolve_device
-from agentrec.evaluate import evaluate
+from agentrec.evaluate import evaluate_distributed
 from agentrec.graph import interactions_fingerprint
-from agentrec.losses import full_softmax_nll, info_nce
 from agentrec.models.checkpoint import load_checkpoint, save_checkpoint
 from agentrec.models.lightgcn import LightGCN
+from agentrec.train_history import TrainHistory
+from agentrec.train_step import Sampler, StepModule, step_loss, units
+from agentrec.train_step import Sampler as _Sampler  # noqa: F401  (kept importable under its old name)
+from agentrec.train_step import hardest as _hardest  # noqa: F401
 from agentrec.types import Split
 
 __all__ = ["TrainConfig", "TrainHistory", "fit"]
@@ -158,45 +161,6 @@ class TrainConfig:
             raise ValueError("resume=True needs checkpoint_dir (where last.pt was written)")
 
 
-@dataclass
-class TrainHistory:
-    """What happened during :func:`fit`.
-
-    ``wall_seconds[e]`` is the time since the start of training at the end of epoch ``epochs[e]``
-    (evaluation included); ``evals`` holds one dict per evaluation with ``epoch``, ``wall_s`` and the
-    metrics.
-    """
-
-    epochs: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    wall_seconds: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    evals: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_value: float | None = None
-    metric: str = "recall@20"
-    eval_part: str = "none"
-    stopped: str = "epochs"
-    device: str = "cpu"
-
-    def time_to(self, metric: str, value: float) -> float | None:
-        """Seconds of training until ``metric`` first reached ``value`` at an evaluation (None if never)."""
-        for ev in self.evals:
-            if ev.get(metric, -math.inf) >= value:
-                return float(ev["wall_s"])
-        return None
-
-    def best_within(self, metric: str, seconds: float) -> float | None:
-        """Best ``metric`` over the evaluations finished within ``seconds``."""
-        vals = [ev[metric] for ev in self.evals if metric in ev and ev["wall_s"] <= seconds]
-        return max(vals) if vals else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-friendly)."""
-        return asdict(self)
-
-
 def _lr_factor(cfg: TrainConfig, step: int, total_steps: int, elapsed: float) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
@@ -209,132 +173,22 @@ def _lr_factor(cfg: TrainConfig, step: int, total_steps: int, elapsed: float) ->
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class _Sampler:
-    """Vectorised negative sampling among items with training edges, excluding the user's positives."""
-
-    def __init__(self, model: LightGCN, gen: torch.Generator) -> None:
-        r = model.graph.interaction
-        self.num_items = model.num_items
-        self.warm = torch.from_numpy(np.flatnonzero(model.graph.item_degree > 0))
-        users = np.repeat(np.arange(r.shape[0], dtype=np.int64), np.diff(r.indptr))
-        self.keys = torch.from_numpy(np.sort(users * self.num_items + r.indices))
-        self.indptr = torch.from_numpy(r.indptr.astype(np.int64))
-        self.indices = torch.from_numpy(r.indices.astype(np.int64))
-        self.gen = gen
-        degree = torch.from_numpy(model.graph.item_degree.astype(np.float64))
-        self.pop = (degree / degree.sum()).to(torch.float32)  # in-batch positives follow this distribution
-
-    def log_q(self, cand: torch.Tensor, in_batch: int, uniform: int) -> torch.Tensor:
-        """Log-probability that one candidate slot draws each of ``cand`` (in-batch + uniform mixture)."""
-        q = (in_batch * self.pop[cand] + uniform / len(self.warm)) / (in_batch + uniform)
-        return torch.log(q.clamp_min(1e-12))
-
-    def positives(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(row, item)``: every training item of ``users``, ``row`` indexing into ``users``."""
-        start, end = self.indptr[users], self.indptr[users + 1]
-        counts = end - start
-        rows = torch.repeat_interleave(torch.arange(len(users)), counts)
-        offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-        return rows, self.indices[start[rows] + offsets]
-
-    def uniform(self, n: int) -> torch.Tensor:
-        return self.warm[torch.randint(len(self.warm), (n,), generator=self.gen)]
-
-    def excluding(self, users: torch.Tensor, n: int) -> torch.Tensor:
-        """``(len(users), n)`` negatives, none of them a training positive of its user."""
-        neg = self.uniform(len(users) * n).view(len(users), n)
-        for _ in range(20):
-            keys = users[:, None] * self.num_items + neg
-            pos = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
-            bad = self.keys[pos] == keys
-            if not bool(bad.any()):
-                break
-            neg[bad] = self.uniform(int(bad.sum()))
-        return neg
-
-
-def _sample_unique(idx: torch.Tensor, cap: int, gen: torch.Generator) -> torch.Tensor:
-    u = torch.unique(idx)
-    if len(u) > cap:
-        u = u[torch.randperm(len(u), generator=gen)[:cap].to(u.device)]
-    return u
-
-
-def _hardest(
-    u_emb: torch.Tensor, items: torch.Tensor, sampler: _Sampler, users: torch.Tensor, n: int, pool: int
-) -> torch.Tensor:
-    """``(B, n)`` negatives: for each, the highest-scoring of ``pool`` candidates (none a positive)."""
-    cand = sampler.excluding(users, n * pool).to(u_emb.device).view(len(users), n, pool)
-    with torch.no_grad():
-        s = torch.einsum("bd,bnpd->bnp", u_emb.detach(), items.detach()[cand])
-    return cand.gather(2, s.argmax(dim=2, keepdim=True)).squeeze(2)
-
-
-def _step_loss(
-    model: LightGCN, cfg: TrainConfig, users: torch.Tensor, pos: torch.Tensor, sampler: _Sampler, gen: torch.Generator
-) -> torch.Tensor:
-    nu = model.num_users
-    dev = model.device
-    cl = cfg.cl_weight > 0
-    final, ego, view = model.propagate_all(
-        drop_ids=True, eps=cfg.cl_eps if cl else 0.0, view_layer=cfg.cl_layer if cl else 0
-    )
-    amp = cfg.amp and dev.type == "cuda"
-    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
-        u_d, p_d = users.to(dev), pos.to(dev)
-        if cfg.loss == "bpr":
-            u_emb, p_emb = final[u_d], final[nu + p_d]
-            if cfg.hard_negatives > 1:
-                neg = _hardest(u_emb, final[nu:], sampler, users, cfg.num_negatives, cfg.hard_negatives)
-            else:
-                neg = sampler.excluding(users, cfg.num_negatives).to(dev)  # (B, n)
-            n_emb = final[nu + neg]  # (B, n, d)
-            pos_s = (u_emb * p_emb).sum(-1, keepdim=True)
-            neg_s = torch.einsum("bd,bnd->bn", u_emb, n_emb)
-            loss = F.softplus(neg_s - pos_s).mean()
-            reg_idx = torch.cat([u_d, nu + p_d, nu + neg.reshape(-1)])
-        elif cfg.loss == "full":
-            rows, items = sampler.positives(users)
-            rows, items = rows.to(dev), items.to(dev)
-            u_emb, i_emb = final[u_d], final[nu:]
-            if model.config.similarity == "cosine":
-                u_emb, i_emb = F.normalize(u_emb, dim=-1), F.normalize(i_emb, dim=-1)
-            loss = full_softmax_nll(u_emb, i_emb, rows, items, cfg.temperature, cfg.user_balance)
-            reg_idx = torch.cat([u_d, nu + torch.unique(items)])
-            p_d = items
-        else:
-            b, m = len(users), min(cfg.max_in_batch, len(users))
-            in_batch = p_d[torch.randperm(b, generator=gen)[:m].to(dev)]
-            cand = torch.cat([in_batch, sampler.uniform(cfg.num_negatives).to(dev)])  # (C,)
-            # One gather for users, positives and candidates: a single scatter in the backward pass.
-            rows = final[torch.cat([u_d, nu + p_d, nu + cand])]
-            if model.config.similarity == "cosine":
-                rows = F.normalize(rows, dim=-1)
-            u_emb, p_emb, c_emb = rows.split([b, b, len(cand)])
-            u_emb = u_emb / cfg.temperature  # scale (B, d) rather than the (B, C) logits
-            pos_s = (u_emb * p_emb).sum(-1)  # (B,)
-            neg_s = u_emb @ c_emb.T  # (B, C)
-            if cfg.logq_correction:
-                neg_s = neg_s - sampler.log_q(cand.cpu(), m, cfg.num_negatives).to(dev, neg_s.dtype)[None, :]
-            if cfg.mask_hits:
-                # A candidate equal to the row's positive is not a negative.
-                neg_s = neg_s.masked_fill(cand[None, :] == p_d[:, None], -torch.inf)
-            pos_s = pos_s.float()
-            loss = (torch.logaddexp(pos_s, torch.logsumexp(neg_s.float(), dim=1)) - pos_s).mean()
-            reg_idx = torch.cat([u_d, nu + p_d])
-        if cfg.weight_decay > 0:
-            loss = loss + cfg.weight_decay * 0.5 * ego[reg_idx].pow(2).sum() / len(p_d)
-        if cl:
-            cu = _sample_unique(u_d, cfg.cl_sample, gen)
-            ci = nu + _sample_unique(p_d, cfg.cl_sample, gen)
-            loss = loss + cfg.cl_weight * (
-                info_nce(final[cu], view[cu], cfg.cl_temperature) + info_nce(final[ci], view[ci], cfg.cl_temperature)
-            )
-    return loss
-
-
 def _rng_state(gen: torch.Generator) -> dict[str, Any]:
     return {"gen": gen.get_state(), "torch": torch.get_rng_state()}
+
+
+def _log_epoch(
+    epoch: int, info: dict[str, float], lr: float, hist: TrainHistory, part: str, metric: str, k: int
+) -> None:
+    logger.info(
+        "epoch %d loss %.4f lr %.2e %.1fs wall %.0fs%s",
+        epoch,
+        info["loss"],
+        lr,
+        hist.epoch_seconds[-1],
+        info["wall_s"],
+        f" {part} {metric} {info[metric]:.4f} ndcg@{k} {info[f'ndcg@{k}']:.4f}" if metric in info else "",
+    )
 
 
 def fit(
@@ -358,6 +212,13 @@ def fit(
     Raises:
         ValueError: on a bad config, a split that does not match the model's graph, or
             ``eval_part="valid"`` for a split without validation interactions.
+
+    Under ``torchrun`` (a process group initialised, e.g. by :func:`agentrec.distributed.init_from_env`) the
+    model is wrapped in DistributedDataParallel: every rank draws the same shuffled order of training
+    pairs, takes its own contiguous slice of each global batch of ``batch_size`` pairs and samples its own
+    negatives; the gradients are averaged so one step follows the whole batch. Evaluation is sharded over
+    the ranks (:func:`~agentrec.evaluate.evaluate_distributed`), every decision to stop is rank 0's, and
+    only rank 0 writes checkpoints. Every rank ends with the same weights.
     """
     cfg = config or TrainConfig()
     cfg.validate()
@@ -377,10 +238,13 @@ def fit(
         raise ValueError("eval_part='valid' but the split has no validation interactions; pass eval_part='test'")
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
+    ctx = dist.context()
     device = resolve_device(cfg.device)
+    if ctx.backend == "nccl" and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", ctx.local_rank)
     model.to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed + ctx.rank)
     # Fused Adam: one kernel per step instead of a dozen passes over every embedding table (large tables).
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=cfg.lr, fused=sum(p.numel() for p in params) >= 1_000_000)
@@ -407,16 +271,29 @@ def fit(
     n_pairs = len(pairs_u)
     if n_pairs == 0:
         raise ValueError("split.train has no interactions to train on")
-    sampler = _Sampler(model, gen)
+    # One process: one generator for the order and the samples (as before). Several: the order is shared
+    # (the same seed on every rank), the negatives are each rank's own.
+    sample_gen = gen
+    if ctx.distributed:
+        sample_gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 7919 * ctx.rank + start_epoch)
+    sampler = Sampler(model, sample_gen)
     if cfg.loss == "full":  # an epoch is a pass over the users with training items
         pairs_u = torch.from_numpy(np.flatnonzero(np.diff(model.graph.interaction.indptr) > 0).astype(np.int64))
         pairs_i = pairs_u
         n_pairs = len(pairs_u)
+    step_module = StepModule(model, cfg, sampler, sample_gen)
+    ddp: torch.nn.Module | None = None
+    if ctx.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # device_ids=None: DDP leaves the inputs where they are (the sampler indexes CPU tensors with them);
+        # the module lives on one device, this rank's GPU or the CPU. Buffers are constant: no syncing.
+        ddp = DistributedDataParallel(step_module, device_ids=None, forward_sync_buffers=False)
     steps_per_epoch = math.ceil(n_pairs / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     t0 = time.perf_counter() - wall_offset
     bad_evals = 0
-    bar = tqdm(range(start_epoch, cfg.epochs), desc="train", disable=not cfg.show_progress)
+    bar = tqdm(range(start_epoch, cfg.epochs), desc="train", disable=not cfg.show_progress or not ctx.is_main)
     for epoch in bar:
         model.train()
         te = time.perf_counter()
@@ -428,16 +305,25 @@ def fit(
             lr = cfg.lr * _lr_factor(cfg, step, total_steps, time.perf_counter() - t0)
             for group in opt.param_groups:
                 group["lr"] = lr
-            loss = _step_loss(model, cfg, pairs_u[idx], pairs_i[idx], sampler, gen)
+            if ddp is None:
+                loss = step_loss(model, cfg, pairs_u[idx], pairs_i[idx], sampler, gen)
+            else:
+                lo, hi = dist.shard_range(len(idx), ctx.rank, ctx.world_size)
+                mine = idx[lo:hi]
+                scale = ctx.world_size * units(cfg, sampler, pairs_u[mine]) / units(cfg, sampler, pairs_u[idx])
+                loss = ddp(pairs_u[mine], pairs_i[mine], scale)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             step += 1
-            total += float(loss.detach()) * len(idx)
+            # The ranks' scaled losses sum to world_size x the batch's mean loss: recorded as one process would.
+            total += float(loss.detach()) * len(idx) / ctx.world_size
             seen += len(idx)
-            if cfg.time_budget_s is not None and time.perf_counter() - t0 >= cfg.time_budget_s:
-                out_of_time = True
-                break
+            if cfg.time_budget_s is not None:
+                out_of_time = dist.any_rank(time.perf_counter() - t0 >= cfg.time_budget_s)
+                if out_of_time:
+                    break
+        total = dist.all_reduce_sum([total])[0]
         model.invalidate_cache()
         model.eval()
         info: dict[str, float] = {"loss": total / max(seen, 1), "lr": lr}
@@ -448,11 +334,12 @@ def fit(
         last = epoch == cfg.epochs - 1 or out_of_time
         improved = False
         if part != "none" and ((epoch + 1) % cfg.eval_every == 0 or last):
-            m = evaluate(model, split, ks=(cfg.eval_k,), batch_size=cfg.eval_batch_size, part=part)
+            m = evaluate_distributed(model, split, ks=(cfg.eval_k,), batch_size=cfg.eval_batch_size, part=part)
             info.update({k: v for k, v in m.values.items() if not k.startswith(("tail_", "cold_"))})
             ev = {"epoch": float(epoch), "wall_s": time.perf_counter() - t0, **info}
             hist.evals.append(ev)
-            if hist.best_value is None or m[metric] > hist.best_value:
+            # Every rank gets the same metrics; the decision is still rank 0's, so the ranks cannot part ways.
+            if dist.agree(hist.best_value is None or m[metric] > hist.best_value):
                 hist.best_value, hist.best_epoch, improved, bad_evals = m[metric], epoch, True, 0
                 if cfg.restore_best:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -460,19 +347,10 @@ def fit(
                 bad_evals += 1
         hist.wall_seconds.append(time.perf_counter() - t0)
         info["wall_s"] = hist.wall_seconds[-1]
-        logger.info(
-            "epoch %d loss %.4f lr %.2e %.1fs wall %.0fs%s",
-            epoch,
-            info["loss"],
-            lr,
-            hist.epoch_seconds[-1],
-            info["wall_s"],
-            f" {part} {metric} {info[metric]:.4f} ndcg@{cfg.eval_k} {info[f'ndcg@{cfg.eval_k}']:.4f}"
-            if metric in info
-            else "",
-        )
+        if ctx.is_main:
+            _log_epoch(epoch, info, lr, hist, part, metric, cfg.eval_k)
         bar.set_postfix({k: f"{info[k]:.4f}" for k in ("loss", metric) if k in info})
-        if ckpt_dir is not None and metric in info:
+        if ckpt_dir is not None and metric in info and ctx.is_main:
             payload = model.checkpoint_payload({k: v for k, v in info.items() if k != "lr"})
             if improved:
                 save_checkpoint(ckpt_dir / "best.pt", payload)
@@ -485,7 +363,7 @@ def fit(
         if out_of_time:
             hist.stopped = "time_budget"
             break
-        if cfg.patience and bad_evals >= cfg.patience:
+        if dist.agree(bool(cfg.patience) and bad_evals >= cfg.patience):
             hist.stopped = "early_stopping"
             logger.info(
                 "early stopping at epoch %d: best %s %.4f at epoch %s",

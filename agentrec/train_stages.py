@@ -63,7 +63,7 @@ def fit_stages(
         raise ValueError("fit_stages needs at least one TrainConfig in stages")
     if len({(c.eval_k, c.eval_part) for c in stages}) > 1:
         raise ValueError("all stages must monitor the same metric: give them the same eval_k and eval_part")
-    if any(c.resume for c in stages):
+    if len(stages) > 1 and any(c.resume for c in stages):
         raise ValueError("resume is not supported across stages; resume a single fit instead")
     if time_budget_s is not None and time_budget_s <= 0:
         raise ValueError(f"time_budget_s must be > 0 or None, got {time_budget_s}")

@@ -81,3 +81,13 @@ def test_next_stage_keeps_what_is_not_changed() -> None:
     assert (second.loss, second.lr, second.weight_decay, second.hard_negatives) == ("bpr", 0.02, 1e-2, 32)
     assert second.batch_size == 1024 and second.warmup_steps == 0 and second.time_budget_s is None
     assert first.loss == "bpr" and first.hard_negatives == 0  # first is left as it was (bpr is the default)
+
+
+def test_a_single_stage_resumes(tiny_interactions: Interactions, tmp_path) -> None:
+    """`agentrec train --resume` is one stage with resume=True: it continues from last.pt."""
+    split = _split(tiny_interactions)
+    model = LightGCN(build_graph(split.train), LightGCNConfig(embedding_dim=8))
+    fit_stages(model, split, [_cfg(epochs=2, checkpoint_dir=tmp_path)])
+    again = LightGCN(build_graph(split.train), LightGCNConfig(embedding_dim=8))
+    hist = fit_stages(again, split, [_cfg(epochs=4, checkpoint_dir=tmp_path, resume=True)])
+    assert hist.epochs == [0, 1, 2, 3] and len(hist.evals) == 4

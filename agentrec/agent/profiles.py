@@ -1,17 +1,22 @@
-"""Opt-in per-user profiles persisted in SQLite: likes, dislikes, rejections and standing facet exclusions."""
+"""Opt-in per-user profiles: likes, dislikes, rejections and standing facet exclusions, in SQL.
+
+SQLite (embedded) by default; PostgreSQL (or any SQLAlchemy URL) when app replicas must share them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
-import sqlite3
+import re
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ProfileStore", "StoredProfile", "restore_profile", "stored_profile"]
+__all__ = ["ProfileStore", "StoredProfile", "profiles_url", "restore_profile", "stored_profile"]
 
 
 @dataclass(frozen=True)
@@ -38,35 +43,75 @@ class StoredProfile:
 
 
 class ProfileStore:
-    """Opt-in per-user persistence of likes, dislikes, rejections and standing genre exclusions (SQLite).
+    """Opt-in per-user persistence of likes, dislikes, rejections and standing exclusions, in a SQL database.
+
+    SQLite (a file, embedded) is the default; any database SQLAlchemy reaches by URL works, and PostgreSQL
+    (``postgresql://user:password@host:5432/db``, through psycopg) is the one to share between app replicas:
+    each save is one atomic upsert of the user's row, so every replica sees the last one.
 
     Args:
-        path: the SQLite file; its parent directory is created.
+        target: a SQLite file path (its parent directory is created) or a SQLAlchemy database URL
+            (``sqlite:///profiles.db``, ``postgresql://...``; ``postgresql://`` uses psycopg 3).
+
+    Raises:
+        ValueError: when the URL is not one SQLAlchemy understands, its driver is not installed, or the
+            database cannot be reached.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, data TEXT NOT NULL, "
-                "updated REAL NOT NULL DEFAULT (julianday('now')))"
-            )
+    def __init__(self, target: str | Path) -> None:
+        from sqlalchemy import Column, Float, MetaData, Table, Text, create_engine
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10.0)
+        self.url = profiles_url(target)
+        self.path = Path(self.url.split(":///", 1)[1]) if self.url.startswith("sqlite:///") else None
+        sqlite = self.url.startswith("sqlite")
         try:
-            with conn:  # commits on success, rolls back on error
-                yield conn
-        finally:
-            conn.close()
+            self._engine = create_engine(
+                self.url,
+                pool_pre_ping=not sqlite,
+                connect_args={"timeout": 10.0, "check_same_thread": False} if sqlite else {},
+            )
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ValueError(
+                f"profiles database {_shown(target)!r} is not a database URL SQLAlchemy can use ({exc}); give a "
+                "file path, sqlite:///profiles.db or postgresql://user:password@host:5432/db (pip install "
+                "'psycopg[binary]' for PostgreSQL)"
+            ) from exc
+        self._shown = self._engine.url.render_as_string(hide_password=True)
+        self._table = Table(
+            "profiles",
+            MetaData(),
+            Column("user_id", Text, primary_key=True),
+            Column("data", Text, nullable=False),
+            Column("updated", Float, nullable=False),
+        )
+        # SQLite writers take turns in this process (one file lock); a server database needs no lock here.
+        self._lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if sqlite else contextlib.nullcontext()
+        )
+        for attempt in range(3):
+            try:
+                self._table.metadata.create_all(self._engine, checkfirst=True)
+                break
+            except SQLAlchemyError as exc:
+                # Replicas starting together may race to create the table; the loser finds it on the next try.
+                if attempt == 2 or _unreachable(exc):
+                    raise ValueError(
+                        f"cannot use the profiles database {self._shown}: {_first_line(exc)}; check the URL "
+                        "(--profiles or AGENTREC_PROFILES_URL) and that the database server is running"
+                    ) from exc
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
 
     def load(self, user_id: str) -> StoredProfile | None:
         """The stored profile of a user, or None when there is none."""
-        with self._lock, self._connect() as conn:
-            row = conn.execute("SELECT data FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
+        from sqlalchemy import select
+
+        t = self._table
+        with self._lock, self._engine.connect() as conn:
+            row = conn.execute(select(t.c.data).where(t.c.user_id == user_id)).first()
         if row is None:
             return None
         data = json.loads(row[0])
@@ -80,7 +125,7 @@ class ProfileStore:
         )
 
     def save(self, profile: StoredProfile) -> None:
-        """Insert or replace a user's profile."""
+        """Insert or replace a user's profile (one atomic upsert)."""
         data = json.dumps(
             {
                 "liked": list(profile.liked),
@@ -90,22 +135,66 @@ class ProfileStore:
                 "exclude": {k: list(v) for k, v in profile.exclusions().items()},
             }
         )
-        with self._lock, self._connect() as conn:
-            conn.execute(
-                "INSERT INTO profiles (user_id, data) VALUES (?, ?) "
-                "ON CONFLICT(user_id) DO UPDATE SET data = excluded.data, updated = julianday('now')",
-                (profile.user_id, data),
-            )
+        row = {"user_id": profile.user_id, "data": data, "updated": time.time() / 86400.0 + 2440587.5}  # julian day
+        t = self._table
+        dialect = self._engine.dialect.name
+        with self._lock, self._engine.begin() as conn:
+            if dialect in ("postgresql", "sqlite"):
+                mod = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+                stmt = mod.insert(t).values(**row)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[t.c.user_id], set_={c: stmt.excluded[c] for c in ("data", "updated")}
+                    )
+                )
+            elif conn.execute(t.update().where(t.c.user_id == profile.user_id).values(**row)).rowcount == 0:
+                conn.execute(t.insert().values(**row))
 
     def delete(self, user_id: str) -> None:
         """Forget a user's profile."""
-        with self._lock, self._connect() as conn:
-            conn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
+        t = self._table
+        with self._lock, self._engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.user_id == user_id))
 
     def users(self) -> list[str]:
         """Every user id with a stored profile, sorted."""
-        with self._lock, self._connect() as conn:
-            return sorted(r[0] for r in conn.execute("SELECT user_id FROM profiles"))
+        from sqlalchemy import select
+
+        with self._lock, self._engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(select(self._table.c.user_id)))
+
+
+def profiles_url(target: str | Path) -> str:
+    """The SQLAlchemy URL of a profiles target: a file path becomes ``sqlite:///<absolute path>``.
+
+    ``postgresql://`` and ``postgres://`` without a driver get psycopg 3 (``postgresql+psycopg://``).
+    """
+    text = str(target).strip()
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if scheme in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
+        return text
+    if not text:
+        raise ValueError("the profiles target is empty; give a SQLite file path or a database URL")
+    path = Path(text).expanduser().absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _shown(target: str | Path) -> str:
+    """``target`` with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", str(target))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _unreachable(exc: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def restore_profile(profile: StoredProfile, state: Any, catalog: Any, schema: Any) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 __all__ = ["main", "build_parser"]
 
 # Modules under agentrec.cli that define ``register(subparsers)``; a missing one is skipped.
-_COMMAND_MODULES = ("data", "text", "train", "retrieve", "agent", "app", "evalchat")
+_COMMAND_MODULES = ("data", "text", "train", "batch", "retrieve", "agent", "app", "evalchat")
 
 
 def build_parser() -> argparse.ArgumentParser:

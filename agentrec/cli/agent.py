@@ -34,7 +34,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=5, help="recommendations per answer (default: 5)")
     p.add_argument("--data-dir", default=None, help="data root (default: AGENTREC_DATA_DIR)")
     p.add_argument("--artifacts-dir", default=None, help="artifacts root (default: AGENTREC_ARTIFACTS_DIR)")
-    p.add_argument("--profiles", default=None, help="SQLite file to remember users across conversations (opt-in)")
+    p.add_argument(
+        "--profiles",
+        default=None,
+        help="remember users across conversations (opt-in): a SQLite file or a database URL such as "
+        "postgresql://user:password@host:5432/agentrec (default: $AGENTREC_PROFILES_URL, else nothing is kept)",
+    )
     p.add_argument("--trace", action="store_true", help="print the tool trace of each answer")
 
 
@@ -56,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load(args: argparse.Namespace) -> Any:
     from agentrec.agent import Agent
+    from agentrec.config import profiles_url_from_env
 
     t = time.perf_counter()
     print(f"Loading {args.dataset} (building what is missing; the first time takes a few minutes)...", flush=True)
@@ -63,7 +69,7 @@ def _load(args: argparse.Namespace) -> Any:
         args.dataset,
         data_dir=args.data_dir,
         artifacts_dir=args.artifacts_dir,
-        profiles_path=args.profiles,
+        profiles_path=args.profiles or profiles_url_from_env(),
         show_progress=True,
     )
     print(f"Ready in {time.perf_counter() - t:.1f} s ({agent.mode} mode).", flush=True)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-__all__ = ["parse_auth", "register", "serve", "set_torch_threads", "user_choices"]
+__all__ = ["parse_auth", "profiles_target", "register", "serve", "set_torch_threads", "user_choices"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cards", type=int, default=10, help="recommendation cards shown at most (10)")
     p.add_argument("--max-users", type=int, default=200, help="user ids listed in the user picker (200)")
     p.add_argument(
+        "--profiles",
+        default=None,
+        help="remember users across conversations and replicas: a SQLite file or a database URL such as "
+        "postgresql://user:password@host:5432/agentrec (default: $AGENTREC_PROFILES_URL, else nothing is kept)",
+    )
+    p.add_argument(
         "--torch-threads",
         type=int,
         default=None,
@@ -60,6 +66,13 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise ValueError("--auth must be USER:PASSWORD with a non-empty user and password, e.g. --auth me:secret")
     return user, password
+
+
+def profiles_target(args: argparse.Namespace) -> str | None:
+    """Where the app keeps user profiles: ``--profiles``, else ``AGENTREC_PROFILES_URL``, else None (nowhere)."""
+    from agentrec.config import profiles_url_from_env
+
+    return getattr(args, "profiles", None) or profiles_url_from_env()
 
 
 def set_torch_threads(n: int | None) -> int:
@@ -113,6 +126,7 @@ def serve(args: argparse.Namespace) -> int:
         artifacts_dir=args.artifacts_dir,
         build_missing=not args.no_build,
         torch_threads=threads,
+        profiles_path=profiles_target(args),
     )
     demo = build_demo(
         agent,

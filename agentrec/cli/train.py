@@ -4,6 +4,9 @@
 (the checkpoint), ``<model>.png`` (loss and validation Recall/NDCG per epoch), ``<model>.json`` (the data
 parameters, the training history and the test metrics, which ``evaluate`` reads to rebuild the split),
 and, for trained models, the trainer's ``<model>-state/last.pt`` / ``best.pt`` for ``--resume``.
+
+Both run under ``torchrun --nproc_per_node N -m agentrec train|evaluate ...`` as well: training with
+DistributedDataParallel, evaluation sharded over the ranks, rank 0 writing the files (:mod:`agentrec.distributed`).
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ def _format_metrics(metrics: dict[str, float], k: int) -> str:
 
 def _run_train(args: argparse.Namespace) -> int:
     from agentrec.device import resolve_device
-    from agentrec.models.registry import MODELS, build_model
+    from agentrec.models.registry import MODELS
 
     if args.model not in MODELS:
         raise ValueError(f"unknown model {args.model!r}; valid models are: {', '.join(MODELS)}")
@@ -196,21 +199,42 @@ def _run_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
     options = _parse_options(args.option)
     device = resolve_device(args.device)  # fail before loading anything when CUDA is missing
+    from agentrec import distributed as dist
+
+    ctx = dist.init_from_env(args.device)  # under torchrun: join the process group
+    try:
+        code = _train(args, spec, options, device, ctx)
+    except BaseException:
+        dist.finish(wait=False)  # the failing rank leaves at once; torchrun stops the others
+        raise
+    dist.finish()
+    return code
+
+
+def _train(args: argparse.Namespace, spec: Any, options: dict[str, Any], device: Any, ctx: Any) -> int:
+    from agentrec import distributed as dist
+    from agentrec.device import resolve_device
+    from agentrec.models.registry import build_model
+
+    if ctx.distributed and device.type == "cuda":
+        device = resolve_device(f"cuda:{ctx.local_rank}")
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
-    prepared = _prepare(args.dataset, args.split, args.seed, paths)
+    with dist.main_first():  # rank 0 prepares and caches the data; the others then read the cache
+        prepared = _prepare(args.dataset, args.split, args.seed, paths)
     # An artifacts folder given as --dataset names its own root: <root>/<name>/data/<key>.
     paths = Paths(paths.data_dir, prepared.path.parents[2])
     split_kind = prepared.split.name if args.split == "auto" else args.split
     out = Path(args.out) if args.out else paths.dataset_artifacts(prepared.name) / "models" / split_kind
-    from agentrec.evaluate import evaluate
+    from agentrec.evaluate import evaluate_distributed
     from agentrec.graph import build_graph
 
     graph = build_graph(prepared.split.train)
     features = None
     if spec.needs_text:
-        features = item_text_features(
-            prepared.dataset.catalog, paths.artifacts_dir, prepared.name, str(device), not args.no_progress
-        )
+        with dist.main_first():
+            features = item_text_features(
+                prepared.dataset.catalog, paths.artifacts_dir, prepared.name, str(device), not args.no_progress
+            )
     if args.model == "graph-filter":
         options.setdefault("device", str(device))  # filtering, not training, is what runs on the device
     model = build_model(
@@ -249,7 +273,7 @@ def _run_train(args: argparse.Namespace) -> int:
             time_budget_s=args.time_budget,
             checkpoint_dir=out / f"{args.model}-state",
             resume=args.resume,
-            show_progress=not args.no_progress,
+            show_progress=not args.no_progress and ctx.is_main,
         )
         # MF-BPR and GAT expose LightGCN's training surface (propagate_all, graph, config), so the same
         # trainer fits them; fit is annotated for LightGCN only.
@@ -272,8 +296,10 @@ def _run_train(args: argparse.Namespace) -> int:
         hist = fit_stages(model, prepared.split, stages, time_budget_s=args.time_budget)  # type: ignore[arg-type]
         history = hist.to_dict()
     train_s = time.perf_counter() - start
-    metrics = evaluate(model, prepared.split, ks=(args.k,), part="test").to_dict()
+    metrics = evaluate_distributed(model, prepared.split, ks=(args.k,), part="test").to_dict()
     ckpt = out / f"{args.model}.pt"
+    if not ctx.is_main:
+        return 0  # rank 0 writes the checkpoint and the record; every rank holds the same weights
     model.save(ckpt)
     record = {
         "dataset": prepared.name,
@@ -282,13 +308,15 @@ def _run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "model": args.model,
         "device": str(device),
+        "world_size": ctx.world_size,
         "train_seconds": round(train_s, 2),
         "test_metrics": metrics,
         "history": history,
         "args": {k: v for k, v in vars(args).items() if k != "func"},
     }
     (out / f"{args.model}.json").write_text(json.dumps(record, indent=2, default=str))
-    print(f"{args.model} on {prepared.name} ({split_kind} split), trained in {train_s:.1f} s on {device}")
+    where = f"{device}" + (f" x {ctx.world_size} processes ({ctx.backend})" if ctx.distributed else "")
+    print(f"{args.model} on {prepared.name} ({split_kind} split), trained in {train_s:.1f} s on {where}")
     print(f"test metrics ({metrics['num_users']} users):\n{_format_metrics(metrics, args.k)}")
     print(f"checkpoint: {ckpt}")
     if history is not None and history["loss"]:
@@ -316,8 +344,16 @@ def _plot(history: dict[str, Any], path: Path, title: str) -> Path:
     )
 
 
-def _run_evaluate(args: argparse.Namespace) -> int:
-    from agentrec.evaluate import evaluate
+def load_checkpoint_data(args: argparse.Namespace) -> tuple[Path, Any, Any]:
+    """``(checkpoint, prepared data, model)`` for ``--checkpoint`` (dataset, split and seed from its ``.json``).
+
+    Under ``torchrun`` rank 0 prepares the data first and the other ranks read its cache.
+
+    Raises:
+        FileNotFoundError: when the checkpoint does not exist.
+        ValueError: when the dataset cannot be told, or ``--k`` is outside the catalogue.
+    """
+    from agentrec import distributed as dist
     from agentrec.graph import build_graph
     from agentrec.models.registry import load_model
 
@@ -334,12 +370,28 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     split = args.split or record.get("split_arg") or "auto"
     seed = args.seed if args.seed is not None else int(record.get("seed", 0))
     paths = Paths.from_env(args.data_dir, args.artifacts_dir)
-    prepared = _prepare(dataset, split, seed, paths)
+    with dist.main_first():
+        prepared = _prepare(dataset, split, seed, paths)
     graph = build_graph(prepared.split.train)
     model = load_model(ckpt, graph)  # raises when the checkpoint was trained on other data
     if not 0 < args.k <= model.num_items:
         raise ValueError(f"--k must be in [1, {model.num_items}] (the catalogue size), got {args.k}")
-    metrics = evaluate(model, prepared.split, ks=(args.k,), part="test").to_dict()
-    print(f"{ckpt.name} on {prepared.name} ({prepared.split.name} split), {metrics['num_users']} test users:")
-    print(_format_metrics(metrics, args.k))
+    return ckpt, prepared, model
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from agentrec import distributed as dist
+    from agentrec.evaluate import evaluate_distributed
+
+    ctx = dist.init_from_env("cpu")  # under torchrun: the users are shared out over the ranks
+    try:
+        ckpt, prepared, model = load_checkpoint_data(args)
+        metrics = evaluate_distributed(model, prepared.split, ks=(args.k,), part="test").to_dict()
+    except BaseException:
+        dist.finish(wait=False)
+        raise
+    dist.finish()
+    if ctx.is_main:
+        print(f"{ckpt.name} on {prepared.name} ({prepared.split.name} split), {metrics['num_users']} test users:")
+        print(_format_metrics(metrics, args.k))
     return 0
