@@ -198,7 +198,7 @@ class LLMAgent:
             return {catalog[i].item_id: catalog[i].title for i in list(tools.turn.allowed_item_indices)}
 
         emit = (lambda piece: on_event(StreamEvent("token", piece))) if on_event is not None else None
-        gate = ReplyGate(emit, turn_titles, safe_text=f"{message} {liked}")
+        gate = ReplyGate(emit, turn_titles, safe_text=f"{message} {liked}", catalog_ids=tools.ids_titled)
         messages: list[Any] = [
             *history_messages(state, MAX_HISTORY_MESSAGES, current=message),
             HumanMessage(text or "(empty)"),
@@ -243,7 +243,7 @@ class LLMAgent:
         """Each accepted item's reason without sentences naming other items of the turn or instruction-like text."""
         out = []
         for rec in accepted:
-            check = ReplyGate(None, turn_titles, safe_text=gate._safe_text)
+            check = ReplyGate(None, turn_titles, safe_text=gate._safe_text, catalog_ids=gate._catalog_ids)
             reason = check.finish({rec.item_id: rec.title}, [("reason", rec.reason)])
             out.append(rec if reason == rec.reason else replace(rec, reason=reason or "It fits what you asked for."))
         return out

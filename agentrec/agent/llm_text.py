@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 
-__all__ = ["INJECTION", "ReplyGate", "TitleMatcher", "partial_json_string", "strip_think"]
+__all__ = ["INJECTION", "ReplyGate", "TitleMatcher", "partial_json_string", "strip_think", "title_spans"]
 
 INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|rules|prompt|guidelines)\b"
@@ -27,6 +27,8 @@ _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+|\n+")
 _TITLE_YEAR = re.compile(r"([A-Z0-9][^\n.!?()]{1,70}?)\s*\((1[89]\d\d|20\d\d)\)")
 _ID_MENTION = re.compile(r"\b(?:item(?:_id)?|id)\s*[=:#]?\s*([A-Za-z0-9_-]+)", re.IGNORECASE)
+_CAP_WORD = re.compile(r"[A-Z0-9][\w'’&:!-]*")
+_LINK_WORDS = {"of", "the", "and", "a", "an", "in", "on", "to", "for", "with", "at", "from", "&", "-"}
 _INTERNALS = re.compile(r"Returning structured response|RecommendationList|\"item_id\"|tool_call", re.IGNORECASE)
 
 
@@ -97,6 +99,41 @@ class TitleMatcher:
         return {key for key, pat in self._patterns if pat.search(sentence)}
 
 
+def title_spans(sentence: str, max_words: int = 8) -> list[str]:
+    """Word runs of ``sentence`` that could be a title: capitalised words, joined by small linking words.
+
+    Every sub-run that starts and ends with a capitalised word is returned; a lone word only when it is not the
+    first of the sentence and has at least five characters (so "Here", "Heat" at the start are not titles).
+    """
+    words = sentence.replace("*", " ").replace('"', " ").split()
+    out: list[str] = []
+    run: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        while run and run[-1][1].lower() in _LINK_WORDS:
+            run.pop()
+        for a in range(len(run)):
+            if run[a][1].lower() in _LINK_WORDS:
+                continue
+            for b in range(a, min(len(run), a + max_words)):
+                if run[b][1].lower() in _LINK_WORDS:
+                    continue
+                if a == b and (run[a][0] == 0 or len(run[a][1].strip(".,;:!?")) < 5):
+                    continue
+                out.append(" ".join(w for _, w in run[a : b + 1]).strip(".,;:!?'’()"))
+        run.clear()
+
+    for n, word in enumerate(words):
+        if _CAP_WORD.match(word) or (run and word.lower() in _LINK_WORDS):
+            run.append((n, word))
+            if re.search(r"[.,;:!?)]$", word):
+                flush()
+        else:
+            flush()
+    flush()
+    return out
+
+
 class ReplyGate:
     """Streams safe sentences of the model's text and holds back the rest until :meth:`finish` decides.
 
@@ -105,6 +142,8 @@ class ReplyGate:
         turn_titles: returns item id -> title for the items this turn's tools handed out (read when needed,
             as the turn grows).
         safe_text: text whose titles may always be named (the user's message, what they liked).
+        catalog_ids: the ids of the catalogue items with exactly this title (any title of the catalogue, so a
+            model naming an item no tool returned is caught too); None to check only this turn's items.
     """
 
     def __init__(
@@ -112,10 +151,12 @@ class ReplyGate:
         emit: Callable[[str], None] | None,
         turn_titles: Callable[[], dict[str, str]],
         safe_text: str = "",
+        catalog_ids: Callable[[str], list[str]] | None = None,
     ) -> None:
         self._emit = emit
         self._turn_titles = turn_titles
         self._safe_text = safe_text
+        self._catalog_ids = catalog_ids
         self._lock = threading.Lock()
         self._segments: dict[str, str] = {}  # segment key -> raw text so far
         self._emitted: list[str] = []  # sentences passed on, in order
@@ -164,7 +205,19 @@ class ReplyGate:
         if any(m.group(1) in titles for m in _ID_MENTION.finditer(sentence)):
             return True
         named = TitleMatcher(titles).named(sentence)
-        return bool(named - self._safe_ids(named))
+        return bool(named - self._safe_ids(named)) or bool(self._catalogue_named(sentence, {}))
+
+    def _catalogue_named(self, sentence: str, accepted: dict[str, str]) -> list[str]:
+        """Catalogue titles in ``sentence`` of items neither accepted nor named by the user."""
+        if self._catalog_ids is None:
+            return []
+        bad = []
+        safe = self._safe_text.lower()
+        for span in title_spans(sentence):
+            ids = self._catalog_ids(span)
+            if ids and not set(ids) & set(accepted) and span.lower() not in safe:
+                bad.append(span)
+        return bad
 
     def _safe_ids(self, ids: Iterable[str]) -> set[str]:
         titles = self._turn_titles()
@@ -208,7 +261,7 @@ class ReplyGate:
         titles = {**self._turn_titles(), **accepted}
         named = TitleMatcher(titles).named(sentence)
         bad = named - set(accepted) - self._safe_ids(named)
-        if bad:
+        if bad or self._catalogue_named(sentence, accepted):
             return False
         ok_titles = TitleMatcher(accepted)
         for m in _TITLE_YEAR.finditer(sentence):  # "Knives Out (2019)": a title the guard did not accept

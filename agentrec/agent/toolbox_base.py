@@ -98,6 +98,19 @@ class ToolboxBase:
 
         return self._cached("rows", build)  # type: ignore[no-any-return]
 
+    def ids_titled(self, title: str) -> list[str]:
+        """Ids of the items whose title is ``title`` exactly, once normalised (case, articles, a year)."""
+        from agentrec.agent.titles import normalize_title
+
+        def build() -> dict[str, list[str]]:
+            table: dict[str, list[str]] = {}
+            for it in self.catalog.items:
+                table.setdefault(normalize_title(it.title), []).append(it.item_id)
+            return table
+
+        table: dict[str, list[str]] = self._cached("ids_titled", build)
+        return table.get(normalize_title(title), [])
+
     # ----------------------------------------------------------------- turn bookkeeping
     def new_turn(
         self, state: ConversationState | None = None, *, text: str = "", filters: Filters | None = None
