@@ -120,7 +120,8 @@ def _error_type(status: int) -> tuple[str, str | None]:
 def estimate_tokens(body: Mapping[str, Any]) -> int:
     """Prompt tokens of a chat request, estimated as a quarter of the characters of its messages and tool
     schemas in JSON (the usual rule of thumb for English and JSON with OpenAI-style tokenizers)."""
-    sent = json.dumps({"messages": body.get("messages", []), "tools": body.get("tools", [])}, ensure_ascii=False)
+    payload = {"messages": body.get("messages", []), "tools": body.get("tools", [])}
+    sent = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return max(1, len(sent) // 4)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_one_shared_filters_object_generated_from_the_schema(tools):
         # No repeated parameter block: each tool refers to the one Filters object of the system prompt.
         assert "$defs" not in props and "system prompt" in props["properties"]["filters"]["description"]
     spec = filters_spec(tools["_box"].schema)
-    keys = {line.split("`")[1] for line in spec.splitlines()}
+    keys = set(re.findall(r"`(\w+)`", spec))
     assert {"genre", "genre_match", "exclude_genre", "year_min", "year_max", "year_ranges", "tag"} <= keys
     assert "Sci-Fi" in spec  # the catalogue's genres are listed for the LLM, once
     prompt = system_prompt(catalog="tiny", k=3, state="", filters=spec)
@@ -166,7 +167,7 @@ def test_prompts_are_the_repository_files():
 def test_each_tool_is_defined_once_on_the_toolbox(tools):
     import inspect
 
-    from agentrec.agent.lctools import parse_google_docstring, tool_from_method
+    from agentrec.agent.lctools import FILTERS_DOC, parse_google_docstring, tool_from_method
     from agentrec.agent.toolbox import Toolbox
 
     for name in TOOL_NAMES:
@@ -176,7 +177,7 @@ def test_each_tool_is_defined_once_on_the_toolbox(tools):
         params = [p for p in inspect.signature(method).parameters if p != "self"]
         props = tools[name].args_schema.model_json_schema()["properties"]
         assert list(props) == params == list(args)
-        assert all(props[p]["description"].startswith(args[p]) for p in params)
+        assert all(props[p]["description"] == (FILTERS_DOC if p == "filters" else args[p]) for p in params)
 
     class Undocumented:
         schema = tools["_box"].schema

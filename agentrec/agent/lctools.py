@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TOOL_NAMES",
+    "USER_TOOLS",
     "filters_spec",
     "history_messages",
     "make_langchain_tools",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 TOOL_NAMES = ("search_catalog", "recommend_for_user", "similar_items", "explain", "user_profile", "lookup_title")
+USER_TOOLS = ("recommend_for_user", "user_profile")  # shown to the model only when the user is known
 MAX_TOOL_K = 50  # the LLM may ask for more; more than this only fills its context
 
 
@@ -92,7 +94,7 @@ def parse_google_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return head.strip(), args
 
 
-FILTERS_DOC = "hard constraints, as the Filters object described in the system prompt; only what the person asked for"
+FILTERS_DOC = "hard constraints: the Filters object of the system prompt"
 
 
 def tool_from_method(toolbox: Toolbox, name: str) -> BaseTool:
@@ -119,7 +121,7 @@ def tool_from_method(toolbox: Toolbox, name: str) -> BaseTool:
             raise ValueError(f"Toolbox.{name}: argument {arg!r} is not described in the docstring (the LLM's prompt)")
         kind = dict[str, Any] | None if arg == "filters" else hints[arg]
         default = ... if param.default is inspect.Parameter.empty else param.default
-        doc = f"{docs[arg]} ({FILTERS_DOC})" if arg == "filters" else docs[arg]
+        doc = FILTERS_DOC if arg == "filters" else docs[arg]  # described once, in the system prompt
         fields[arg] = (kind, Field(default=default, description=doc))
 
     def call(runtime: ToolRuntime = None, **kwargs: Any) -> tuple[str, Any]:  # type: ignore[assignment]
@@ -144,11 +146,21 @@ def tool_from_method(toolbox: Toolbox, name: str) -> BaseTool:
     )
 
 
-def filters_spec(schema: CatalogSchema) -> str:
-    """The shared Filters object in a few lines for the system prompt (one line per key)."""
-    from agentrec.schema_args import filter_arg_specs
-
-    return "\n".join(f"- `{key}` ({kind}): {doc}" for key, (kind, doc) in filter_arg_specs(schema).items())
+def filters_spec(schema: CatalogSchema, *, show_all: int = 30) -> str:
+    """The shared Filters object for the system prompt, one line per facet (its keys, values or span)."""
+    lines = []
+    for f in schema.categorical:
+        values = f.values if len(f.values) <= show_all else (*f.values[:6], f"... {len(f.values)} values")
+        shown = f": {', '.join(values)}" if values else ""
+        lines.append(f"- `{f.name}` [values], `{f.name}_match` ('all'|'any'), `exclude_{f.name}` [values]{shown}")
+    for f in schema.numeric:
+        span = f"; spans {f.format_number(f.bounds[0])} to {f.format_number(f.bounds[1])}" if f.bounds else ""
+        unit = f" in {f.unit}" if f.unit else ""
+        lines.append(
+            f"- `{f.name}_min`, `{f.name}_max`, `{f.name}_ranges` [[min, max], ...] (either/or), "
+            f"`exclude_{f.name}_min`, `exclude_{f.name}_max`{unit}{span}"
+        )
+    return "\n".join(lines)
 
 
 def make_langchain_tools(toolbox: Toolbox) -> list[BaseTool]:

@@ -183,14 +183,15 @@ class LLMAgent:
     ) -> LLMResult:
         from langchain_core.messages import HumanMessage
 
-        from agentrec.agent.lctools import history_messages
+        from agentrec.agent.lctools import TOOL_NAMES, USER_TOOLS, history_messages
 
         k = int(getattr(state, "k", 10))
         text = message.strip()
         if len(text) > MAX_MESSAGE_CHARS:
             text = text[:MAX_MESSAGE_CHARS] + " [message cut]"
         graph = self._build()  # LLMUnavailable when no usable client can be configured
-        context = {"system_prompt": self.system_prompt(state), "tools": tools, "budget": budget}
+        shown = [n for n in TOOL_NAMES if state.user_id is not None or n not in USER_TOOLS]
+        context = {"system_prompt": self.system_prompt(state), "tools": tools, "budget": budget, "tool_names": shown}
         catalog = tools.catalog
         liked = " ".join(catalog[i].title for i in (*state.liked, *state.last_shown) if 0 <= i < len(catalog))
 

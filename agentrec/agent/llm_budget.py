@@ -4,6 +4,8 @@ A :class:`TurnBudget` travels in the graph's runtime context (one per turn, so t
 never share one). Tool calls beyond ``max_tool_calls`` are not run: the model is told to give its final answer
 with what it has. Once the turn has used ``max_tokens`` tokens, or the model insists on tools after being told
 to stop, the loop ends without another model call; the caller then fills the answer deterministically.
+A context's ``"tool_names"`` narrows the tools the model is shown (a turn without a known user leaves out the
+per-user tools: fewer tokens per call).
 """
 
 from __future__ import annotations
@@ -61,8 +63,8 @@ class TurnBudget:
 
 
 def budget_middleware(final_tool: str) -> list[Any]:
-    """The middleware enforcing a context's ``"budget"`` (a :class:`TurnBudget`); no budget, no limit."""
-    from langchain.agents.middleware import after_model, before_model, wrap_tool_call
+    """The middleware enforcing a context's ``"budget"`` (a :class:`TurnBudget`) and ``"tool_names"``."""
+    from langchain.agents.middleware import after_model, before_model, wrap_model_call, wrap_tool_call
     from langchain_core.messages import ToolMessage
 
     def budget_of(runtime: Any) -> TurnBudget | None:
@@ -100,4 +102,12 @@ def budget_middleware(final_tool: str) -> list[Any]:
             status="error",
         )
 
-    return [stop_when_spent, count_tokens, cap_tool_calls]
+    @wrap_model_call
+    def narrow_tools(request: Any, handler: Any) -> Any:
+        context = getattr(request.runtime, "context", None) or {}
+        names = context.get("tool_names") if isinstance(context, dict) else None
+        if names:
+            request = request.override(tools=[t for t in request.tools if getattr(t, "name", None) in names])
+        return handler(request)
+
+    return [stop_when_spent, count_tokens, cap_tool_calls, narrow_tools]

@@ -72,7 +72,7 @@ def final_schema() -> type:
     from pydantic import BaseModel, Field
 
     class RecommendedItem(BaseModel):
-        """One recommended item."""
+        """One item."""
 
         item_id: str | int | float = Field(description="the id exactly as a tool result showed it")
         reason: str = Field(default="", description="one or two sentences for the person: why it fits")
@@ -81,10 +81,7 @@ def final_schema() -> type:
         )
 
     class RecommendationList(BaseModel):
-        """Your final answer, called once at the end: a short message and the items, best first.
-
-        To ask the person a question instead, give the question as message and no items.
-        """
+        """Your final answer, once, at the end: a short message and the items (or a question and no items)."""
 
         message: str = Field(description="one or two sentences for the person (or your question)")
         items: list[RecommendedItem] = Field(default_factory=list, description="the recommendations, best first")

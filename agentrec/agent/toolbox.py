@@ -130,17 +130,14 @@ class Toolbox(ToolboxBase):
     # Each tool below is defined once: its signature and Google docstring are also what the LLM sees
     # (agentrec.agent.lctools builds the LangChain tools from them; ``filters`` gets the schema's model).
     def search_catalog(self, description: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
-        """Search the catalogue by meaning, with optional hard filters. Use it for requests described in words.
+        """Search the catalogue by meaning, with optional hard filters, for requests described in words.
 
-        Returns JSON rows (id, title, facets, snippet, tags, interactions, mean_rating). Only ids shown by tools
-        may be recommended.
+        Returns JSON rows (id, title, facets, snippet, tags, interactions, mean_rating).
 
         Args:
-            description: what the person wants in their own words, e.g. "slow-burn space horror"; leave the
-                filters out of this text.
-            filters: hard constraints every result must meet, keyed by the catalogue's facets; leave out what
-                the person did not ask for.
-            k: how many results to return (1-50).
+            description: what the person wants in their own words, e.g. "slow-burn space horror".
+            filters: hard constraints every result must meet, keyed by the catalogue's facets.
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         query = Query(text=str(description or ""), filters=self.make_filters(filters), k=k)
@@ -149,15 +146,13 @@ class Toolbox(ToolboxBase):
     def recommend_for_user(
         self, user_id: str, description: str = "", filters: Mapping[str, Any] | None = None, k: int = 10
     ) -> ToolResult:
-        """Personalised recommendations for a known user, from their interaction history (graph model).
-
-        Already-seen items are excluded. Returns JSON rows like search_catalog.
+        """Personalised picks for a known user from their history (graph model); rows like search_catalog.
 
         Args:
-            user_id: the user's id exactly as given in the conversation state, e.g. "42".
-            description: optional words about what they want now, e.g. "something light"; "" for none.
+            user_id: the user's id as given in the conversation state.
+            description: optional words about what they want now, e.g. "something light".
             filters: hard constraints every result must meet, keyed by the catalogue's facets.
-            k: how many results to return (1-50).
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         uid = str(user_id).strip()
@@ -170,14 +165,12 @@ class Toolbox(ToolboxBase):
         return self.retrieve(query, tool="recommend_for_user")
 
     def similar_items(self, title_or_id: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
-        """Items similar to one item: people who liked it also liked them. For "more like <title>".
-
-        Returns JSON rows like search_catalog.
+        """Items people who liked one item also liked, for "more like <title>"; rows like search_catalog.
 
         Args:
-            title_or_id: the item's item_id (preferred) or its title, e.g. "Alien (1979)".
+            title_or_id: the item's id (preferred) or its title.
             filters: hard constraints every result must meet, keyed by the catalogue's facets.
-            k: how many results to return (1-50).
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         idx = self.resolve_item(title_or_id)
@@ -185,14 +178,12 @@ class Toolbox(ToolboxBase):
         return self.retrieve(query, tool="similar_items")
 
     def explain(self, item: str, user_id: str | None = None, liked: list[str] | None = None) -> ToolResult:
-        """Evidence for why an item suits the person: paths through the data, each with a reference like "p3".
-
-        Cite these references in the evidence of your final answer.
+        """Evidence why an item suits the person: paths through the data, each with a reference ("p3") to cite.
 
         Args:
-            item: the item_id (preferred) or title of the item to explain.
-            user_id: the known user's id, when there is one.
-            liked: item_ids or titles the person said they like, when there is no user id.
+            item: the item's id (preferred) or title.
+            user_id: the known user's id, if any.
+            liked: ids or titles the person said they like, if no user id.
         """
         idx = self.resolve_item(item)
         user: str | Sequence[int] | None
@@ -220,13 +211,11 @@ class Toolbox(ToolboxBase):
         return ToolResult(f"{it.display_title} (id={it.item_id}):\n" + "\n".join(lines), paths)
 
     def user_profile(self, user_id: str, k: int = 10) -> ToolResult:
-        """What a known user liked most and their favourite values of the catalogue's main facet (e.g. genres).
-
-        Use it to understand their taste.
+        """What a known user liked most and their favourite values of the main facet (e.g. genres).
 
         Args:
-            user_id: the user's id exactly as given in the conversation state.
-            k: how many of their favourite items to list (1-50).
+            user_id: the user's id as given in the conversation state.
+            k: how many favourite items (1-50).
         """
         uid = str(user_id).strip()
         if not self.is_known_user(uid):
@@ -252,13 +241,11 @@ class Toolbox(ToolboxBase):
         return ToolResult(text, profile)
 
     def lookup_title(self, title: str, k: int = 5) -> ToolResult:
-        """Find items by (approximate) title, to get their id. Tolerates typos and a missing year.
-
-        Also the way to check titles you think of yourself: propose ones you know fit, then verify them here.
+        """Find items by approximate title (typos, no year): to get ids, and to verify titles you thought of.
 
         Args:
-            title: the title as the person wrote it, e.g. "the matrix" or "Toy Story 1995".
-            k: how many matches to return (1-50).
+            title: a title, e.g. "the matrix" or "Toy Story 1995".
+            k: how many matches (1-50).
         """
         k = self._check_k(k)
         hits = self.titles.lookup(str(title or ""), k=k)
