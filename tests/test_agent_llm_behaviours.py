@@ -106,6 +106,7 @@ def test_well_behaved(server, components):
     assert t.reply.mode == "llm:test-model" and ids(t) == ["3", "4"]  # the model's two picks, no fill
     assert t.streamed.startswith("Let me look.") and "Here are two picks." in t.streamed
     assert "Here are two picks." in t.reply.text and not any(e.name == "fill" for e in t.reply.trace)
+    assert t.reply.usage["input_tokens"] <= 6000  # the context stays small (bench/agent_llm_overhead.py: 3 calls)
 
 
 @pytest.mark.parametrize(
