@@ -317,3 +317,36 @@ def test_timeouts_fall_back_with_accounting(server, components):
     t = turn(agent, "an animated comedy")
     check(agent, t, llm_calls=1)
     assert t.reply.mode == "offline" and any("did not answer within" in n for n in t.reply.notes)
+
+
+def test_evidence_from_the_overview_is_checked_against_the_catalogue_text(server, components):
+    server.push(
+        tool_calls(("search_catalog", {"description": "animated comedy", "k": 5})),
+        answer(("3", ["overview: toys come alive"]), ("4", ["overview: a time-travelling ogre"]), fill=False),
+    )
+    agent = make_agent(server, components)
+    t = turn(agent, "an animated comedy")
+    check(agent, t, llm_calls=2)
+    assert ids(t) == ["3"]  # Shrek's overview says nothing of time travel: not evidence, and no fill was asked for
+    guard = next(e for e in t.reply.trace if e.kind == "guard")
+    assert "evidence" in guard.data["rejected"]["4"]
+
+
+def test_token_cap_ends_the_turn_and_fills_with_accounting(server, components):
+    server.push(*[tool_calls(("search_catalog", {"description": f"animated comedy {n}", "k": 5})) for n in range(5)])
+    agent = make_agent(server, components, max_turn_tokens=2500)  # about one model call of this catalogue
+    t = turn(agent, "an animated comedy")
+    check(agent, t)
+    assert t.reply.usage["llm_calls"] < 5 and server.remaining > 0  # stopped before the script ran out
+    assert any(e.name == "budget" and "limit of 2500" in e.detail for e in t.reply.trace)
+    assert ids(t) == ["3", "4"] and any("picked by the catalogue ranking" in n for n in t.reply.notes)
+
+
+def test_per_turn_caps_come_from_the_environment():
+    cfg = AgentConfig.from_env({"AGENTREC_LLM_MAX_TOOL_CALLS": "3", "AGENTREC_LLM_MAX_TURN_TOKENS": "9000"})
+    assert (cfg.max_tool_calls, cfg.max_turn_tokens) == (3, 9000)
+    assert (AgentConfig.from_env({}).max_tool_calls, AgentConfig.from_env({}).max_turn_tokens) == (6, 30000)
+    with pytest.raises(ValueError, match="AGENTREC_LLM_MAX_TOOL_CALLS must be a whole number, got 'six'"):
+        AgentConfig.from_env({"AGENTREC_LLM_MAX_TOOL_CALLS": "six"})
+    with pytest.raises(ValueError, match="AGENTREC_LLM_MAX_TURN_TOKENS must be at least 1"):
+        AgentConfig.from_env({"AGENTREC_LLM_MAX_TURN_TOKENS": "0"})
