@@ -350,3 +350,21 @@ def test_per_turn_caps_come_from_the_environment():
         AgentConfig.from_env({"AGENTREC_LLM_MAX_TOOL_CALLS": "six"})
     with pytest.raises(ValueError, match="AGENTREC_LLM_MAX_TURN_TOKENS must be at least 1"):
         AgentConfig.from_env({"AGENTREC_LLM_MAX_TURN_TOKENS": "0"})
+
+
+def test_only_stated_constraints_are_hard_what_the_planner_read_in_is_a_suggestion(server, components):
+    # "funny" is read as Comedy by a synonym (a suggestion the model may drop); "no horror" is stated (hard).
+    server.push(
+        tool_calls(("search_catalog", {"description": "funny", "k": 5}), ("lookup_title", {"title": "Alien"})),
+        answer(("5", ["genre: Adventure"]), ("0", ["genre: Sci-Fi"]), ("1", ["genre: Action"]), message="Three picks."),
+    )
+    agent = make_agent(server, components)
+    t = turn(agent, "something funny, but no horror")
+    check(agent, t, llm_calls=2)
+    system = server.chat_requests[0]["messages"][0]["content"]
+    assert "Hard constraints the person stated (still in force): not Horror" in system
+    assert "Suggestions read from the request (not stated; use them or not): genre Comedy" in system
+    assert ids(t)[:2] == ["5", "1"]  # Finding Nemo and Aliens are no comedies: the model's call to make
+    assert "0" not in ids(t)  # Alien is horror: refused, however the model found it
+    guard = next(e for e in t.reply.trace if e.kind == "guard")
+    assert "Horror" in guard.data["rejected"]["0"]

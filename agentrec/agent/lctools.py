@@ -222,20 +222,46 @@ def render_state(state: ConversationState, toolbox: Toolbox) -> str:
 
 
 def stated_filters(state: ConversationState) -> Filters:
-    """The conversation's hard constraints without the values only inferred from topic words ("kid" -> a genre)."""
+    """The conversation's hard constraints as the person stated them.
+
+    Exclusions and ranges stay hard. A wanted value stays hard only when the person used its own words (a word of
+    the value, or one sharing its first letters: "animated" for Animation, "sci-fi please" for Sci-Fi); a value
+    the planner read from a synonym or a topic word ("for my kids" -> Children, "funny" -> Comedy) is left to
+    the model as a suggestion (:func:`suggestions`).
+    """
     f = state.filters
+    said = _said_words(state)
     inferred = state.wish.inferred
-    if not inferred:
-        return f
-    include = {k: tuple(v for v in vals if v not in inferred.get(k, ())) for k, vals in f.include.items()}
+    include = {
+        k: tuple(v for v in vals if v not in inferred.get(k, ()) and _named(v, said)) for k, vals in f.include.items()
+    }
     include = {k: v for k, v in include.items() if v}
+    if include == dict(f.include):
+        return f
     return replace(f, include=include, match={k: m for k, m in f.match.items() if k in include})
+
+
+def _said_words(state: ConversationState) -> set[str]:
+    text = " ".join(str(m.get("content", "")) for m in state.messages if m.get("role") == "user")
+    return set(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+def _named(value: str, said: set[str]) -> bool:
+    """True when one of ``value``'s words (3+ letters) is one of ``said`` or shares its first five letters."""
+    for word in re.findall(r"[a-z0-9]+", value.casefold()):
+        if len(word) < 3 and word not in said:
+            continue
+        stem = word[:5]
+        if any(w == word or (len(w) >= 3 and (w.startswith(stem) or word.startswith(w[:5]))) for w in said):
+            return True
+    return False
 
 
 def suggestions(state: ConversationState) -> list[str]:
     """What the planner read into the request without the person stating it: inferred values and soft wishes."""
-    wish = state.wish
-    out = [f"{facet} {', '.join(vals)}" for facet, vals in wish.inferred.items() if vals]
+    wish, stated = state.wish, stated_filters(state)
+    demoted = {k: [v for v in vals if v not in stated.include.get(k, ())] for k, vals in state.filters.include.items()}
+    out = [f"{facet} {', '.join(vals)}" for facet, vals in demoted.items() if vals]
     out += [f"prefer {facet} {', '.join(vals)}" for facet, vals in wish.prefer.items() if vals]
     out += [f"rather not {facet} {', '.join(vals)}" for facet, vals in wish.avoid.items() if vals]
     out += [f"rather not {', '.join(wish.avoid_terms)}"] if wish.avoid_terms else []
