@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 import types
@@ -129,15 +128,15 @@ class SlowCountingPaths(dict):
 
 
 def test_parallel_explain_calls_get_distinct_path_references(comps: types.SimpleNamespace) -> None:
-    """An LLM may call explain several times at once (LangChain runs each call in a worker thread that copies
-    the turn's context): every path handed out keeps its own reference, and each reference names its path."""
+    """An LLM may call explain several times at once (LangChain runs each call in a worker thread, on the toolbox
+    view bound to the turn): every path handed out keeps its own reference, and each reference names its path."""
     tb = Toolbox(comps)
     turn = tb.begin_turn()
     turn.paths = SlowCountingPaths()
     items = ["Aliens", "Alien", "The Thing", "Toy Story", "Shrek", "Finding Nemo", "Inception"] * 3
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ctx = contextvars.copy_context()
-        results = list(pool.map(lambda title: ctx.copy().run(tb.explain, title, liked=["Alien"]), items))
+        view = tb.bind(turn)
+        results = list(pool.map(lambda title: view.explain(title, liked=["Alien"]), items))
     handed_out = [p for r in results for p in r.artifact]
     assert handed_out and tb.paths is turn.paths
     assert len(dict(turn.paths)) == len(handed_out)  # no reference was given twice (one path overwriting another)
