@@ -240,9 +240,10 @@ class LLMAgent:
     def _clean_reasons(accepted: list[Any], turn_titles: Callable[[], dict[str, str]], gate: ReplyGate) -> list[Any]:
         """Each accepted item's reason without sentences naming other items of the turn or instruction-like text."""
         out = []
+        titles = {r.item_id: r.title for r in accepted}  # a reason may compare with another accepted item
         for rec in accepted:
             check = ReplyGate(None, turn_titles, safe_text=gate._safe_text, catalog_ids=gate._catalog_ids)
-            reason = check.finish({rec.item_id: rec.title}, [("reason", rec.reason)])
+            reason = check.finish(titles, [("reason", rec.reason)])
             out.append(rec if reason == rec.reason else replace(rec, reason=reason or "It fits what you asked for."))
         return out
 
