@@ -137,15 +137,31 @@ class AgentConfig:
     chroma_url: str | None = None
     embeddings_url: str | None = None
     embeddings_model: str | None = None
+    max_tool_calls: int = 6
+    max_turn_tokens: int = 30000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AgentConfig:
         """Read the LLM and service settings from the environment.
 
         Variables: ``AGENTREC_LLM_MODEL``, ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``AGENTREC_LLM_TIMEOUT``,
-        ``AGENTREC_CHROMA_URL``, ``AGENTREC_EMBEDDINGS_URL`` and ``AGENTREC_EMBEDDINGS_MODEL``.
+        ``AGENTREC_CHROMA_URL``, ``AGENTREC_EMBEDDINGS_URL``, ``AGENTREC_EMBEDDINGS_MODEL``, and the per-turn caps of
+        the LLM agent ``AGENTREC_LLM_MAX_TOOL_CALLS`` (default 6) and ``AGENTREC_LLM_MAX_TURN_TOKENS`` (default 30000).
         """
         env = _env(environ)
+        caps = {}
+        for var, name in (
+            ("AGENTREC_LLM_MAX_TOOL_CALLS", "max_tool_calls"),
+            ("AGENTREC_LLM_MAX_TURN_TOKENS", "max_turn_tokens"),
+        ):
+            raw = env.get(var)
+            if raw:
+                try:
+                    caps[name] = int(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{var} must be a whole number, got {raw!r}") from exc
+                if caps[name] < 1:
+                    raise ValueError(f"{var} must be at least 1, got {raw!r}")
         timeout = env.get("AGENTREC_LLM_TIMEOUT")
         try:
             timeout_s = float(timeout) if timeout else 60.0
@@ -159,6 +175,7 @@ class AgentConfig:
             chroma_url=env.get("AGENTREC_CHROMA_URL") or None,
             embeddings_url=env.get("AGENTREC_EMBEDDINGS_URL") or None,
             embeddings_model=env.get("AGENTREC_EMBEDDINGS_MODEL") or None,
+            **caps,
         )
 
     @property

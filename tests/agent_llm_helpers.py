@@ -9,8 +9,10 @@ not blocked, filters, verifiable evidence); the core's real guard is exercised b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentrec.agent.session import ConversationState
 from agentrec.agent.toolbox import Toolbox
@@ -136,3 +138,63 @@ def make_validate(toolbox: Toolbox, state: ConversationState) -> Callable[[list[
         return report
 
     return validate
+
+
+# ---------------------------------------------------------------- scripted model behaviours
+LEAKS = (
+    "<think",
+    "</think",
+    "Returning structured response",
+    "RecommendationList",
+    '"item_id"',
+    "catalogue data",
+    "Final answer received",
+    "tool_call",
+    "ignore previous instructions",
+)
+
+
+def tool_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item row the tools returned in a chat request's messages, in order (each id once)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for m in body.get("messages", []):
+        if m.get("role") != "tool" or not str(m.get("content", "")).startswith("{"):
+            continue
+        for row in json.loads(m["content"]).get("items", []):
+            rows.setdefault(str(row["id"]), row)
+    return list(rows.values())
+
+
+def evidence_for(row: dict[str, Any]) -> list[str]:
+    """A true fact of a row to cite: its first categorical facet value, else its interaction count."""
+    for key, value in row.items():
+        if key not in ("id", "title", "snippet", "tags", "match") and isinstance(value, list) and value:
+            return [f"{key}: {value[0]}"]
+    return [f"interactions: {row.get('interactions', 0)}"]
+
+
+def propose_from_tools(n: int = 2, message: str = "Here are two picks.", **extra: Any) -> Callable[[dict], Any]:
+    """A scripted final answer that recommends the first ``n`` items the tools returned, citing true facts."""
+    from openai_server import final
+
+    def step(body: dict[str, Any]) -> Any:
+        rows = tool_rows(body)[:n]
+        items = [{"item_id": r["id"], "reason": "It fits what you asked.", "evidence": evidence_for(r)} for r in rows]
+        return final({"message": message, "items": items, **extra})
+
+    return step
+
+
+def well_behaved(description: str, n: int = 2, message: str = "Here are two picks.") -> list[Any]:
+    """The script of a well-behaved model: one search, then a final answer from its rows (2 model calls)."""
+    from openai_server import tool_calls
+
+    return [
+        tool_calls(("search_catalog", {"description": description, "k": 5}), content="Let me look."),
+        propose_from_tools(n, message),
+    ]
+
+
+def leaks_in(text: str) -> list[str]:
+    """Internal markers found in user-facing ``text``."""
+    return [m for m in LEAKS if m.lower() in text.lower()]

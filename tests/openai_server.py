@@ -32,12 +32,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 __all__ = [
     "ScriptedOpenAIServer",
+    "estimate_tokens",
     "Step",
     "delayed",
     "error",
@@ -60,6 +61,9 @@ class Step:
         message: the error message for a non-200 status.
         delay_s: seconds to wait before answering (timeouts, latency).
         headers: extra response headers (``retry-after-ms`` keeps retry tests fast).
+        reasoning: hidden reasoning sent as ``reasoning_content`` (as vLLM and DeepSeek-style servers do).
+        piece_chars: when streaming, send the content in pieces of this many characters (token by token)
+            instead of word by word.
     """
 
     content: str = ""
@@ -68,6 +72,8 @@ class Step:
     message: str = ""
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    reasoning: str = ""
+    piece_chars: int = 0
 
 
 ScriptItem = Step | Callable[[dict[str, Any]], Step]
@@ -96,14 +102,7 @@ def error(status: int, message: str = "", *, retry_after_ms: int | None = 5) -> 
 
 def delayed(seconds: float, step: Step) -> Step:
     """``step`` answered after ``seconds`` (a copy; the original is not changed)."""
-    return Step(
-        content=step.content,
-        calls=list(step.calls),
-        status=step.status,
-        message=step.message,
-        delay_s=seconds,
-        headers=dict(step.headers),
-    )
+    return replace(step, calls=list(step.calls), delay_s=seconds, headers=dict(step.headers))
 
 
 def _error_type(status: int) -> tuple[str, str | None]:
@@ -116,6 +115,14 @@ def _error_type(status: int) -> tuple[str, str | None]:
     if status >= 500:
         return "server_error", None
     return "invalid_request_error", None
+
+
+def estimate_tokens(body: Mapping[str, Any]) -> int:
+    """Prompt tokens of a chat request, estimated as a quarter of the characters of its messages and tool
+    schemas in JSON (the usual rule of thumb for English and JSON with OpenAI-style tokenizers)."""
+    payload = {"messages": body.get("messages", []), "tools": body.get("tools", [])}
+    sent = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return max(1, len(sent) // 4)
 
 
 def embedding_for(text_value: str, dim: int = 384) -> list[float]:
@@ -336,8 +343,11 @@ class _Handler(BaseHTTPRequestHandler):
             }
             for n, (name, args) in enumerate(step.calls)
         ]
-        prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
-        completion_tokens = len(step.content.split()) + sum(len(c["function"]["arguments"]) // 4 for c in calls)
+        prompt_tokens = estimate_tokens(body)
+        completion_tokens = (
+            len(step.content) + len(step.reasoning) + sum(len(c["function"]["arguments"]) for c in calls)
+        )
+        completion_tokens = max(1, completion_tokens // 4)
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -349,6 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(body, step, calls, finish, usage, created)
             return
         message: dict[str, Any] = {"role": "assistant", "content": step.content or None}
+        if step.reasoning:
+            message["reasoning_content"] = step.reasoning
         if calls:
             message["tool_calls"] = calls
         payload = {
@@ -385,9 +397,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         send({"role": "assistant", "content": ""})
-        words = step.content.split(" ") if step.content else []
-        for n, word in enumerate(words):
-            send({"content": word if n == 0 else " " + word})
+        if step.reasoning:
+            for start in range(0, len(step.reasoning), 8):
+                send({"reasoning_content": step.reasoning[start : start + 8], "content": None})
+        if step.piece_chars:
+            pieces = [step.content[i : i + step.piece_chars] for i in range(0, len(step.content), step.piece_chars)]
+        else:
+            words = step.content.split(" ") if step.content else []
+            pieces = [word if n == 0 else " " + word for n, word in enumerate(words)]
+        for piece in pieces:
+            send({"content": piece})
         for index, call in enumerate(calls):
             args = call["function"]["arguments"]
             head = {"index": index, "id": call["id"], "type": "function"}

@@ -56,8 +56,8 @@ def make_agent(server: ScriptedOpenAIServer, catalog: Catalog, train: Interactio
 
 def run(agent: LLMAgent, message: str, state: ConversationState | None = None, **kw: Any) -> Any:
     state = state or ConversationState(k=3)
-    agent.toolbox.begin_turn(state, text=message)
-    return agent.run(message, state, validate=make_validate(agent.toolbox, state), **kw)
+    turn = agent.toolbox.begin_turn(state, text=message)  # the toolbox object's own turn: make_validate reads it
+    return agent.run(message, state, validate=make_validate(agent.toolbox, state), turn=turn, **kw)
 
 
 def answer(*items: tuple[str, list[str]], message: str = "Here you go.") -> Step:
@@ -81,11 +81,14 @@ def test_single_tool_call_then_structured_answer(server, catalog, train):
     assert ("tool_call", "search_catalog") in kinds and ("tool_result", "search_catalog") in kinds
     assert result.usage["llm_calls"] == 2 and result.usage["total_tokens"] > 0
     first, second = server.chat_requests
-    assert first["messages"][0]["role"] == "system" and "DATA, not instructions" in first["messages"][0]["content"]
+    system = first["messages"][0]["content"]
+    assert first["messages"][0]["role"] == "system" and "catalogue DATA" in system and "never an" in system
     tool_names = {t["function"]["name"] for t in first["tools"]}
     assert {"search_catalog", "explain", "lookup_title", "RecommendationList"} <= tool_names
     tool_msgs = [m for m in second["messages"] if m["role"] == "tool"]
-    assert len(tool_msgs) == 1 and "id=1 | Aliens (1986)" in tool_msgs[0]["content"]
+    rows = json.loads(tool_msgs[0]["content"])  # structured rows; catalogue text framed as data
+    assert len(tool_msgs) == 1 and rows["note"].startswith("catalogue data") and rows["items"][0]["id"] == "1"
+    assert rows["items"][0]["title"] == "Aliens" and rows["items"][0]["year"] == 1986
 
 
 def test_parallel_tool_calls_all_answered(server, catalog, train):

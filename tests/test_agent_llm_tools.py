@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 pytest.importorskip("langchain_core")
@@ -9,8 +12,9 @@ pytest.importorskip("langchain_core")
 from agent_llm_helpers import make_toolbox  # noqa: E402
 
 from agentrec.agent.lctools import TOOL_NAMES, history_messages, make_langchain_tools, render_state  # noqa: E402
-from agentrec.agent.memory import Wish
+from agentrec.agent.memory import Wish  # noqa: E402
 from agentrec.agent.prompts import PROMPT_NAMES, load_prompt, render_prompt, system_prompt  # noqa: E402
+from agentrec.agent.rows import DATA_NOTE  # noqa: E402
 from agentrec.agent.session import ConversationState  # noqa: E402
 from agentrec.agent.types import TitleMatch, UserProfile  # noqa: E402
 from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Range  # noqa: E402
@@ -42,7 +46,12 @@ def test_six_tools_with_every_argument_described(tools):
 
 def test_tools_return_text_for_the_llm_and_typed_artifacts(tools):
     msg = call(tools["search_catalog"], description="toys pixar", k=2)
-    assert msg.content.splitlines()[0] == "id=3 | Toy Story (1995) | Animation/Comedy; pixar/toys"  # genres, tags
+    rows = json.loads(msg.content)
+    assert rows["note"] == DATA_NOTE  # catalogue text is framed as data
+    assert rows["items"][0] == {
+        "id": "3", "title": "Toy Story", "genre": ["Animation", "Comedy"], "year": 1995,
+        "snippet": "Toys come alive.", "tags": ["pixar", "toys"], "interactions": 4,
+    }  # fmt: skip
     assert all(isinstance(c, Candidate) for c in msg.artifact) and len(msg.artifact) == 2
     assert {3, 5} <= tools["_box"].allowed_item_indices
 
@@ -52,12 +61,15 @@ def test_tools_return_text_for_the_llm_and_typed_artifacts(tools):
 
     msg = call(tools["lookup_title"], title="finding nemo")
     assert isinstance(msg.artifact[0], TitleMatch) and msg.artifact[0].item_id == "5"
+    assert json.loads(msg.content)["items"][0]["match"] == 1.0
 
     msg = call(tools["user_profile"], user_id="0")
-    assert isinstance(msg.artifact, UserProfile) and "User 0 has 3 interactions" in msg.content
+    profile = json.loads(msg.content)
+    assert isinstance(msg.artifact, UserProfile) and profile["user"] == "0" and profile["interactions"] == 3
+    assert {r["id"] for r in profile["items"]} == {"0", "1", "2"} and profile["top_genre"][0] == "Sci-Fi (3)"
 
     msg = call(tools["similar_items"], title_or_id="Shrek", k=3)
-    assert "id=4 " not in msg.content and len(msg.artifact) == 3
+    assert "4" not in {r["id"] for r in json.loads(msg.content)["items"]} and len(msg.artifact) == 3
 
     msg = call(tools["recommend_for_user"], user_id="0", k=100)  # k is clamped, not an error
     assert not msg.content.startswith("Error")
@@ -79,13 +91,19 @@ def test_tool_errors_become_advice_for_the_llm(tools):
 
 
 def test_one_shared_filters_object_generated_from_the_schema(tools):
+    from agentrec.agent.lctools import filters_spec
+
     for name in ("search_catalog", "recommend_for_user", "similar_items"):
         props = tools[name].args_schema.model_json_schema()
         assert "filters" in props["properties"] and not {"genres", "year_from"} & set(props["properties"])
-    schema = tools["search_catalog"].args_schema.model_json_schema()
-    filters = schema["$defs"]["Filters"]["properties"]
-    assert {"genre", "genre_match", "exclude_genre", "year_min", "year_max", "year_ranges", "tag"} <= set(filters)
-    assert "Sci-Fi" in filters["genre"]["description"]  # the catalogue's genres are listed for the LLM
+        # No repeated parameter block: each tool refers to the one Filters object of the system prompt.
+        assert "$defs" not in props and "system prompt" in props["properties"]["filters"]["description"]
+    spec = filters_spec(tools["_box"].schema)
+    keys = set(re.findall(r"`(\w+)`", spec))
+    assert {"genre", "genre_match", "exclude_genre", "year_min", "year_max", "year_ranges", "tag"} <= keys
+    assert "Sci-Fi" in spec  # the catalogue's genres are listed for the LLM, once
+    prompt = system_prompt(catalog="tiny", k=3, state="", filters=spec)
+    assert prompt.count("`genre_match`") == 1
     msg = call(
         tools["search_catalog"],
         description="",
@@ -106,7 +124,16 @@ def test_render_state_and_history(tiny_catalog, tiny_interactions):
     assert "No known user id" in text and "Recommendations wanted: 4" in text
     assert "1. 3 (Toy Story (1995)); 2. 4 (Shrek (2001))" in text
     assert "Liked: 5 (Finding Nemo (2003))" in text and "Rejected (never recommend): 4 (Shrek (2001))" in text
-    assert "Hard constraints stated earlier (still in force): not Horror, year 1990-1999" in text
+    assert "Hard constraints the person stated (still in force): not Horror, year 1990-1999" in text
+    assert "Suggestions" not in text
+    # A value the planner only inferred from topic words is a suggestion for the model, not a hard constraint.
+    state.wish = Wish(
+        filters=Filters(include={"genre": ("Children",)}, exclude={"genre": ("Horror",)}),
+        inferred={"genre": ("Children",)},
+    )
+    text = render_state(state, toolbox)
+    assert "stated (still in force): not Horror" in text and "Children" not in text.split("Suggestions")[0]
+    assert "Suggestions read from the request (not stated; use them or not): genre Children" in text
     state.add_message("user", "hi")
     state.add_message("assistant", "hello")
     state.add_message("user", "more")
@@ -140,7 +167,7 @@ def test_prompts_are_the_repository_files():
 def test_each_tool_is_defined_once_on_the_toolbox(tools):
     import inspect
 
-    from agentrec.agent.lctools import parse_google_docstring, tool_from_method
+    from agentrec.agent.lctools import FILTERS_DOC, parse_google_docstring, tool_from_method
     from agentrec.agent.toolbox import Toolbox
 
     for name in TOOL_NAMES:
@@ -150,7 +177,7 @@ def test_each_tool_is_defined_once_on_the_toolbox(tools):
         params = [p for p in inspect.signature(method).parameters if p != "self"]
         props = tools[name].args_schema.model_json_schema()["properties"]
         assert list(props) == params == list(args)
-        assert all(props[p]["description"] == args[p] for p in params)
+        assert all(props[p]["description"] == (FILTERS_DOC if p == "filters" else args[p]) for p in params)
 
     class Undocumented:
         schema = tools["_box"].schema

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 import types
@@ -93,26 +92,30 @@ def test_turns_of_one_session_take_turns(comps: types.SimpleNamespace) -> None:
     ]
 
 
-def test_toolbox_bookkeeping_is_per_thread(comps: types.SimpleNamespace) -> None:
+def test_toolbox_bookkeeping_is_per_turn(comps: types.SimpleNamespace) -> None:
+    """Turns are passed explicitly: a view bound to one turn never sees another turn's results, whatever thread
+    runs it (there is no per-thread or module-level current turn)."""
     tb = Toolbox(comps)
-    tb.begin_turn(text="main")
-    tb.search_catalog("space", k=3)
-    mine = set(tb.allowed_item_indices)
+    main = tb.bind(tb.new_turn(text="main"))
+    main.search_catalog("space", k=3)
+    mine = set(main.allowed_item_indices)
     assert mine
     seen: dict[str, Any] = {}
 
     def other() -> None:
-        seen["before"] = set(tb.allowed_item_indices)
-        tb.begin_turn(text="other")
-        tb.lookup_title("toy story", k=1)
-        seen["after"] = set(tb.allowed_item_indices)
+        view = tb.bind(tb.new_turn(text="other"))
+        seen["before"] = set(view.allowed_item_indices)
+        view.lookup_title("toy story", k=1)
+        seen["after"] = set(view.allowed_item_indices)
+        seen["main"] = set(main.allowed_item_indices)  # the same turn object, whichever thread reads it
 
     t = threading.Thread(target=other)
     t.start()
     t.join()
-    assert seen["before"] == set()  # a new thread starts outside this turn
+    assert seen["before"] == set()  # a new turn starts empty
     assert seen["after"] == {3}
-    assert tb.allowed_item_indices == mine  # the other thread's turn left this one alone
+    assert main.allowed_item_indices == mine == seen["main"]  # the other turn left this one alone
+    assert tb.allowed_item_indices == set()  # the shared toolbox itself took part in neither
 
 
 class SlowCountingPaths(dict):
@@ -125,15 +128,15 @@ class SlowCountingPaths(dict):
 
 
 def test_parallel_explain_calls_get_distinct_path_references(comps: types.SimpleNamespace) -> None:
-    """An LLM may call explain several times at once (LangChain runs each call in a worker thread that copies
-    the turn's context): every path handed out keeps its own reference, and each reference names its path."""
+    """An LLM may call explain several times at once (LangChain runs each call in a worker thread, on the toolbox
+    view bound to the turn): every path handed out keeps its own reference, and each reference names its path."""
     tb = Toolbox(comps)
     turn = tb.begin_turn()
     turn.paths = SlowCountingPaths()
     items = ["Aliens", "Alien", "The Thing", "Toy Story", "Shrek", "Finding Nemo", "Inception"] * 3
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ctx = contextvars.copy_context()
-        results = list(pool.map(lambda title: ctx.copy().run(tb.explain, title, liked=["Alien"]), items))
+        view = tb.bind(turn)
+        results = list(pool.map(lambda title: view.explain(title, liked=["Alien"]), items))
     handed_out = [p for r in results for p in r.artifact]
     assert handed_out and tb.paths is turn.paths
     assert len(dict(turn.paths)) == len(handed_out)  # no reference was given twice (one path overwriting another)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytest.importorskip("langchain_openai")
 
+from agent_llm_helpers import propose_from_tools  # noqa: E402
 from evalchat_helpers import tiny_components  # noqa: E402
-from openai_server import ScriptedOpenAIServer, Step, text  # noqa: E402
+from openai_server import ScriptedOpenAIServer, Step, estimate_tokens, text, tool_calls  # noqa: E402
 
 from agentrec.config import AgentConfig  # noqa: E402
 from agentrec.evalchat import build_systems, leaks, run_episodes  # noqa: E402
 from agentrec.evalchat.llmsim import LLMSimulator  # noqa: E402
+from agentrec.evalchat.pipeline import evaluate_chat  # noqa: E402
 from agentrec.evalchat.simulator import SimUser  # noqa: E402
 from agentrec.types import Catalog, Interactions  # noqa: E402
 
@@ -68,3 +72,36 @@ def test_llm_simulator_falls_back_to_rules_after_bounded_regenerations(
     msg = sim.opening()
     assert not leaks(msg, "Thing, The")
     assert len(openai_server.requests) == 3 and sim.fallbacks == 1 and sim.regenerations == 2
+
+
+def _well_behaved_agent_model(body: dict[str, Any]) -> Step:
+    """A well-behaved recommender model: searches with the user's words, then recommends from the rows."""
+    if body["messages"][-1]["role"] == "tool":
+        return propose_from_tools(2, "Two picks for you.")(body)
+    said = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+    return tool_calls(("search_catalog", {"description": said[:200], "k": 5}))
+
+
+def test_eval_chat_with_the_scripted_well_behaved_model_reports_tokens_per_episode(
+    openai_server: ScriptedOpenAIServer, tiny_catalog: Catalog, tiny_interactions: Interactions, tmp_path: Path
+) -> None:
+    comps = tiny_components(tiny_catalog, tiny_interactions)
+    cfg = AgentConfig(model="test-model", base_url=openai_server.base_url, api_key="k", max_retries=0)
+    openai_server.set_default(_well_behaved_agent_model)
+    res, paths = evaluate_chat(
+        "tiny", components=comps, episodes=2, turns=2, k=2, systems=["agent-llm"], out_dir=tmp_path,
+        seed=0, min_history=2, config=cfg,
+    )  # fmt: skip
+    m = res.metrics()["agent-llm"]
+    calls = len(openai_server.chat_requests)
+    assert calls >= 2 * 2 and m["episodes"] == 2 and m["constraint_violations"] == 0
+    # Every model call is accounted for: input and output tokens per episode, summed by the runner.
+    assert m["input_tokens_per_episode"] > m["output_tokens_per_episode"] > 0
+    assert m["tokens_per_episode"] == m["input_tokens_per_episode"] + m["output_tokens_per_episode"]
+    total_in = sum(lg.input_tokens for lg in res.episodes["agent-llm"])
+    assert total_in == sum(estimate_tokens(body) for body in openai_server.chat_requests)
+    assert all(t["shown"] for lg in res.episodes["agent-llm"] for t in lg.transcript)  # the model's picks were shown
+    data = json.loads(paths["json"].read_text())
+    assert data["metrics"]["agent-llm"]["input_tokens_per_episode"] == m["input_tokens_per_episode"]
+    row = next(line for line in paths["markdown"].read_text().splitlines() if line.startswith("| agent-llm |"))
+    assert f"({m['input_tokens_per_episode']:.0f} / {m['output_tokens_per_episode']:.0f})" in row

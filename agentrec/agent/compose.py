@@ -65,7 +65,7 @@ def compose_reply(
     for n, (r, tags) in enumerate(zip(recs, facets, strict=True), 1):
         year = f" ({r.year})" if r.year is not None and f"({r.year})" not in r.title else ""
         lines.append(f"{n}. {r.title}{year}" + (f" [{tags}]" if tags else "") + f" - {r.reason}")
-    if not recs:
+    if not recs and (mode == "offline" or not llm_text.strip()):  # a model's question stands alone
         lines.append("Try fewer constraints, or start over.")
     lines += [f"Note: {n}" for n in notes]
     return "\n".join(lines)

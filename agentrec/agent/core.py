@@ -75,8 +75,8 @@ class Agent:
         self.sessions = SessionStore(max_sessions)
         self.profiles = ProfileStore(profiles_path) if profiles_path is not None else None
         self._llm = llm
-        # Turns of different conversations run at the same time (the toolbox keeps each turn's bookkeeping in
-        # its own context); turns of one conversation take turns, as they read and write its memory.
+        # Turns of different conversations run at the same time (each on a toolbox view bound to its own turn);
+        # turns of one conversation take turns, as they read and write its memory.
         self._locks = SessionLocks(max_sessions)
         self._locks_guard = threading.Lock()
         pack = self.toolbox.pack
@@ -156,8 +156,8 @@ class Agent:
         """
         k = _check_k(k)
         if isinstance(query, Query):
-            self.toolbox.begin_turn(None, text=query.text)
-            return self._offline_ranking(query, k=query.k)
+            tools = self.toolbox.bind(self.toolbox.new_turn(None, text=query.text))
+            return self._offline_ranking(tools, query, k=query.k)
         state = ConversationState(k=k)  # no memory: nothing shared with other calls, so no lock
         return self._turn(state, str(query), user).recommendations
 
@@ -231,10 +231,12 @@ class Agent:
         request = parsed.request
         notes += [*parsed.notes, *request.unapplied, *request.notes, *memo_notes]
         query = self._query(state, parsed.text, seeds)
-        recs, usage, llm_text, mode = llm_phase(self, state, text, seeds, query, trace, notes, on_event)
-        recs += self._fill(state, query, seeds, recs, fresh_turn=mode == "offline")
-        trace += self.toolbox.trace
-        for note in self.toolbox.notes:
+        phase = llm_phase(self, state, text, seeds, query, trace, notes, on_event)
+        recs, usage, llm_text, mode, tools = phase.recs, phase.usage, phase.text, phase.mode, phase.tools
+        if phase.fill:
+            recs += self._fill(tools, state, query, seeds, recs)
+        trace += tools.trace
+        for note in tools.notes:
             if note not in notes and not note.startswith("unknown user"):
                 notes.append(note)
         state.last_shown = [r.item_index for r in recs]
@@ -248,24 +250,22 @@ class Agent:
         return Reply(reply_text, recs, trace, mode, notes, query, usage)
 
     def _fill(
-        self, state: ConversationState, query: Query, seeds: list[int], recs: list[Recommendation], *, fresh_turn: bool
+        self, tools: Toolbox, state: ConversationState, query: Query, seeds: list[int], recs: list[Recommendation]
     ) -> list[Recommendation]:
         """Deterministic recommendations after ``recs``, up to ``query.k`` (new items first, then shown ones)."""
         if len(recs) >= query.k:
             return []
-        if fresh_turn:
-            self.toolbox.begin_turn(state, text=query.text)
         taken = {r.item_index for r in recs}
-        out = self._offline_ranking(query, k=query.k, exclude=taken, state=state, similar_to=seeds)
+        out = self._offline_ranking(tools, query, k=query.k, exclude=taken, state=state, similar_to=seeds)
         out = out[: query.k - len(recs)]
         if len(recs) + len(out) < query.k and state.shown:
             # Not enough new items: items shown earlier (never rejected ones) may come back.
             again = self._query(state, query.text, seeds, fresh=False)
             taken |= {r.item_index for r in out}
-            more = self._offline_ranking(again, k=query.k, exclude=taken, state=state, similar_to=seeds)
+            more = self._offline_ranking(tools, again, k=query.k, exclude=taken, state=state, similar_to=seeds)
             out += more[: query.k - len(recs) - len(out)]
             if more:  # say what happened instead of the first pass's "everything is already seen"
-                notes = self.toolbox.notes
+                notes = tools.notes
                 notes[:] = [n for n in notes if not n.startswith("every item that satisfies the filters is already")]
                 notes.append("Few new items fit, so some you were shown before are back (none you turned down).")
         return out
@@ -300,6 +300,7 @@ class Agent:
 
     def _offline_ranking(
         self,
+        tools: Toolbox,
         query: Query,
         *,
         k: int,
@@ -316,43 +317,43 @@ class Agent:
         soft = state is not None and bool(state.wish.prefer or state.wish.avoid or state.wish.avoid_terms)
         if similar_to or soft:
             extra = max(extra, RERANK_DEPTH)
-        max_k = int(getattr(getattr(self.toolbox.retriever, "config", None), "max_k", 200))
+        max_k = int(getattr(getattr(tools.retriever, "config", None), "max_k", 200))
         want = min(k + len(exclude or ()) + extra, max_k)
-        result = self.toolbox.retrieve(Query(**{**query.__dict__, "k": want}), tool="planner")
+        result = tools.retrieve(Query(**{**query.__dict__, "k": want}), tool="planner")
         cands = [c for c in result.artifact if c.item_index not in (exclude or set())]
         if similar_to:
-            cands = self._rerank_similar(cands, similar_to)
+            cands = self._rerank_similar(tools, cands, similar_to)
         if state is not None:
-            cands = soft_rerank(cands, state.wish, self.toolbox)
+            cands = soft_rerank(cands, state.wish, tools)
         # Explain only as many candidates as needed: the retriever already enforces the hard filters, so the
         # guard rarely drops one; when it does, the next candidates are explained and checked.
         report = GuardReport()
-        turn = self.toolbox.turn
+        turn = tools.turn
         start = 0
         while len(report.accepted) < k and start < len(cands):
             chunk = cands[start : start + k - len(report.accepted)]
             start += len(chunk)
             part = self.guard.validate(
-                propose(self.toolbox, chunk, query, limit=len(chunk)),
+                propose(tools, chunk, query, limit=len(chunk)),
                 query,
                 k=k - len(report.accepted),
                 turn=turn,
             )
             report.accepted += part.accepted
             report.rejected += part.rejected
-        self.toolbox.trace.append(
+        tools.trace.append(
             TraceEvent("guard", "guard", f"{len(report.accepted)} accepted, {len(report.rejected)} rejected",
                        {"rejected": [(p.item_id, why) for p, why in report.rejected]})
         )  # fmt: skip
         return report.accepted
 
-    def _rerank_similar(self, cands: list[Candidate], seeds: Sequence[int]) -> list[Candidate]:
+    def _rerank_similar(self, tools: Toolbox, cands: list[Candidate], seeds: Sequence[int]) -> list[Candidate]:
         """Blend retrieval rank with similarity to the seed items (co-interaction, genres / tags, text).
 
         Uses the retriever's :class:`~agentrec.retrieve.similar.SimilarItems` when it has one, else Jaccard
         overlap of genres + tags.
         """
-        scorer = getattr(self.toolbox.retriever, "similar", None)
+        scorer = getattr(tools.retriever, "similar", None)
         if scorer is not None:
             sims = scorer.scores(seeds)
         else:
@@ -367,7 +368,7 @@ class Agent:
             for c in cands:
                 a = attrs(c.item_index)
                 sims[c.item_index] = max((len(a & s) / len(a | s) for s in seed_attrs if a | s), default=0.0)
-        self.toolbox.trace.append(
+        tools.trace.append(
             TraceEvent("note", "rerank", f"{len(cands)} candidates by similarity with {len(seeds)} seed(s)")
         )
         return rerank_by_similarity(cands, sims, weight=RERANK_WEIGHT)

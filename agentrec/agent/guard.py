@@ -2,7 +2,8 @@
 
 Every proposed recommendation must (1) name an item of the catalogue, (2) have come from a tool result in
 this turn, (3) not be seen, rejected or disliked, (4) satisfy the hard filters (``Retriever.check``) and
-any runtime ceiling, and (5) cite at least one verifiable explanation path or a true attribute. Invalid
+any runtime ceiling, and (5) cite at least one verifiable explanation path, a true attribute, or words of the
+item's own text (``"overview: a deadly alien"``, checked against its overview, keywords and tags). Invalid
 proposals are dropped with the reason; the caller fills up deterministically.
 """
 
@@ -15,13 +16,30 @@ from collections.abc import Sequence
 from agentrec.agent.toolbox import Toolbox
 from agentrec.agent.turn import Turn
 from agentrec.agent.types import GuardReport, Proposal
-from agentrec.types import GraphPath, PathEdge, PathNode, Query, Recommendation
+from agentrec.types import GraphPath, Item, PathEdge, PathNode, Query, Recommendation
 
 __all__ = ["Guard", "runtime_of"]
 
 logger = logging.getLogger(__name__)
 
 _FACT = re.compile(r"^\s*([a-z_][\w ]*?)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
+
+
+_TEXT_FACTS = {"overview", "snippet", "keyword", "keywords", "text", "description"}
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"[\w'-]+", text.casefold())) + " "
+
+
+def _in_text(phrase: str, item: Item) -> bool:
+    """True when ``phrase`` (at least 3 letters) occurs, as whole words, in the item's overview, keywords or tags."""
+    wanted = _words(phrase.strip().strip("\"'“”"))
+    if len(wanted.strip()) < 3:
+        return False
+    keywords = item.attributes.get("keywords") or ()
+    parts = [item.overview, *item.tags, *([keywords] if isinstance(keywords, str) else map(str, keywords))]
+    return wanted in _words(" | ".join(parts))
 
 
 def runtime_of(attributes: object) -> int | None:
@@ -89,6 +107,8 @@ class Guard:
         if not m:
             return None, False
         kind, value = m.group(1).strip().lower(), m.group(2)
+        if kind in _TEXT_FACTS:  # words of the item's own text: its overview, keywords or tags
+            return None, _in_text(value, self.catalog[item_index])
         if kind == "interactions":  # how many people chose the item, counted in the training data
             degree = getattr(self.retriever, "item_degree", None)
             return None, degree is not None and value.strip().isdigit() and int(value) == int(degree[item_index])

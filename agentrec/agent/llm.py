@@ -1,25 +1,38 @@
 """The LLM agent: LangChain ``create_agent`` + ``ChatOpenAI`` against any OpenAI-compatible endpoint.
 
-One turn (:meth:`LLMAgent.run`): the model calls the tools (:mod:`agentrec.agent.lctools`), then ends with a
-structured ``RecommendationList``. The guard (a ``validate`` callable from the core) checks every proposal;
-when some are rejected the model gets ONE repair attempt with the rejection reasons. Whatever is still
-missing afterwards is filled by the core's deterministic ranking. HTTP 429 / 5xx / timeouts are retried
-with exponential backoff by the OpenAI client (``AgentConfig.max_retries``); when the LLM stays unusable,
-:class:`LLMUnavailable` says why and the core falls back to the offline planner.
+One turn (:meth:`LLMAgent.run`): the model calls the tools (:mod:`agentrec.agent.lctools`, bound to this turn
+through the graph's runtime context), then ends with a structured ``RecommendationList`` (or a question). The
+guard (a ``validate`` callable from the core) checks every proposal; when some are rejected the model gets ONE
+repair attempt with the reasons. Tool calls and tokens per turn are capped (:mod:`agentrec.agent.llm_budget`).
+Only the model's own text reaches the user, through :class:`~agentrec.agent.llm_text.ReplyGate`: no
+``<think>`` block, no tool payload, no item the guard refused. HTTP 429 / 5xx / timeouts are retried by the
+OpenAI client (``AgentConfig.max_retries``); when the LLM stays unusable, :class:`LLMUnavailable` says why and
+carries the turn's trace and token usage, and the core answers with the offline planner.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from agentrec.agent.llm_budget import TurnBudget, budget_middleware
 from agentrec.agent.llm_client import FINAL_TOOL_NAME, LLMUnavailable, describe_failure, final_schema, make_chat_model
+from agentrec.agent.llm_reply import (
+    LLMResult,
+    answered_only,
+    decide_fill,
+    last_ai_text,
+    proposals,
+    repair_message,
+    usage_event,
+)
+from agentrec.agent.llm_stream import StreamChunks, trace_message
+from agentrec.agent.llm_text import ReplyGate
+from agentrec.agent.turn import Turn
 from agentrec.agent.types import GuardReport, Proposal, StreamEvent, TraceEvent
 from agentrec.config import AgentConfig
-from agentrec.types import Recommendation
 
 if TYPE_CHECKING:
     from agentrec.agent.session import ConversationState
@@ -32,65 +45,14 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 8000  # longer user messages are cut before they reach the LLM
 MAX_HISTORY_MESSAGES = 12  # earlier turns kept in the LLM's context
 MAX_MALFORMED_ROUNDS = 2  # times a turn is resumed after tool calls whose arguments are not JSON
-
-
-@dataclass
-class LLMResult:
-    """One LLM turn after the guard.
-
-    Attributes:
-        text: the model's message to the user.
-        accepted: guard-approved recommendations, in the model's order (may be fewer than ``k``; the core
-            fills the rest deterministically).
-        trace: tool calls, tool results, model calls, guard verdicts and the repair attempt, in order.
-        usage: summed token counts (``input_tokens``, ``output_tokens``, ``total_tokens``, ``llm_calls``).
-        repaired: True when a repair attempt was made.
-        rejected: proposals the guard rejected in the last attempt, with its reasons.
-    """
-
-    text: str
-    accepted: list[Recommendation]
-    trace: list[TraceEvent]
-    usage: dict[str, int]
-    repaired: bool
-    rejected: list[tuple[Proposal, str]] = field(default_factory=list)
-
-
-def _add_usage(usage: dict[str, int], message: Any) -> None:
-    meta = getattr(message, "usage_metadata", None) or {}
-    for key in ("input_tokens", "output_tokens", "total_tokens"):
-        usage[key] = usage.get(key, 0) + int(meta.get(key, 0) or 0)
-    usage["llm_calls"] = usage.get("llm_calls", 0) + 1
-
-
-def _proposals(structured: Any) -> list[Proposal]:
-    out: list[Proposal] = []
-    seen: set[str] = set()
-    for item in getattr(structured, "items", None) or []:
-        item_id = str(item.item_id).strip()
-        if not item_id or item_id in seen:
-            continue
-        seen.add(item_id)
-        out.append(Proposal(item_id=item_id, reason=str(item.reason).strip(), evidence=tuple(item.evidence)))
-    return out
-
-
-def _repair_message(rejected: Sequence[tuple[Proposal, str]], missing: int) -> str:
-    lines = [f"- {p.item_id}: {why}" for p, why in rejected]
-    return (
-        "The application rejected these recommendations:\n"
-        + "\n".join(lines)
-        + f"\nPropose up to {missing} replacement(s): only item_ids that appeared in tool results this turn, "
-        "not seen or rejected, satisfying every constraint, each citing evidence you were shown (call "
-        f"`explain` if needed). Then call {FINAL_TOOL_NAME} again with ONLY the replacements."
-    )
+FINAL_ACK = "Final answer received."  # the tool message after the final answer (never its payload)
 
 
 class LLMAgent:
     """A tool-calling LLM agent over a :class:`~agentrec.agent.toolbox.Toolbox`.
 
     Args:
-        config: the LLM settings (``AgentConfig.from_env()``).
+        config: the LLM settings (``AgentConfig.from_env()``); ``max_tool_calls`` and ``max_turn_tokens`` cap a turn.
         toolbox: the six tools as plain Python (shared with the offline planner).
         chat_model: a LangChain chat model to use instead of ``ChatOpenAI`` built from ``config``.
         catalog_name: the catalogue's name, shown to the model.
@@ -118,6 +80,7 @@ class LLMAgent:
         self._chat_model = chat_model
         self._render_state = render_state
         self._graph: Any = None
+        self._filters_spec: str | None = None
 
     @property
     def model_name(self) -> str:
@@ -142,19 +105,28 @@ class LLMAgent:
 
         self._graph = create_agent(
             model,
-            tools=make_langchain_tools(self.toolbox),
-            middleware=[prompt],
-            response_format=ToolStrategy(final_schema(), handle_errors=True),
+            tools=make_langchain_tools(self.toolbox),  # generated once; each call runs on context["tools"]
+            middleware=[prompt, *budget_middleware(FINAL_TOOL_NAME)],
+            response_format=ToolStrategy(final_schema(), handle_errors=True, tool_message_content=FINAL_ACK),
         )
         return self._graph
 
     def system_prompt(self, state: ConversationState) -> str:
         """The system prompt for a turn in ``state``."""
-        from agentrec.agent.lctools import render_state
+        from agentrec.agent.lctools import filters_spec, render_state
         from agentrec.agent.prompts import system_prompt
 
+        if self._filters_spec is None:
+            self._filters_spec = filters_spec(self.toolbox.schema)
         render = self._render_state or (lambda s: render_state(s, self.toolbox))
-        return system_prompt(catalog=self.catalog_name, k=int(getattr(state, "k", 10)), state=render(state))
+        return system_prompt(
+            catalog=self.catalog_name,
+            k=int(getattr(state, "k", 10)),
+            state=render(state),
+            items=self.toolbox.pack.items,
+            filters=self._filters_spec,
+            max_tool_calls=self.config.max_tool_calls,
+        )
 
     def run(
         self,
@@ -163,6 +135,7 @@ class LLMAgent:
         *,
         validate: Callable[[list[Proposal]], GuardReport],
         on_event: Callable[[StreamEvent], None] | None = None,
+        turn: Turn | None = None,
     ) -> LLMResult:
         """Answer one user message.
 
@@ -170,61 +143,109 @@ class LLMAgent:
             message: what the user said this turn.
             state: the conversation so far (history, likes, rejections, constraints, last list, k).
             validate: the guard; returns accepted recommendations and rejected proposals with reasons.
-            on_event: receives ``"token"`` events (model text) and ``"tool"`` events as they happen.
+            on_event: receives ``"token"`` events (the model's checked text) and ``"tool"`` events as they happen.
+            turn: the turn the tools record into (and the guard checks against); a new one when None.
 
         Returns:
-            The model's text, the accepted recommendations, the trace, token usage and whether a repair
-            attempt was made.
+            The model's checked text, the accepted recommendations, the trace, token usage, whether a repair
+            attempt was made, and whether the application should fill up deterministically.
 
         Raises:
-            LLMUnavailable: the model could not be reached, rejected the request, or did not finish.
+            LLMUnavailable: the model could not be reached, rejected the request, or did not finish; its
+                ``trace`` and ``usage`` say what the turn did and spent before that.
         """
+        turn = turn if turn is not None else self.toolbox.new_turn(state, text=message)
+        tools = self.toolbox.bind(turn)
+        trace: list[TraceEvent] = []
+        usage: dict[str, int] = {}
+        budget = TurnBudget(self.config.max_tool_calls, self.config.max_turn_tokens)
+        try:
+            return self._run(message, state, tools, validate, on_event, trace, usage, budget)
+        except LLMUnavailable as exc:
+            usage["tool_calls"] = budget.tool_calls
+            trace.append(usage_event(usage))
+            exc.trace, exc.usage = trace, usage
+            raise
+
+    def _run(
+        self,
+        message: str,
+        state: ConversationState,
+        tools: Toolbox,
+        validate: Callable[[list[Proposal]], GuardReport],
+        on_event: Callable[[StreamEvent], None] | None,
+        trace: list[TraceEvent],
+        usage: dict[str, int],
+        budget: TurnBudget,
+    ) -> LLMResult:
         from langchain_core.messages import HumanMessage
 
-        from agentrec.agent.lctools import history_messages
+        from agentrec.agent.lctools import TOOL_NAMES, USER_TOOLS, history_messages
 
         k = int(getattr(state, "k", 10))
         text = message.strip()
         if len(text) > MAX_MESSAGE_CHARS:
             text = text[:MAX_MESSAGE_CHARS] + " [message cut]"
-        trace: list[TraceEvent] = []
-        usage: dict[str, int] = {}
         graph = self._build()  # LLMUnavailable when no usable client can be configured
-        context = {"system_prompt": self.system_prompt(state)}
+        shown = [n for n in TOOL_NAMES if state.user_id is not None or n not in USER_TOOLS]
+        context = {"system_prompt": self.system_prompt(state), "tools": tools, "budget": budget, "tool_names": shown}
+        catalog = tools.catalog
+        liked = " ".join(catalog[i].title for i in (*state.liked, *state.last_shown) if 0 <= i < len(catalog))
+
+        def turn_titles() -> dict[str, str]:
+            return {catalog[i].item_id: catalog[i].title for i in list(tools.turn.allowed_item_indices)}
+
+        emit = (lambda piece: on_event(StreamEvent("token", piece))) if on_event is not None else None
+        gate = ReplyGate(emit, turn_titles, safe_text=f"{message} {liked}", catalog_ids=tools.ids_titled)
         messages: list[Any] = [
             *history_messages(state, MAX_HISTORY_MESSAGES, current=message),
             HumanMessage(text or "(empty)"),
         ]
-
-        messages, structured = self._attempt(graph, messages, context, trace, usage, on_event)
-        final_text = str(getattr(structured, "message", "") or "") if structured is not None else ""
-        if structured is None:
-            final_text = _last_ai_text(messages)
-        report = validate(_proposals(structured))
+        messages, structured = self._attempt(graph, messages, context, trace, usage, on_event, gate)
+        report = validate(proposals(structured, tools))
         self._trace_guard(trace, report, attempt=1)
-        accepted = list(report.accepted)
-        rejected = list(report.rejected)
-        repaired = False
-        if rejected and len(accepted) < k:
+        accepted, rejected, repaired = list(report.accepted), list(report.rejected), False
+        if rejected and len(accepted) < k and not budget.should_stop():
             repaired = True
             trace.append(TraceEvent("note", "repair", f"asking the model to replace {len(rejected)} rejected item(s)"))
-            messages.append(HumanMessage(_repair_message(rejected, k - len(accepted))))
+            messages = [*answered_only(messages), HumanMessage(repair_message(rejected, k - len(accepted)))]
             try:
-                messages, structured2 = self._attempt(graph, messages, context, trace, usage, on_event)
+                messages, structured2 = self._attempt(graph, messages, context, trace, usage, on_event, None)
             except LLMUnavailable as exc:
                 trace.append(TraceEvent("error", "repair", f"repair attempt failed: {exc.reason}"))
                 structured2 = None
-            report2 = validate(_proposals(structured2))
+            report2 = validate(proposals(structured2, tools))
             self._trace_guard(trace, report2, attempt=2)
             have = {r.item_index for r in accepted}
             accepted += [r for r in report2.accepted if r.item_index not in have]
             rejected = list(report2.rejected)
+        if budget.stopped:
+            trace.append(TraceEvent("note", "budget", f"stopped early: {budget.stopped}"))
         accepted = accepted[:k]
-        if on_event is not None and final_text:
-            on_event(StreamEvent("token", final_text))
-        return LLMResult(
-            text=final_text, accepted=accepted, trace=trace, usage=usage, repaired=repaired, rejected=rejected
-        )
+        final = str(getattr(structured, "message", "") or "") if structured is not None else last_ai_text(messages)
+        segments = [("final", final)] if structured is not None else []
+        reply = gate.finish({r.item_id: catalog[r.item_index].title for r in accepted}, segments)
+        accepted = self._clean_reasons(accepted, turn_titles, gate)
+        if gate.removed:
+            trace.append(
+                TraceEvent("note", "reply", f"removed {len(gate.removed)} sentence(s)", {"removed": gate.removed})
+            )
+        usage["tool_calls"] = budget.tool_calls
+        trace.append(usage_event(usage))
+        fill = decide_fill(structured, accepted, rejected, reply)
+        question = not accepted and not fill and reply.endswith("?")
+        return LLMResult(reply, accepted, trace, usage, repaired, rejected, fill=fill, question=question)
+
+    @staticmethod
+    def _clean_reasons(accepted: list[Any], turn_titles: Callable[[], dict[str, str]], gate: ReplyGate) -> list[Any]:
+        """Each accepted item's reason without sentences naming other items of the turn or instruction-like text."""
+        out = []
+        titles = {r.item_id: r.title for r in accepted}  # a reason may compare with another accepted item
+        for rec in accepted:
+            check = ReplyGate(None, turn_titles, safe_text=gate._safe_text, catalog_ids=gate._catalog_ids)
+            reason = check.finish(titles, [("reason", rec.reason)])
+            out.append(rec if reason == rec.reason else replace(rec, reason=reason or "It fits what you asked for."))
+        return out
 
     @staticmethod
     def _trace_guard(trace: list[TraceEvent], report: GuardReport, *, attempt: int) -> None:
@@ -244,6 +265,7 @@ class LLMAgent:
         trace: list[TraceEvent],
         usage: dict[str, int],
         on_event: Callable[[StreamEvent], None] | None,
+        gate: ReplyGate | None,
     ) -> tuple[list[Any], Any]:
         """Run the graph; returns the full message list and the structured response (or None).
 
@@ -253,16 +275,14 @@ class LLMAgent:
         """
         all_messages = list(messages)
         structured: Any = None
-        started = time.perf_counter()
         for _ in range(MAX_MALFORMED_ROUNDS + 1):
-            structured = self._stream_once(graph, all_messages, context, trace, usage, on_event)
-            if structured is not None:
+            structured = self._stream_once(graph, all_messages, context, trace, usage, on_event, gate)
+            if structured is not None or context["budget"].stopped:
                 break
             last = next((m for m in reversed(all_messages) if getattr(m, "type", "") == "ai"), None)
             if last is None or last.tool_calls or not getattr(last, "invalid_tool_calls", None):
                 break
             trace.append(TraceEvent("note", "malformed", "resuming so the model can fix its malformed tool call"))
-        logger.debug("LLM attempt took %.3f s", time.perf_counter() - started)
         return all_messages, structured
 
     def _stream_once(
@@ -273,11 +293,13 @@ class LLMAgent:
         trace: list[TraceEvent],
         usage: dict[str, int],
         on_event: Callable[[StreamEvent], None] | None,
+        gate: ReplyGate | None,
     ) -> Any:
         """Stream the graph once from ``all_messages`` (extended in place); the structured response or None."""
         from langgraph.errors import GraphRecursionError
 
         structured: Any = None
+        chunks = StreamChunks(gate)
         try:
             stream = graph.stream(
                 {"messages": list(all_messages)},
@@ -288,10 +310,8 @@ class LLMAgent:
             for mode, payload in stream:
                 if mode == "messages":
                     chunk, meta = payload
-                    content = getattr(chunk, "content", "")
-                    if on_event is not None and meta.get("langgraph_node") == "model" and isinstance(content, str):
-                        if content:
-                            on_event(StreamEvent("token", content))
+                    if meta.get("langgraph_node") == "model":
+                        chunks.add(chunk)
                     continue
                 for node, update in (payload or {}).items():
                     if not isinstance(update, dict):
@@ -301,7 +321,7 @@ class LLMAgent:
                     fresh = [m for m in update.get("messages") or [] if getattr(m, "id", None) not in known]
                     all_messages.extend(fresh)
                     for msg in fresh:
-                        self._trace_message(node, msg, trace, usage, on_event)
+                        trace_message(node, msg, trace, usage, on_event)
                     if update.get("structured_response") is not None:
                         structured = update["structured_response"]
         except GraphRecursionError as exc:
@@ -315,63 +335,3 @@ class LLMAgent:
             trace.append(TraceEvent("error", "llm", failure, {"error": type(exc).__name__}))
             raise LLMUnavailable(failure) from exc
         return structured
-
-    @staticmethod
-    def _trace_message(
-        node: str,
-        msg: Any,
-        trace: list[TraceEvent],
-        usage: dict[str, int],
-        on_event: Callable[[StreamEvent], None] | None,
-    ) -> None:
-        kind = getattr(msg, "type", "")
-        if kind == "ai":
-            _add_usage(usage, msg)
-            calls = list(getattr(msg, "tool_calls", None) or [])
-            invalid = list(getattr(msg, "invalid_tool_calls", None) or [])
-            names = ", ".join(c["name"] for c in calls) or ("malformed tool call" if invalid else "text")
-            trace.append(TraceEvent("llm", "model", f"model answered: {names}", dict(msg.usage_metadata or {})))
-            for bad in invalid:
-                detail = f"malformed tool call {bad.get('name')!r}: {bad.get('error') or 'arguments are not JSON'}"
-                trace.append(TraceEvent("error", str(bad.get("name") or "unknown"), detail, {"args": bad.get("args")}))
-            for call in calls:
-                if call["name"] == FINAL_TOOL_NAME:
-                    continue
-                trace.append(TraceEvent("tool_call", call["name"], _call_text(call), {"args": dict(call["args"])}))
-                if on_event is not None:
-                    on_event(
-                        StreamEvent("tool", f"calling {call['name']}", {"name": call["name"], "args": call["args"]})
-                    )
-        elif kind == "tool":
-            name = str(getattr(msg, "name", "") or "tool")
-            if name == FINAL_TOOL_NAME and node == "model":
-                return
-            content = str(msg.content)
-            failed = getattr(msg, "status", "success") == "error" or content.startswith("Error")
-            data = {"item_ids": _artifact_ids(getattr(msg, "artifact", None)), "artifact": msg.artifact}
-            trace.append(TraceEvent("error" if failed else "tool_result", name, _first_line(content), data))
-            if on_event is not None:
-                on_event(StreamEvent("tool", f"{name} {'failed' if failed else 'returned'}", {"name": name}))
-
-
-def _call_text(call: dict[str, Any]) -> str:
-    args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items() if v is not None)
-    return f"{call['name']}({args})"
-
-
-def _first_line(text: str, limit: int = 200) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _artifact_ids(artifact: Any) -> list[str]:
-    if isinstance(artifact, Iterable) and not isinstance(artifact, str | bytes | dict):
-        return [str(a.item_id) for a in artifact if hasattr(a, "item_id")]
-    return []
-
-
-def _last_ai_text(messages: Sequence[Any]) -> str:
-    for msg in reversed(messages):
-        if getattr(msg, "type", "") == "ai" and isinstance(msg.content, str) and msg.content.strip():
-            return msg.content.strip()
-    return ""

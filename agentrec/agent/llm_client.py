@@ -16,11 +16,16 @@ FINAL_TOOL_NAME = "RecommendationList"
 
 
 class LLMUnavailable(RuntimeError):
-    """The LLM cannot be used for this turn; ``reason`` says why and how to fix it."""
+    """The LLM cannot be used for this turn; ``reason`` says why and how to fix it.
+
+    ``trace`` and ``usage`` hold what the turn did and spent before it failed (filled in by the agent).
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.trace: list[Any] = []
+        self.usage: dict[str, int] = {}
 
 
 def make_chat_model(config: AgentConfig) -> Any:
@@ -59,27 +64,30 @@ def make_chat_model(config: AgentConfig) -> Any:
 
 
 def final_schema() -> type:
-    """The pydantic schema of the final answer; its class name is the structured-output tool's name."""
+    """The pydantic schema of the final answer; its class name is the structured-output tool's name.
+
+    It is lenient on purpose (ids as numbers, evidence as one string, a missing reason): what the model meant is
+    read by the agent, and the guard decides what is true.
+    """
     from pydantic import BaseModel, Field
 
     class RecommendedItem(BaseModel):
-        """One recommended item."""
+        """One item."""
 
-        item_id: str = Field(description="the item_id exactly as a tool result showed it")
-        reason: str = Field(description="one or two sentences addressed to the user, saying why")
-        evidence: list[str] = Field(
-            default_factory=list,
-            description="path references from explain (e.g. 'p3') or facts like 'genre: Comedy', 'year: 1995'",
+        item_id: str | int | float = Field(description="the id exactly as a tool result showed it")
+        reason: str = Field(default="", description="one or two sentences for the person: why it fits")
+        evidence: list[str] | str = Field(
+            default_factory=list, description="path refs from explain ('p3') or facts ('genre: Comedy')"
         )
 
     class RecommendationList(BaseModel):
-        """Your final answer: the recommendations, best first, and a short message to the user.
+        """Your final answer, once, at the end: a short message and the items (or a question and no items)."""
 
-        Call this exactly once, at the end, after gathering candidates and evidence with the other tools.
-        """
-
-        message: str = Field(description="one or two sentences for the user introducing the list, with caveats")
+        message: str = Field(description="one or two sentences for the person (or your question)")
         items: list[RecommendedItem] = Field(default_factory=list, description="the recommendations, best first")
+        fill: bool | None = Field(
+            default=None, description="true to let the application add catalogue picks up to the number wanted"
+        )
 
     return RecommendationList
 

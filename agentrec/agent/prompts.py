@@ -54,13 +54,18 @@ def render_prompt(name: str, **values: object) -> str:
     return Template(load_prompt(name)).safe_substitute({k: str(v) for k, v in values.items()})
 
 
-def system_prompt(*, catalog: str, k: int, state: str) -> str:
+def system_prompt(
+    *, catalog: str, k: int, state: str, items: str = "items", filters: str = "", max_tool_calls: int = 6
+) -> str:
     """The LLM agent's full system prompt: ``system.md`` with ``rerank.md`` and ``justify.md`` inlined.
 
     Args:
         catalog: the catalogue's name, e.g. ``"ml-latest-small"``.
         k: how many recommendations to return.
-        state: the rendered conversation state (liked, rejected, constraints, last list).
+        state: the rendered conversation state (liked, rejected, constraints, suggestions, last list).
+        items: the domain's word for its entries ("films", "products").
+        filters: the shared Filters object, one line per key (:func:`agentrec.agent.lctools.filters_spec`).
+        max_tool_calls: the tool calls allowed per turn.
 
     Returns:
         The system prompt.
@@ -69,7 +74,10 @@ def system_prompt(*, catalog: str, k: int, state: str) -> str:
         "system",
         catalog=catalog,
         k=k,
+        items=items,
+        max_tool_calls=max_tool_calls,
         rerank=load_prompt("rerank").strip(),
         justify=load_prompt("justify").strip(),
+        filters=filters.strip() or "(this catalogue has no filterable facets)",
         state=state.strip() or "(nothing yet)",
     )

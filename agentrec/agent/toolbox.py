@@ -5,36 +5,32 @@ raises :class:`ToolError` with a message that says what to try next. The toolbox
 bookkeeping of one turn: every item index any tool returned (``allowed_item_indices``, which the guard
 requires) and every explanation path handed out, by reference (``"p1"``, ``"p2"``, ...).
 
-That bookkeeping is a :class:`~agentrec.agent.turn.Turn`, returned by :meth:`Toolbox.begin_turn` (pass it to
-:meth:`agentrec.agent.guard.Guard.validate`) and kept in a context variable for the tools, so turns of different
-conversations run at the same time on one toolbox without seeing each other's results; tool calls that an LLM
-framework runs in worker threads (which copy the context) still record into their turn, under its lock.
+That bookkeeping is a :class:`~agentrec.agent.turn.Turn`, passed explicitly: :meth:`Toolbox.new_turn` makes one
+and :meth:`Toolbox.bind` gives a view of the toolbox whose tools record into it (views share everything else, so
+they cost a shallow copy). Turns of different conversations thus run at the same time on one toolbox without
+seeing each other's results, and tool calls that an LLM framework runs in worker threads record into the turn
+they were bound to, under its lock. :meth:`Toolbox.begin_turn` is the single-threaded shorthand: it makes the
+new turn this toolbox object's own.
 """
 
 from __future__ import annotations
 
-import contextvars
-import itertools
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from agentrec.agent.compose import describe_query, item_facets
-from agentrec.agent.lexicon import Lexicon
-from agentrec.agent.session import ConversationState
+from agentrec.agent.compose import describe_query
+from agentrec.agent.rows import rows_json
 from agentrec.agent.titles import TitleIndex, normalize_title
-from agentrec.agent.turn import Turn, TurnContext
-from agentrec.agent.types import Components, TitleMatch, ToolError, ToolResult, TraceEvent, UserProfile
+from agentrec.agent.toolbox_base import ToolboxBase
+from agentrec.agent.types import Components, TitleMatch, ToolError, ToolResult, UserProfile
 from agentrec.filters_types import overlay
-from agentrec.packs import DomainPack, load_pack
-from agentrec.schema import CatalogSchema, FacetIndex
 from agentrec.schema_args import filters_from_args
-from agentrec.types import Candidate, Catalog, Filters, GraphPath, Interactions, Query
+from agentrec.types import Candidate, Filters, Query
 
 __all__ = ["Components", "TitleIndex", "Toolbox", "normalize_title"]
 
@@ -43,134 +39,14 @@ logger = logging.getLogger(__name__)
 MAX_K = 100
 
 
-# Toolbox key -> the running turn's state, per context (thread / task). Module level: context variables are
-# never garbage-collected, so there is one for all toolboxes rather than one per toolbox.
-_TURNS: contextvars.ContextVar[dict[int, Turn] | None] = contextvars.ContextVar("agentrec_turns", default=None)
-_KEYS = itertools.count()
-
-
-class Toolbox:
+class Toolbox(ToolboxBase):
     """The agent's tools over one dataset's components.
 
     Args:
         components: an ``agentrec.artifacts.Components`` (catalog, train, retriever, explainer).
         max_paths: explanation paths kept per item.
+        pack: the domain's words (default: the components' pack, else generic).
     """
-
-    def __init__(self, components: Components, *, max_paths: int = 3, pack: DomainPack | None = None) -> None:
-        self.components = components
-        self.pack = pack if pack is not None else load_pack(getattr(components, "pack", None) or "generic")
-        self.catalog: Catalog = components.catalog
-        self.train: Interactions = components.train
-        self.retriever = components.retriever
-        self.explainer = components.explainer
-        self.max_paths = max_paths
-        self.titles = TitleIndex(self.catalog)
-        self.schema: CatalogSchema = (
-            getattr(components, "schema", None)
-            or getattr(self.retriever, "schema", None)
-            or CatalogSchema.from_catalog(self.catalog)
-        )
-        order = np.argsort(self.train.user_index, kind="stable")
-        self._rows_by_user = order
-        self._user_starts = np.searchsorted(self.train.user_index[order], np.arange(self.train.num_users + 1))
-        self._key = next(_KEYS)
-        self._outside_turn = Turn()  # used by tool calls made before any begin_turn in this context
-
-    @cached_property
-    def lexicon(self) -> Lexicon:
-        """The catalogue's facet phrases in the domain's words (built on first use)."""
-        enc = getattr(getattr(self.retriever, "store", None), "encoder", None)  # words by meaning, when there is text
-        encode = (lambda texts: enc.encode(texts, use_cache=False)) if enc is not None else None
-        return Lexicon.for_catalog(self.schema, self.catalog.items, self.pack, encode=encode)
-
-    @cached_property
-    def facet_index(self) -> FacetIndex:
-        """Vectorised facet matching over the catalogue (the retriever's, when it has one)."""
-        index = getattr(self.retriever, "filter_index", None)
-        if isinstance(index, FacetIndex):
-            return index
-        counts = np.bincount(self.train.item_index, minlength=len(self.catalog)).astype(np.int64)
-        return FacetIndex.build(self.schema, self.catalog, counts)
-
-    # ----------------------------------------------------------------- turn bookkeeping
-    def begin_turn(self, state: ConversationState | None = None, *, text: str = "") -> Turn:
-        """Start a new turn: forget this turn's results and paths, take the conversation's memory as context.
-
-        Every search afterwards excludes the conversation's rejected, disliked and seen items and adds its
-        standing constraints; ``explain`` personalises for its user or liked items. The turn belongs to the
-        calling thread (its context): other threads' turns on this toolbox are not affected.
-
-        Returns:
-            The new :class:`~agentrec.agent.turn.Turn` (also what :attr:`turn` gives in this context).
-        """
-        if state is None:
-            ctx = TurnContext(text=text)
-        else:
-            ctx = TurnContext(
-                user_id=state.user_id,
-                liked=tuple(state.liked),
-                seen=tuple(state.seen),
-                blocked=state.blocked,
-                filters=state.filters,
-                text=text,
-            )
-        turn = Turn(ctx=ctx)
-        turns = dict(_TURNS.get() or {})
-        turns[self._key] = turn
-        _TURNS.set(turns)
-        return turn
-
-    @property
-    def turn(self) -> Turn:
-        """The running turn of this context (see :meth:`begin_turn`)."""
-        turns = _TURNS.get()
-        state = turns.get(self._key) if turns is not None else None
-        return state if state is not None else self._outside_turn
-
-    @property
-    def allowed_item_indices(self) -> set[int]:
-        """Item indices any tool returned in this turn (the guard accepts only these)."""
-        return self.turn.allowed_item_indices
-
-    @property
-    def candidates(self) -> dict[int, Candidate]:
-        """Candidates retrieved in this turn, by item index (first retrieval wins)."""
-        return self.turn.candidates
-
-    @property
-    def paths(self) -> dict[str, GraphPath]:
-        """Explanation paths handed out in this turn, by reference (``"p1"``, ...)."""
-        return self.turn.paths
-
-    @property
-    def trace(self) -> list[TraceEvent]:
-        """Tool calls and results of this turn, in order."""
-        return self.turn.trace
-
-    @property
-    def notes(self) -> list[str]:
-        """Notes from the retriever in this turn (fallbacks, empty results)."""
-        return self.turn.notes
-
-    @property
-    def _ctx(self) -> TurnContext:
-        return self.turn.ctx
-
-    def _record(self, kind: str, name: str, detail: str, data: dict[str, Any] | None = None) -> None:
-        self.turn.record(kind, name, detail, data)
-
-    def is_known_user(self, user_id: str | None) -> bool:
-        """True when ``user_id`` is a user of the training data."""
-        return user_id is not None and str(user_id) in self.train.user_id_to_index
-
-    def count(self, filters: Filters, *, skip: Iterable[int] = (), limit: int | None = None) -> int:
-        """How many items meet ``filters``, leaving out ``skip``; counting stops at ``limit`` when given."""
-        mask = self.facet_index.mask(filters)
-        skipped = np.fromiter((int(i) for i in skip), dtype=np.int64)
-        mask[skipped[(skipped >= 0) & (skipped < len(mask))]] = False
-        n = int(mask.sum())
-        return n if limit is None else min(n, limit)
 
     # ----------------------------------------------------------------- helpers
     def _resolve_value(self, facet: str, value: str) -> tuple[str, ...]:
@@ -226,12 +102,8 @@ class Toolbox:
         return k
 
     def _format(self, candidates: list[Candidate]) -> str:
-        lines = []
-        for c in candidates:
-            it = self.catalog[c.item_index]
-            facets = item_facets(it, self.schema, self.lexicon.stats, soft=self.lexicon.soft)
-            lines.append(f"id={it.item_id} | {it.display_title}" + (f" | {facets}" if facets else ""))
-        return "\n".join(lines)
+        """Candidates as JSON rows (id, title, facets, snippet, tags, interactions, mean rating), best first."""
+        return rows_json([self.rows.row(c.item_index) for c in candidates])
 
     def retrieve(self, query: Query, *, tool: str = "retrieve") -> ToolResult:
         """Run the retriever on a full query (conversation exclusions added); record the results for the guard."""
@@ -258,16 +130,14 @@ class Toolbox:
     # Each tool below is defined once: its signature and Google docstring are also what the LLM sees
     # (agentrec.agent.lctools builds the LangChain tools from them; ``filters`` gets the schema's model).
     def search_catalog(self, description: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
-        """Search the catalogue by meaning, with optional hard filters. Use it for requests described in words.
+        """Search the catalogue by meaning, with optional hard filters, for requests described in words.
 
-        Returns lines "id=<item_id> | title | genres". Only item_ids shown by tools may be recommended.
+        Returns JSON rows (id, title, facets, snippet, tags, interactions, mean_rating).
 
         Args:
-            description: what the person wants in their own words, e.g. "slow-burn space horror"; leave the
-                filters out of this text.
-            filters: hard constraints every result must meet, keyed by the catalogue's facets; leave out what
-                the person did not ask for.
-            k: how many results to return (1-50).
+            description: what the person wants in their own words, e.g. "slow-burn space horror".
+            filters: hard constraints every result must meet, keyed by the catalogue's facets.
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         query = Query(text=str(description or ""), filters=self.make_filters(filters), k=k)
@@ -276,15 +146,13 @@ class Toolbox:
     def recommend_for_user(
         self, user_id: str, description: str = "", filters: Mapping[str, Any] | None = None, k: int = 10
     ) -> ToolResult:
-        """Personalised recommendations for a known user, from their interaction history (graph model).
-
-        Already-seen items are excluded. Returns lines "id=<item_id> | title | genres".
+        """Personalised picks for a known user from their history (graph model); rows like search_catalog.
 
         Args:
-            user_id: the user's id exactly as given in the conversation state, e.g. "42".
-            description: optional words about what they want now, e.g. "something light"; "" for none.
+            user_id: the user's id as given in the conversation state.
+            description: optional words about what they want now, e.g. "something light".
             filters: hard constraints every result must meet, keyed by the catalogue's facets.
-            k: how many results to return (1-50).
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         uid = str(user_id).strip()
@@ -297,14 +165,12 @@ class Toolbox:
         return self.retrieve(query, tool="recommend_for_user")
 
     def similar_items(self, title_or_id: str, filters: Mapping[str, Any] | None = None, k: int = 10) -> ToolResult:
-        """Items similar to one item: people who liked it also liked them. For "more like <title>".
-
-        Returns lines "id=<item_id> | title | genres".
+        """Items people who liked one item also liked, for "more like <title>"; rows like search_catalog.
 
         Args:
-            title_or_id: the item's item_id (preferred) or its title, e.g. "Alien (1979)".
+            title_or_id: the item's id (preferred) or its title.
             filters: hard constraints every result must meet, keyed by the catalogue's facets.
-            k: how many results to return (1-50).
+            k: how many results (1-50).
         """
         k = self._check_k(k)
         idx = self.resolve_item(title_or_id)
@@ -312,14 +178,12 @@ class Toolbox:
         return self.retrieve(query, tool="similar_items")
 
     def explain(self, item: str, user_id: str | None = None, liked: list[str] | None = None) -> ToolResult:
-        """Evidence for why an item suits the person: paths through the data, each with a reference like "p3".
-
-        Cite these references in the evidence of your final answer.
+        """Evidence why an item suits the person: paths through the data, each with a reference ("p3") to cite.
 
         Args:
-            item: the item_id (preferred) or title of the item to explain.
-            user_id: the known user's id, when there is one.
-            liked: item_ids or titles the person said they like, when there is no user id.
+            item: the item's id (preferred) or title.
+            user_id: the known user's id, if any.
+            liked: ids or titles the person said they like, if no user id.
         """
         idx = self.resolve_item(item)
         user: str | Sequence[int] | None
@@ -347,13 +211,11 @@ class Toolbox:
         return ToolResult(f"{it.display_title} (id={it.item_id}):\n" + "\n".join(lines), paths)
 
     def user_profile(self, user_id: str, k: int = 10) -> ToolResult:
-        """What a known user liked most and their favourite values of the catalogue's main facet (e.g. genres).
-
-        Use it to understand their taste.
+        """What a known user liked most and their favourite values of the main facet (e.g. genres).
 
         Args:
-            user_id: the user's id exactly as given in the conversation state.
-            k: how many of their favourite items to list (1-50).
+            user_id: the user's id as given in the conversation state.
+            k: how many favourite items (1-50).
         """
         uid = str(user_id).strip()
         if not self.is_known_user(uid):
@@ -374,20 +236,16 @@ class Toolbox:
         )
         profile = UserProfile(uid, int(len(rows)), liked, tuple(genres.most_common(5)))
         self._record("tool_call", "user_profile", f"user {uid}: {len(rows)} interactions")
-        text = (
-            f"User {uid} has {len(rows)} interactions. Liked most: "
-            + "; ".join(f"{m.title} (id={m.item_id})" for m in liked)
-            + f". Top {main or 'values'}: "
-            + ", ".join(f"{g} ({n})" for g, n in profile.top_genres)
-        )
+        top = {f"top_{main or 'values'}": [f"{g} ({n})" for g, n in profile.top_genres]}
+        text = rows_json([self.rows.row(m.item_index) for m in liked], user=uid, interactions=len(rows), **top)
         return ToolResult(text, profile)
 
     def lookup_title(self, title: str, k: int = 5) -> ToolResult:
-        """Find items by (approximate) title, to get their item_id. Tolerates typos and a missing year.
+        """Find items by approximate title (typos, no year): to get ids, and to verify titles you thought of.
 
         Args:
-            title: the title as the person wrote it, e.g. "the matrix" or "Toy Story 1995".
-            k: how many matches to return (1-50).
+            title: a title, e.g. "the matrix" or "Toy Story 1995".
+            k: how many matches (1-50).
         """
         k = self._check_k(k)
         hits = self.titles.lookup(str(title or ""), k=k)
@@ -395,4 +253,4 @@ class Toolbox:
         if not hits:
             raise ToolError(f"No title matches {title!r}; try fewer words or the original title.")
         self.turn.allow(h.item_index for h in hits)
-        return ToolResult("\n".join(f"id={h.item_id} | {h.title} | match {h.score:.2f}" for h in hits), hits)
+        return ToolResult(rows_json([self.rows.row(h.item_index, match=round(h.score, 2)) for h in hits]), hits)

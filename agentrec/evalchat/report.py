@@ -20,7 +20,7 @@ def markdown_table(metrics: Mapping[str, Mapping[str, Any]], turns: int) -> str:
     median interaction count and the mean shrunk rating of the items shown on the first turn.
     """
     head = ["system", *[f"hit@{t}" for t in range(1, turns + 1)], "avg turns", "repeated rejections",
-            "constraint violations", "latency p50 / p95 (ms)", "tokens / episode"]  # fmt: skip
+            "constraint violations", "latency p50 / p95 (ms)", "tokens / episode (in / out)"]  # fmt: skip
     quality = any("first_answer" in m for m in metrics.values())
     if quality:
         head += ["1st answer median count", "1st answer shrunk rating"]
@@ -30,7 +30,7 @@ def markdown_table(metrics: Mapping[str, Mapping[str, Any]], turns: int) -> str:
         lat = m["latency_ms"]
         row = [name, *[f"{hits[t]:.3f}" for t in range(1, turns + 1)], f"{m['avg_turns']:.2f}",
                str(m["repeated_rejections"]), str(m["constraint_violations"]),
-               f"{lat['p50']:.0f} / {lat['p95']:.0f}", f"{m['tokens_per_episode']:.0f}"]  # fmt: skip
+               f"{lat['p50']:.0f} / {lat['p95']:.0f}", _tokens(m)]  # fmt: skip
         if quality:
             first = m.get("first_answer") or {}
             row += [_fmt(first.get("median_count"), ".1f"), _fmt(first.get("mean_shrunk"), ".2f")]
@@ -102,3 +102,9 @@ def _plot(metrics: Mapping[str, Mapping[str, Any]], turns: int, path: Path, stat
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _tokens(m: Mapping[str, Any]) -> str:
+    total = f"{m['tokens_per_episode']:.0f}"
+    tokens_in, tokens_out = m.get("input_tokens_per_episode", 0.0), m.get("output_tokens_per_episode", 0.0)
+    return f"{total} ({tokens_in:.0f} / {tokens_out:.0f})" if tokens_in or tokens_out else total

@@ -43,6 +43,8 @@ class EpisodeLog:
     latencies_ms: list[float] = field(default_factory=list)
     tokens: int = 0
     simulator_tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass
@@ -68,8 +70,9 @@ def summarise(logs: Sequence[EpisodeLog], turns: int) -> dict[str, Any]:
 
     Returns:
         ``{"episodes", "hit_rate": {T: rate}, "avg_turns", "repeated_rejections", "constraint_violations",
-        "latency_ms": {"mean", "p50", "p95"}, "tokens_per_episode", "simulator_tokens_per_episode"}`` (tokens:
-        the system's LLM; simulator tokens: the LLM simulated user's, 0 with the rules).
+        "latency_ms": {"mean", "p50", "p95"}, "tokens_per_episode", "input_tokens_per_episode",
+        "output_tokens_per_episode", "simulator_tokens_per_episode"}`` (tokens: the system's LLM, in total and
+        split into input and output; simulator tokens: the LLM simulated user's, 0 with the rules).
     """
     n = len(logs)
     lat = [x for lg in logs for x in lg.latencies_ms]
@@ -88,6 +91,8 @@ def summarise(logs: Sequence[EpisodeLog], turns: int) -> dict[str, Any]:
             "p95": float(np.percentile(lat, 95)) if lat else 0.0,
         },
         "tokens_per_episode": float(np.mean([lg.tokens for lg in logs])) if n else 0.0,
+        "input_tokens_per_episode": float(np.mean([lg.input_tokens for lg in logs])) if n else 0.0,
+        "output_tokens_per_episode": float(np.mean([lg.output_tokens for lg in logs])) if n else 0.0,
         "simulator_tokens_per_episode": float(np.mean([lg.simulator_tokens for lg in logs])) if n else 0.0,
     }
 
@@ -162,6 +167,8 @@ def _episode(
         out = system.respond(message, k)
         log.latencies_ms.append((time.perf_counter() - t0) * 1000)
         log.tokens += out.tokens
+        log.input_tokens += out.input_tokens
+        log.output_tokens += out.output_tokens
         shown = out.items[:k]
         log.repeated_rejections += sum(1 for i in shown if i in rejected)
         log.constraint_violations += sum(1 for i in shown if sim.stated.violations(catalog[i]))

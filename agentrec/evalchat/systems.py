@@ -23,11 +23,13 @@ SYSTEMS = ("popularity", "semantic", "gnn", "agent", "agent-llm")
 
 @dataclass
 class TurnOutput:
-    """What a system showed in one turn (item indices, best first) and the LLM tokens it used."""
+    """What a system showed in one turn (item indices, best first) and the LLM tokens it used (all, in, out)."""
 
     items: list[int]
     tokens: int = 0
     notes: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class System(Protocol):
@@ -108,8 +110,10 @@ class AgentSystem:
         state.k = k
         reply = self.agent.chat(message, session=self._session, user=self._user.user_id)
         usage = reply.usage or {}
-        tokens = int(usage.get("total_tokens", 0) or usage.get("input_tokens", 0) + usage.get("output_tokens", 0))
-        return TurnOutput([r.item_index for r in reply.recommendations[:k]], tokens, list(reply.notes))
+        tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+        tokens = int(usage.get("total_tokens", 0) or tokens_in + tokens_out)
+        items = [r.item_index for r in reply.recommendations[:k]]
+        return TurnOutput(items, tokens, list(reply.notes), input_tokens=tokens_in, output_tokens=tokens_out)
 
 
 def build_systems(names: Sequence[str], components: Any, *, agent: Any = None, llm_agent: Any = None) -> list[System]:
