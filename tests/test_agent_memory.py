@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agentrec.agent.grammar import parse
+from agentrec.agent.grammar import Request, parse
+from agentrec.agent.head_fit import head_fit
 from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.memory import Wish, merge
 from agentrec.packs import load_pack
-from agentrec.schema import CatalogSchema, FacetIndex, Range
+from agentrec.schema import CatalogSchema, FacetIndex, Filters, Range
 from agentrec.types import Catalog, Item
 
 _ITEMS = [
@@ -124,3 +125,55 @@ def test_a_head_noun_that_leaves_nothing_falls_back_to_text() -> None:
 def test_a_correction_after_a_turn_that_added_nothing_still_replaces(world: tuple[Lexicon, FacetIndex]) -> None:
     wish, notes = _talk(world, "a comedy", "more like the second one", "no, I meant horror")
     assert dict(wish.filters.include) == {"genre": ("Horror",)} and notes[2] == ["Changed genre Comedy to Horror."]
+
+
+def test_a_head_noun_that_does_not_fit_the_rest_is_searched_as_text() -> None:
+    req = Request(include={"category": ["Hand Tools", "Cutting Tools"]}, match={"category": "any"})
+    req.weak = {"category": ["Hand Tools", "Cutting Tools"]}
+    req.weak_terms = ["tool"]
+    req.text = "tool measure beer gravity"
+    seen: list[tuple[object, object]] = []
+
+    def fits(with_heads: Filters, without: Filters) -> bool:
+        seen.append((with_heads.include, without.include))
+        return False
+
+    wish, notes = merge(Wish(), req, count=lambda f: 10, fits=fits)
+    assert not wish.filters.include and seen == [({"category": ("Hand Tools", "Cutting Tools")}, {})]
+    assert any("did not limit the list to Hand Tools, Cutting Tools" in n and "'tool'" in n for n in notes)
+    kept, notes = merge(Wish(), req, count=lambda f: 10, fits=lambda a, b: True)
+    assert kept.filters.include == {"category": ("Hand Tools", "Cutting Tools")} and not notes
+
+
+class _Hit:
+    def __init__(self, item_index: int, score: float) -> None:
+        self.item_index, self.score = item_index, score
+
+
+class _Store:
+    """Items 0-9 score 0.9 - 0.05 * i for any text; ``search`` keeps the allowed ones, best first."""
+
+    def search(self, text: str, k: int = 20, allowed: np.ndarray | None = None) -> list[_Hit]:
+        pool = range(10) if allowed is None else sorted(int(i) for i in allowed)
+        return [_Hit(i, 0.9 - 0.05 * i) for i in pool][:k]
+
+
+def test_head_fit_judges_by_the_best_text_matches() -> None:
+    inside = {"few": {8, 9}, "close": {1}, "many": {3, 5, 7}}
+
+    def mask_of(name: str):  # noqa: ANN202
+        def mask(f: Filters) -> np.ndarray:
+            keep = np.ones(10, dtype=bool)
+            if f.include:
+                keep[:] = False
+                keep[sorted(inside[name])] = True
+            return keep
+
+        return mask
+
+    with_heads, without = Filters(include={"category": ("X",)}), Filters()
+    assert head_fit(None, mask_of("few"), "tool for beer", ["tool"]) is None  # no text index
+    assert head_fit(_Store(), mask_of("few"), "tools", ["tool", "tools"]) is None  # nothing but the head noun
+    for name, fits in (("few", False), ("close", True), ("many", True)):
+        check = head_fit(_Store(), mask_of(name), "a tool to measure beer", ["tool"])
+        assert check is not None and check(with_heads, without) is fits, name

@@ -112,6 +112,15 @@ def test_product_wording_and_loose_titles(agent: Agent) -> None:
     assert "buy" in text and "watch" not in text  # the product pack's words
 
 
+def test_a_generic_head_noun_gives_way_to_what_the_request_describes(agent: Agent) -> None:
+    reply = agent.chat("a tool to measure beer gravity", session="hydro")
+    top = [agent.components.catalog[r.item_index] for r in reply.recommendations[:3]]
+    assert sum("hydrometer" in it.title.casefold() for it in top) >= 2, [it.title for it in top]
+    assert any("did not limit the list" in n for n in reply.notes)
+    kept = agent.chat("a trash can", session="trash")  # the head noun describes it all: the category stays
+    assert not any("did not limit" in n for n in kept.notes) and kept.recommendations
+
+
 @pytest.mark.xfail(
     strict=True, reason="category levels merged by the path splitter (see requests_products.KNOWN_WRONG)"
 )

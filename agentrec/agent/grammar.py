@@ -173,9 +173,10 @@ def _include_group(text: str, facet: str, group: list[Hit], lexicon: Lexicon, re
         return
     group, links = _compounds(text, facet, group, links, lexicon, req)
     values = [v for h in group if h.ref is not None for v in h.ref.values]
-    if len(group) == 1 and group[0].ref is not None and group[0].ref.any_of:
+    if len(group) == 1 and group[0].ref is not None and group[0].ref.origin == "head":
         add(req.include, facet, values)  # a head noun: "tape" is any kind of tape
         add(req.weak, facet, values)
+        req.weak_terms.append(group[0].phrase)
         req.match[facet] = "any"
         req.text = " ".join(dict.fromkeys([*req.text.split(), group[0].phrase]))
         return

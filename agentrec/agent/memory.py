@@ -31,6 +31,7 @@ from agentrec.types import Candidate
 __all__ = ["Wish", "merge", "soft_rerank"]
 
 Counter = Callable[[Filters], int]
+Fits = Callable[[Filters, Filters], bool]
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _start_fresh(wish: Wish, notes: list[str], why: str) -> Wish:
     return Wish(filters=kept_filters)
 
 
-def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]:
+def merge(wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None) -> tuple[Wish, list[str]]:
     """The wish after one more message, and the notes that say what changed.
 
     Args:
@@ -111,6 +112,8 @@ def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]
         req: the message, read by :func:`agentrec.agent.grammar.parse`.
         count: how many items (not turned down) meet some filters, counting up to what a list needs; used to tell
             a refinement that narrows from one that leaves nothing.
+        fits: ``fits(with_heads, without_heads)`` says whether the request's words fit the items its head nouns
+            select about as well as the items without them (judged on the item text); None skips the check.
     """
     notes: list[str] = []
     if req.mode == "switch":
@@ -138,15 +141,30 @@ def merge(wish: Wish, req: Request, *, count: Counter) -> tuple[Wish, list[str]]
     prefer: dict[str, list[str]] = {}
     if req.weak and count(merged) == 0:
         merged = _drop_weak(req, merged, count, notes)
+    elif req.weak and fits is not None:
+        lighter = _without_weak(req, merged)
+        if count(lighter) and not fits(merged, lighter):
+            named = list(dict.fromkeys(v for vals in req.weak.values() for v in vals))
+            values = ", ".join(named[:3]) + (" ..." if len(named) > 3 else "")
+            words = ", ".join(f"'{w}'" for w in req.weak_terms)
+            notes.append(
+                f"I did not limit the list to {values}: the rest of your request fits other items far better, so I "
+                f"searched for {words} in the item text. Name the category to keep to it."
+            )
+            merged = lighter
     if req.include and merged.include != before.include:
         merged = _relax(wish, req, before, merged, count, prefer, notes)
     return _soft(wish, req, merged, extra_prefer=prefer), notes
 
 
+def _without_weak(req: Request, merged: Filters) -> Filters:
+    include = {f: tuple(v for v in vals if v not in req.weak.get(f, [])) for f, vals in merged.include.items()}
+    return _with(merged, include={f: v for f, v in include.items() if v})
+
+
 def _drop_weak(req: Request, merged: Filters, count: Counter, notes: list[str]) -> Filters:
     """Values read only from a head noun that leave nothing: searched as text instead, with a note."""
-    include = {f: tuple(v for v in vals if v not in req.weak.get(f, [])) for f, vals in merged.include.items()}
-    lighter = _with(merged, include={f: v for f, v in include.items() if v})
+    lighter = _without_weak(req, merged)
     if count(lighter) == 0:
         return merged
     values = [v for vals in req.weak.values() for v in vals]

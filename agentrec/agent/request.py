@@ -26,8 +26,9 @@ class Request:
         avoid: facet -> values to rank down ("not too scary"); ``avoid_terms``: such words that name no value.
         exclude_terms: negated words that name no facet value ("nothing latex"); applied by text match.
         inferred: facet -> values read only from topic words ("detective" -> Mystery).
-        weak: facet -> values read only from a head noun ("tools" -> every kind of tool); dropped back to search
-            text when they leave nothing together with the rest of the request.
+        weak: facet -> values read only from a head noun ("tools" -> every kind of tool, "gift" -> Scientific
+            Gifts); dropped back to search text when they leave nothing together with the rest of the request, or
+            when the rest of the request fits other items far better (``weak_terms``: those head nouns).
         text: the residual free-text intent (positive words only).
         unapplied: user-facing lines: what the catalogue cannot filter on, and what was done instead.
         notes: user-facing lines: how ambiguous words were read.
@@ -49,6 +50,7 @@ class Request:
     exclude_terms: list[str] = field(default_factory=list)
     inferred: dict[str, list[str]] = field(default_factory=dict)
     weak: dict[str, list[str]] = field(default_factory=dict)
+    weak_terms: list[str] = field(default_factory=list)
     text: str = ""
     unapplied: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

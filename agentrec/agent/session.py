@@ -7,6 +7,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from agentrec.agent.head_fit import head_fit
 from agentrec.agent.memory import Wish, merge
 from agentrec.agent.profiles import ProfileStore, StoredProfile
 from agentrec.types import Filters, Query
@@ -262,7 +265,14 @@ def apply_request(
     def count(f: Filters) -> int:
         return toolbox.count(f, skip=blocked, limit=state.k)
 
-    state.wish, changed = merge(state.wish, parsed.request, count=count)
+    def eligible(f: Filters) -> np.ndarray:
+        keep = toolbox.facet_index.mask(f)
+        keep[[i for i in blocked if 0 <= i < len(keep)]] = False
+        return keep
+
+    req = parsed.request
+    fits = head_fit(getattr(toolbox.retriever, "store", None), eligible, req.text, req.weak_terms) if req.weak else None
+    state.wish, changed = merge(state.wish, req, count=count, fits=fits)
     notes += changed
     return seeds, notes
 

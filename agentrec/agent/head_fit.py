@@ -1,0 +1,62 @@
+"""Whether a head noun's category reading fits the rest of the request, judged on the item text.
+
+A head noun names every value it ends ("tape" -> Duct Tape, Electrical Tape), which is right for "duct tape or
+electrical tape" and "a trash can" but wrong when the noun is a generic word of a longer request: in "a tool to
+measure beer gravity" or "a gift for someone who brews beer" the categories ending in "Tools" or "Gifts" hold
+nothing the rest of the request describes, while hydrometers elsewhere do. The text index tells the two apart:
+the reading stays when the items it selects are among the best text matches of the whole request, or come close
+to the best match; otherwise the head noun is searched as text (the caller says so in a note).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from agentrec.agent.lexicon import STOPWORDS
+from agentrec.filters_types import Filters
+
+__all__ = ["head_fit"]
+
+#: How many of the whole request's best text matches are looked at, and how many of them must carry the head's
+#: values for the reading to stand without comparing scores.
+TOP = 20
+ENOUGH = 3
+#: The cosine the best item of the head's values may trail the best item overall by.
+SLACK = 0.05
+
+
+def _content(text: str, heads: Iterable[str]) -> list[str]:
+    head_words = {w for h in heads for w in h.lower().split()}
+    return [w for w in re.findall(r"[\w'-]+", text.lower()) if w not in STOPWORDS and w not in head_words]
+
+
+def head_fit(
+    store: Any, mask: Callable[[Filters], np.ndarray], text: str, heads: Iterable[str]
+) -> Callable[[Filters, Filters], bool] | None:
+    """A ``fits(with_heads, without_heads)`` check for :func:`agentrec.agent.memory.merge`, or None.
+
+    Args:
+        store: the vector store (``search(text, k, allowed=...)``); None (no text index) disables the check.
+        mask: eligible items under some filters (turned-down items already left out).
+        text: the request's search text.
+        heads: the head nouns read as values.
+
+    Returns:
+        None when there is nothing to judge by (no store, or no words besides the head nouns).
+    """
+    if store is None or not _content(text, list(heads)):
+        return None
+
+    def fits(with_heads: Filters, without_heads: Filters) -> bool:
+        inside = mask(with_heads)
+        hits = store.search(text, k=TOP, allowed=np.flatnonzero(mask(without_heads)))
+        if not hits or sum(1 for h in hits if inside[h.item_index]) >= ENOUGH:
+            return True
+        best_inside = store.search(text, k=1, allowed=np.flatnonzero(inside))
+        return bool(best_inside) and best_inside[0].score >= hits[0].score - SLACK
+
+    return fits
