@@ -89,3 +89,17 @@ def test_an_ids_only_catalogue_gets_the_prior_and_similar_items(tiny_interaction
     like = r.retrieve(Query(liked_items=(0,), k=2)).candidates
     assert {c.item_index for c in like} == {1, 2}  # the items co-liked with 0, not the other cluster
     assert all("similar" in c.sources for c in like)
+
+
+def test_a_pure_description_ranks_quality_only_among_its_text_matches(tiny_interactions: Interactions) -> None:
+    from test_retrieve import KeywordStore
+
+    n = tiny_interactions.num_items
+    titles = ["harbour view", "harbour lights"] + [f"place {i}" for i in range(2, n)]
+    catalog = Catalog(tuple(Item(str(i), t) for i, t in enumerate(titles)))
+    r = Retriever(catalog, tiny_interactions, store=KeywordStore(catalog))
+    described = r.retrieve(Query(text="harbour view", k=5)).candidates
+    assert {c.item_index for c in described if "quality" in c.sources} <= {0, 1}  # never an unrelated famous item
+    assert described[0].item_index == 0
+    everything = r.retrieve(Query(k=5)).candidates  # no words: the prior ranks the whole catalogue
+    assert any(c.item_index > 1 and "quality" in c.sources for c in everything)

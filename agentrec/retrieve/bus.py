@@ -45,6 +45,8 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "quality": 1.5,
     "similar": 2.0,
 }
+# A pure description's quality source ranks only among this many best text matches (see Retriever._quality_pool).
+QUALITY_POOL = 50
 # Semantic hits are re-ordered by cosine + SEMANTIC_TILT * quality prior: among items that match the words about
 # equally, the well-regarded ones come first (bench/answer_quality.py, descriptive requests). Only when the
 # "quality" source has a weight.
@@ -301,13 +303,30 @@ class Retriever:
                 self._x, self._x_csc, seeds, self.item_degree, eligible, depth, alpha=self.config.co_alpha
             )
         if w.get("quality", 0) > 0:
-            out["quality"] = scored_source(self.quality.score, eligible, depth)
+            out["quality"] = scored_source(self.quality.score, self._quality_pool(query, out, eligible, seeds), depth)
         if w.get("similar", 0) > 0 and query.liked_items:
             out["similar"] = scored_source(self.similar.scores(query.liked_items), eligible, depth)
         if w.get("popularity", 0) > 0 or not any(v is not None and len(v[0]) for v in out.values()):
             # Popularity is the cold fallback: it always runs when nothing else produced a candidate.
             out["popularity"] = popularity_source(self.item_degree, eligible, depth)
         return {k: v for k, v in out.items() if v is not None and len(v[0])}
+
+    def _quality_pool(
+        self, query: Query, out: Mapping[str, Ranked | None], eligible: np.ndarray, seeds: np.ndarray
+    ) -> np.ndarray:
+        """Where the quality prior ranks: the eligible items, or only the best text matches of a description.
+
+        A request that is only a description (no facet value, no seed, no history) makes items relevant
+        through its words alone: well-regarded items elsewhere in the catalogue are not answers ("a gift for
+        someone who brews beer" is not answered by a popular electrical tape), so the prior ranks among the
+        semantic source's first ``QUALITY_POOL`` hits.
+        """
+        hits = out.get("semantic")
+        if hits is None or not len(hits[0]) or len(seeds) or query.filters.include:
+            return eligible
+        pool = np.zeros_like(eligible)
+        pool[hits[0][:QUALITY_POOL]] = True
+        return pool & eligible
 
     def _semantic(self, query: Query, eligible: np.ndarray, depth: int) -> Ranked | None:
         index = self.semantic_index
