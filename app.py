@@ -1,6 +1,7 @@
 """The agentrec chat app: ``python app.py [--dataset ml-latest-small] [--port 7860]`` (= ``agentrec serve``).
 
-Builds an Agent for the dataset (building missing artifacts), lays out the Gradio UI
+Builds an Agent for the dataset (building missing artifacts), warms it up (text encoder, indexes, LLM client;
+progress is logged), lays out the Gradio UI
 (``agentrec.ui.layout.build_demo``, which wires the events to a per-session controller) and serves it on
 127.0.0.1 with analytics off.
 """
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     from agentrec.agent import Agent
     from agentrec.ui.layout import build_demo, launch
 
+    log = logging.getLogger("agentrec.app")
+    log.info("Loading %s (building what is missing)…", args.dataset)
     agent = Agent.load(
         args.dataset,
         data_dir=args.data_dir,
@@ -38,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
+        warm=True,  # encoder, indexes and LLM client load now, so the first turn is as quick as the next
+        progress=log.info,
     )
-    logging.getLogger("agentrec.app").info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
+    log.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
     launch(demo, host=args.host, port=args.port, auth=auth, block=True)
     return 0
 

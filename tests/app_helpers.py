@@ -174,3 +174,68 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+# ------------------------------------------------------------------------------------------- browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by playwright (one per test module; pages are cheap)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_app(browser: Any, url: str, *, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A fresh page (its own Gradio session) on the app, ready for a message."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.locator("#agentrec-message textarea").wait_for(state="visible", timeout=30_000)
+        yield page
+    finally:
+        context.close()
+
+
+def card_ids(page: Any) -> list[str]:
+    """The item ids of the visible cards, in order."""
+    return [c.get_attribute("data-item-id") for c in page.locator(".agentrec-card").all() if c.is_visible()]
+
+
+def send(page: Any, message: str) -> str:
+    """Type a message, press Enter, wait until the answer is complete; return the answer text."""
+    bots = page.locator('[data-testid="bot"]')
+    before = bots.count()
+    box = page.locator("#agentrec-message textarea")
+    box.fill(message)
+    box.press("Enter")
+    return wait_answer(page, before)
+
+
+def wait_answer(page: Any, before: int) -> str:
+    """Wait for a new, complete bot message (the status line says "Answering…" until the turn ends)."""
+    bots = page.locator('[data-testid="bot"]')
+    status = page.locator("#agentrec-status")
+    wait_for(lambda: bots.count() > before and "Answering" not in status.inner_text(), timeout=30)
+    return str(bots.last.inner_text().strip())

@@ -107,6 +107,7 @@ def serve(args: argparse.Namespace) -> int:
         raise RuntimeError(f"the chat app needs Gradio ({exc}); install it with: pip install 'agentrec[app]'") from exc
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         logger.warning("serving on %s without --auth: anyone who can reach this address can use the app", args.host)
+    logger.info("Loading %s (building what is missing)…", args.dataset)
     agent = Agent.load(
         args.dataset,
         data_dir=args.data_dir,
@@ -120,6 +121,8 @@ def serve(args: argparse.Namespace) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
+        warm=True,  # encoder, indexes and LLM client load now, so the first turn is as quick as the next
+        progress=logger.info,
     )
     logger.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
     launch(demo, host=args.host, port=args.port, auth=auth, block=True)
