@@ -11,7 +11,7 @@ import contextlib
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,14 @@ FILMS: list[tuple[str, int, tuple[str, ...], tuple[str, ...], str]] = [
 ]
 
 
-def make_catalog() -> Catalog:
-    """The 30 films as a Catalog (item ids "101", "102", ...)."""
+def make_catalog(
+    titles: Mapping[int, str] | None = None, attributes: Mapping[int, Mapping[str, Any]] | None = None
+) -> Catalog:
+    """The 30 films as a Catalog (item ids "101", ...); ``titles`` / ``attributes`` replace or add by position."""
+    titles, attributes = titles or {}, attributes or {}
     return Catalog(
         items=tuple(
-            Item(str(101 + i), title, year, genres, tags, overview)
+            Item(str(101 + i), titles.get(i, title), year, genres, tags, overview, dict(attributes.get(i, {})))
             for i, (title, year, genres, tags, overview) in enumerate(FILMS)
         )
     )
@@ -104,20 +107,20 @@ class FilmComponents:
     pack: str = "movies"  # the domain pack the agent speaks with: these are films
 
 
-def make_components() -> FilmComponents:
+def make_components(catalog: Catalog | None = None) -> FilmComponents:
     """Real Retriever (co-interaction + popularity sources) and Explainer over the film dataset."""
     from agentrec.graph.paths import Explainer
     from agentrec.retrieve import Retriever
 
-    catalog, train = make_catalog(), make_interactions()
+    catalog, train = catalog or make_catalog(), make_interactions()
     return FilmComponents(catalog, train, Retriever(catalog, train), Explainer(catalog, train))
 
 
-def make_agent(config: AgentConfig | None = None) -> Any:
+def make_agent(config: AgentConfig | None = None, *, catalog: Catalog | None = None) -> Any:
     """A real ``agentrec.agent.Agent`` over the film dataset (offline unless ``config`` names a model)."""
     from agentrec.agent import Agent
 
-    return Agent(make_components(), config=config or AgentConfig())
+    return Agent(make_components(catalog), config=config or AgentConfig())
 
 
 def free_port() -> int:
@@ -140,6 +143,7 @@ def serve_app(
     concurrency_limit: int = 8,
     max_cards: int = 6,
     auth: tuple[str, str] | None = None,
+    dataset: str = "films (test)",
     **kwargs: Any,
 ) -> Iterator[AppServer]:
     """Run the real app for ``agent`` on a free 127.0.0.1 port (default host); close it afterwards."""
@@ -150,7 +154,7 @@ def serve_app(
         mp.setenv("GRADIO_TEMP_DIR", tmp)  # path pictures are cached here, not in the shared /tmp/gradio
         demo = build_demo(
             agent,
-            dataset="films (test)",
+            dataset=dataset,
             user_choices=user_choices(agent, 10),
             max_cards=max_cards,
             concurrency_limit=concurrency_limit,
