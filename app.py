@@ -41,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
-        warm=True,  # encoder, indexes and LLM client load now, so the first turn is as quick as the next
+        warm=not args.no_warm,  # encoder, indexes and LLM client load now: the first turn is as quick as the next
         progress=log.info,
     )
     log.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
-    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True, warm_request=not args.no_warm)
     return 0
 
 

@@ -40,6 +40,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cards", type=int, default=10, help="recommendation cards shown at most (10)")
     p.add_argument("--max-users", type=int, default=200, help="user ids listed in the user picker (200)")
     p.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start serving before the text encoder, indexes and LLM client are loaded (the first turn loads them)",
+    )
+    p.add_argument(
         "--torch-threads",
         type=int,
         default=None,
@@ -121,9 +126,9 @@ def serve(args: argparse.Namespace) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
-        warm=True,  # encoder, indexes and LLM client load now, so the first turn is as quick as the next
+        warm=not args.no_warm,  # encoder, indexes and LLM client load now: the first turn is as quick as the next
         progress=logger.info,
     )
     logger.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
-    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True, warm_request=not args.no_warm)
     return 0

@@ -293,9 +293,11 @@ class AppController:
                         notes.append(f"⚠️ {event.text}")
                         answer["content"] = _with_notes(md_escape("".join(tokens)), [md_escape(n) for n in notes])
                     now = time.monotonic()
-                    # Recommendations and done are shown by the final snapshot below; stream the rest.
-                    streamed = live and kind == "token" and now - last_yield >= self.stream_interval_s
-                    due = kind in ("tool", "error") or streamed
+                    # Recommendations and done are shown by the final snapshot below. A language model's tokens and
+                    # tool calls stream (batched); offline, the whole turn takes milliseconds and its events arrive
+                    # at once, so one update with the answer is quicker to show than a dozen partial ones.
+                    streamed = live and kind in ("token", "tool") and now - last_yield >= self.stream_interval_s
+                    due = kind == "error" or streamed
                     if due:
                         last_yield = now
                         update = self._snapshot(sess, busy=True)

@@ -179,7 +179,9 @@ def build_demo(
                 gr.Markdown(f"### Recommended {items}", elem_id="agentrec-cards-title")
                 slots: list[_Slot] = []
                 for i in range(max_cards):
-                    with gr.Column(visible=False, elem_classes=["agentrec-slot"]) as box:
+                    # Always rendered (mounting ten cards on the first answer costs a visible moment); CSS hides
+                    # a slot while it holds no card.
+                    with gr.Column(elem_classes=["agentrec-slot"]) as box:
                         card = gr.HTML("", elem_id=f"agentrec-card-{i}", padding=False)
                         with gr.Row(elem_classes=["agentrec-card-actions"]):
                             like = gr.Button("👍 Like", size="sm", elem_id=f"agentrec-like-{i}")
@@ -192,19 +194,15 @@ def build_demo(
                 # The finished turn's cards and memory as JSON, for API clients (hidden in the page).
                 state_json = gr.JSON(visible=False, elem_id="agentrec-state")
 
-        slot_outputs = [s.box for s in slots] + [s.card for s in slots]
+        slot_outputs = [s.card for s in slots]
         choice_outputs = [choice_row, *choice_buttons]
 
-        def _slot_updates(view: View, previous: list[str] | None) -> tuple[list[Any], list[str]]:
+        def _slot_updates(view: View) -> list[Any]:
             cards = [
                 controller.card(r, i + 1, view.feedback.get(r.item_id))
                 for i, r in enumerate(view.recommendations[:max_cards])
             ]
-            cards += [""] * (max_cards - len(cards))
-            if previous == cards:
-                return [gr.skip()] * (2 * max_cards), cards
-            boxes = [gr.Column(visible=bool(c)) for c in cards]
-            return boxes + cards, cards
+            return cards + [""] * (max_cards - len(cards))
 
         def _choice_updates(view: View) -> list[Any]:
             shown = view.choices[:MAX_CHOICES]
@@ -215,13 +213,23 @@ def build_demo(
             return [gr.Row(visible=bool(shown)), *buttons]
 
         def _turn(sid: str, message_text: str, user_id: str | None) -> Iterator[list[Any]]:
-            previous: list[str] | None = None
             for view in controller.respond(sid, message_text, user_id):
-                slot_values, previous = _slot_updates(view, previous)
-                final = gr.skip() if view.busy else view_json(view)
-                note = BUSY_STATUS if view.busy else ""
-                chips = [gr.skip()] * len(choice_outputs) if view.busy else _choice_updates(view)
-                yield ["", view.history, trace_markdown(view.trace), view.memory, final, note, *chips, *slot_values]
+                if view.busy:  # while answering: the chat, the trace and the status line only
+                    skips = [gr.skip()] * (len(choice_outputs) + len(slot_outputs))
+                    yield ["", view.history, trace_markdown(view.trace), gr.skip(), gr.skip(), BUSY_STATUS, *skips]
+                    continue
+                slot_values = _slot_updates(view)
+                chips = _choice_updates(view)
+                yield [
+                    "",
+                    view.history,
+                    trace_markdown(view.trace),
+                    view.memory,
+                    view_json(view),
+                    "",
+                    *chips,
+                    *slot_values,
+                ]
 
         def respond(message_text: str, user_id: str | None, request: gr.Request) -> Iterator[list[Any]]:
             yield from _turn(_sid(request), message_text, user_id)
@@ -241,7 +249,7 @@ def build_demo(
 
         def new_conversation(user_id: str | None, request: gr.Request) -> list[Any]:
             view = controller.reset(_sid(request), user_id)
-            slot_values, _ = _slot_updates(view, None)
+            slot_values = _slot_updates(view)
             return [view.history, trace_markdown(view.trace), view.memory, gr.Group(visible=False),
                     *_choice_updates(view), *slot_values]  # fmt: skip
 
@@ -309,6 +317,7 @@ def launch(
     auth: tuple[str, str] | None = None,
     block: bool = True,
     max_threads: int = 40,
+    warm_request: bool = False,
 ) -> str:
     """Start the app (queue on, analytics off, no share link) and return its local URL.
 
@@ -319,6 +328,8 @@ def launch(
         auth: optional ``(user, password)`` the browser must log in with.
         block: keep serving until interrupted (False returns at once; stop with ``demo.close()``).
         max_threads: worker threads for the app's handlers.
+        warm_request: send one request through the server before returning (or blocking): the server's own
+            first-event costs (about a second on a small machine) are then paid before anyone asks.
     """
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
@@ -329,7 +340,7 @@ def launch(
             server_port=port,
             auth=auth,
             share=False,
-            prevent_thread_lock=not block,
+            prevent_thread_lock=True,
             show_error=True,
             quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
             max_threads=max_threads,
@@ -340,7 +351,23 @@ def launch(
         )
     except OSError as exc:
         raise RuntimeError(f"could not serve on {host}:{port} ({exc}); choose another port with --port") from exc
+    if warm_request:
+        _first_request(str(url), auth)
+    if block:
+        demo.block_thread()
     return str(url)
+
+
+def _first_request(url: str, auth: tuple[str, str] | None) -> None:
+    """One empty chat message through the running server, as a browser would send it (errors are only logged)."""
+    try:
+        from gradio_client import Client
+
+        client = Client(url, auth=auth, verbose=False, download_files=False, analytics_enabled=False)
+        client.predict("", NEW_USER, api_name="/respond")
+        client.close()
+    except Exception as exc:  # the app serves anyway; only its first turn is slower
+        logger.warning("the warm-up request to %s failed (%s: %s)", url, type(exc).__name__, exc)
 
 
 def _wire_slot(controller: AppController, i: int, slot: _Slot, memory: Any) -> None:

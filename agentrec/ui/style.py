@@ -10,6 +10,7 @@ NARROW_PX = 900
 APP_CSS = (
     """
 .agentrec-banner {padding: 6px 12px; border-radius: 8px; background: var(--background-fill-secondary);}
+.agentrec-slot:not(:has(.agentrec-card)) {display: none !important;}
 .agentrec-slot {border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 10px 12px 8px;
   background: var(--background-fill-secondary); gap: 6px !important;}
 .agentrec-card {display: flex; gap: 10px; align-items: flex-start; border-left: 4px solid transparent;

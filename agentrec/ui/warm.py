@@ -18,6 +18,8 @@ __all__ = ["warm_up"]
 
 logger = logging.getLogger(__name__)
 
+WARM_UP_SESSION = "agentrec-warm-up"
+
 
 def warm_up(agent: Any, *, controller: Any = None, progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """Load the encoder, indexes, card statistics and the LLM client of ``agent``; return seconds per step.
@@ -48,11 +50,32 @@ def warm_up(agent: Any, *, controller: Any = None, progress: Callable[[str], Non
     if controller is not None:
         step("cards", "Reading catalogue statistics for the cards", lambda: controller.card_facts)
     config = getattr(agent, "config", None)
-    if getattr(config, "llm_enabled", False) and hasattr(agent, "_llm_agent"):
+    llm = bool(getattr(config, "llm_enabled", False))
+    if controller is not None and not llm:
+        # A whole offline turn on a throwaway session (planner vocabularies, answer and card rendering), forgotten.
+        step("turn", "Answering a first request", lambda: _throwaway_turn(controller, example))
+    elif llm:
+        step("planner", "Loading the request parser", lambda: _parse(agent, example))
+    if llm and hasattr(agent, "_llm_agent"):
         # The client only (no request is sent): the first LLM turn then starts at once.
         step("llm_client", "Setting up the language model client", lambda: _llm_client(agent))
     say(f"Ready ({sum(timings.values()):.1f} s of warm-up).")
     return timings
+
+
+def _throwaway_turn(controller: Any, text: str) -> None:
+    try:
+        for _ in controller.respond(WARM_UP_SESSION, text):
+            pass
+    finally:
+        controller.forget(WARM_UP_SESSION)
+
+
+def _parse(agent: Any, text: str) -> None:
+    from agentrec.agent.planner import parse_request
+
+    toolbox = agent.toolbox
+    parse_request(text, toolbox.lexicon, toolbox.titles, last_shown=0)
 
 
 def _llm_client(agent: Any) -> None:
