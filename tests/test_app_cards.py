@@ -10,7 +10,7 @@ from app_helpers import make_agent
 
 from agentrec.agent.types import Reply
 from agentrec.types import Catalog, GraphPath, Item, PathEdge, PathNode, Query, Recommendation
-from agentrec.ui.answer import md_escape, reply_choices, short_answer
+from agentrec.ui.answer import md_escape, reply_choices, short_answer, short_title
 from agentrec.ui.cards import CardFacts, card_html, card_reason, image_url
 from agentrec.ui.controller import AppController
 from agentrec.ui.paths import is_trivial, paths_html, strongest_paths
@@ -189,3 +189,12 @@ def test_short_answer_for_an_llm_reply_keeps_the_models_lead() -> None:
     text = short_answer(reply, items=("film", "films"))
     assert text.startswith("Space horror it is. Three classics follow. Top picks: **Aliens**")
     assert "Heat" not in text and "> A \\*note\\*" in text
+
+
+def test_long_titles_are_cut_in_the_chat_only() -> None:
+    long = "HATCHBOX PLA 3D Printer Filament, Dimensional Accuracy +/- 0.03 mm, 1 kg Spool, 1.75 mm, White"
+    assert short_title(long) == "HATCHBOX PLA 3D Printer Filament, Dimensional Accuracy +/-…"
+    assert short_title("Alien") == "Alien"
+    reply = Reply("x", [_rec(title=long)], [], "offline", [], Query())
+    assert "0.03 mm, 1 kg" not in short_answer(reply) and "HATCHBOX PLA 3D Printer Filament" in short_answer(reply)
+    assert "0.03 mm, 1 kg Spool" in card_html(_rec(title=long), rank=1)

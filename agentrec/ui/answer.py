@@ -43,11 +43,19 @@ def md_escape(text: Any) -> str:
     return out.replace("://", ":\\/\\/").replace("www.", "www\\.")
 
 
+def short_title(title: str, max_chars: int = 60) -> str:
+    """A title cut at a word boundary (long product titles); the card shows it whole."""
+    title = " ".join(title.split())
+    if len(title) <= max_chars:
+        return title
+    return title[:max_chars].rsplit(" ", 1)[0].rstrip(" ,;:(") + "…"
+
+
 def _picks(recs: Sequence[Recommendation], n: int) -> str:
     names = []
     for r in recs[:n]:
         year = f" ({r.year})" if r.year is not None and f"({r.year})" not in r.title else ""
-        names.append(f"**{md_escape(r.title.strip())}**{year}")
+        names.append(f"**{md_escape(short_title(r.title))}**{year}")
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]

@@ -55,6 +55,7 @@ class CardFacts:
             ``item_degree[i]`` gives how many people chose the item.
         max_chips: facet values shown per multi-valued facet (the most specific ones: values that more than
             half of the catalogue shares, such as "Industrial & Scientific", say nothing and are left out).
+        max_tags: values of the other multi-valued facets (tags, keywords) shown at most, muted.
         overview_chars: the overview snippet's length.
     """
 
@@ -65,6 +66,7 @@ class CardFacts:
         retriever: Any = None,
         *,
         max_chips: int = 5,
+        max_tags: int = 3,
         overview_chars: int = 180,
     ) -> None:
         self.catalog = catalog
@@ -73,6 +75,10 @@ class CardFacts:
         self.degree = getattr(retriever, "item_degree", None)
         self.max_chips = max_chips
         self.overview_chars = overview_chars
+        self.max_tags = max_tags
+        # The facet whose values are the card's chips: the first multi-valued categorical one (genre, category).
+        multi = [f for f in self.schema.facets if f.kind == "categorical" and f.multi and not IMAGE_KEYS.search(f.name)]
+        self.main_facet = multi[0].name if multi else None
         self._common: dict[str, set[str]] = {}
         for f in self.schema.facets:
             if f.kind == "categorical" and f.multi and not IMAGE_KEYS.search(f.name):
@@ -116,10 +122,10 @@ class CardFacts:
                 continue  # shown next to the title
             if isinstance(value, tuple) and value:
                 every.extend(value)
-                if f.name == "tag":
-                    tags.extend(value[:3])
-                elif f.multi:
+                if f.multi and f.name == self.main_facet:
                     chips.extend(self.telling(f.name, value))
+                elif f.multi:  # free-form labels (tags, keywords): a few, muted
+                    tags.extend(value[: max(0, self.max_tags - len(tags))])
                 else:
                     facts.append((f.label, ", ".join(value)))
             elif isinstance(value, float):

@@ -360,6 +360,9 @@ def launch(
 
 def _first_request(url: str, auth: tuple[str, str] | None) -> None:
     """One empty chat message through the running server, as a browser would send it (errors are only logged)."""
+    httpx_log = logging.getLogger("httpx")
+    level = httpx_log.level
+    httpx_log.setLevel(logging.WARNING)  # the client's own request lines say nothing to the person starting the app
     try:
         from gradio_client import Client
 
@@ -368,6 +371,8 @@ def _first_request(url: str, auth: tuple[str, str] | None) -> None:
         client.close()
     except Exception as exc:  # the app serves anyway; only its first turn is slower
         logger.warning("the warm-up request to %s failed (%s: %s)", url, type(exc).__name__, exc)
+    finally:
+        httpx_log.setLevel(level)
 
 
 def _wire_slot(controller: AppController, i: int, slot: _Slot, memory: Any) -> None:
