@@ -223,8 +223,9 @@ def open_app(browser: Any, url: str, *, width: int = 1400, height: int = 1000) -
 
 
 def card_ids(page: Any) -> list[str]:
-    """The item ids of the visible cards, in order."""
-    return [c.get_attribute("data-item-id") for c in page.locator(".agentrec-card").all() if c.is_visible()]
+    """The item ids of the visible cards, in order (read in one step: cards re-render while a turn ends)."""
+    js = "els => els.filter(e => e.getClientRects().length > 0).map(e => e.dataset.itemId)"
+    return list(page.locator(".agentrec-card").evaluate_all(js))
 
 
 def send(page: Any, message: str) -> str:

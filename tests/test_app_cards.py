@@ -198,3 +198,41 @@ def test_long_titles_are_cut_in_the_chat_only() -> None:
     reply = Reply("x", [_rec(title=long)], [], "offline", [], Query())
     assert "0.03 mm, 1 kg" not in short_answer(reply) and "HATCHBOX PLA 3D Printer Filament" in short_answer(reply)
     assert "0.03 mm, 1 kg Spool" in card_html(_rec(title=long), rank=1)
+
+
+class _StreamingAgent:
+    """Yields the events ``Agent.stream`` yields in LLM mode (tokens as the model writes them, then the reply)."""
+
+    mode = "llm:test-model"
+
+    def __init__(self, reply: Reply, tokens: list[str], pause_s: float) -> None:
+        self.reply, self.tokens, self.pause_s = reply, tokens, pause_s
+
+    def stream(self, text: str, session: str, user: str | None) -> Any:
+        import time
+
+        from agentrec.agent.types import StreamEvent
+
+        for token in self.tokens:
+            yield StreamEvent("token", token)
+            time.sleep(self.pause_s)
+        yield StreamEvent("recommendations", data=self.reply.recommendations)
+        yield StreamEvent("done", data=self.reply)
+
+    def reset(self, session: str) -> None:
+        pass
+
+
+def test_llm_text_streams_then_the_short_answer_replaces_it() -> None:
+    reply = Reply("Space *horror* it is.\n1. Aliens (1986) - x", [_rec()], [], "llm:test-model", [], Query())
+    ctl = AppController(_StreamingAgent(reply, ["Space ", "*horror* ", "it is."], 0.08))
+    views = list(ctl.respond("s-stream", "space horror"))
+    partial = [v.history[-1]["content"].strip() for v in views if v.busy and v.history[-1]["content"] != "…"]
+    assert len(partial) >= 2 and all(b.startswith(a) and b != a for a, b in zip(partial, partial[1:], strict=False))
+    assert partial[0].startswith("Space")  # the model's words as they come, escaped
+    assert views[-1].history[-1]["content"] == "Space \\*horror\\* it is. Top pick: **Aliens** (1986)."
+
+
+def test_offline_answers_come_in_one_update(agent: Any) -> None:
+    views = list(AppController(agent).respond("s-once", "dark sci-fi from the 80s"))
+    assert [v.busy for v in views] == [True, False] and views[-1].recommendations
