@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -112,10 +113,23 @@ def run(dataset: str, warm: bool, messages: list[str], startup_timeout: float) -
     }
 
 
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of one mode and the median / max of their first turns and later turns."""
+    first = [r["first_turn_s"] for r in runs]
+    later = [t for r in runs for t in r["next_turns_s"]]
+    return {
+        "first_turn_s_median": round(statistics.median(first), 3),
+        "first_turn_s_max": max(first),
+        "next_turns_s_median": round(statistics.median(later), 3) if later else None,
+        "runs": runs,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--startup-timeout", type=float, default=900.0)
+    parser.add_argument("--repeats", type=int, default=2, help="fresh servers per mode (warm, cold)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "app_first_turn.json"))
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
@@ -127,9 +141,12 @@ def main() -> int:
     pack = load_pack(pack_name)
     messages = [pack.examples[0], *pack.demo[1:4]]
     load_before = os.getloadavg()
-    runs = [run(args.dataset, warm, messages, args.startup_timeout) for warm in (True, False)]
+    warm_runs, cold_runs = [], []
+    for _ in range(args.repeats):  # interleaved, so that a change of load hits both modes alike
+        warm_runs.append(run(args.dataset, True, messages, args.startup_timeout))
+        cold_runs.append(run(args.dataset, False, messages, args.startup_timeout))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    warm, cold = runs
+    warm, cold = summary(warm_runs), summary(cold_runs)
     result = {
         "benchmark": "app_first_turn",
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -144,9 +161,11 @@ def main() -> int:
         "config": {"dataset": args.dataset, "mode": "offline", "messages": messages, "browser": "chromium headless"},
         "warm": warm,
         "cold": cold,
-        "first_turn_ratio_cold_over_warm": round(cold["first_turn_s"] / max(warm["first_turn_s"], 1e-6), 1),
+        "first_turn_ratio_cold_over_warm": round(
+            cold["first_turn_s_median"] / max(warm["first_turn_s_median"], 1e-6), 1
+        ),
         "target_first_turn_s": 1.0,
-        "meets_target": warm["first_turn_s"] <= 1.0,
+        "meets_target": warm["first_turn_s_max"] <= 1.0,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
