@@ -16,15 +16,14 @@ memory as JSON (what scripts and tests read). Each browser tab or client is one 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
 from agentrec.ui.answer import md_escape
 from agentrec.ui.controller import NEW_USER, AppController, View
+from agentrec.ui.events import MAX_CHOICES, Slot, session_id_of, view_json, wire_choice, wire_slot
 from agentrec.ui.render import memory_markdown, trace_markdown
 from agentrec.ui.style import APP_CSS
 from agentrec.ui.users import describe_users, user_picker_choices
@@ -35,44 +34,12 @@ __all__ = ["build_demo", "launch", "view_json"]
 logger = logging.getLogger(__name__)
 
 BUSY_STATUS = "⏳ *Answering…*"
-MAX_CHOICES = 4
 
 EXAMPLES = [
     "A funny animated movie for the whole family",
     "Dark sci-fi from the 80s, no horror",
     "Something like Toy Story",
 ]
-
-
-@dataclass
-class _Slot:
-    box: Any  # gr.Column holding the card
-    card: Any  # gr.HTML
-    like: Any
-    dislike: Any
-
-
-def view_json(view: View) -> dict[str, Any]:
-    """A session snapshot as plain JSON: cards (id, title, year, genres, reason, evidence), choices, memory."""
-    return {
-        "recommendations": [
-            {
-                "item_id": r.item_id,
-                "title": r.title,
-                "year": r.year,
-                "genres": list(r.genres),
-                "reason": r.reason,
-                "evidence": [p.text for p in r.evidence],
-            }
-            for r in view.recommendations
-        ],
-        "choices": [{"label": c.label, "message": c.message} for c in view.choices],
-        "feedback": dict(view.feedback),
-        "memory": view.memory,
-        "trace": [{"kind": e.kind, "name": e.name, "detail": e.detail} for e in view.trace],
-        "messages": len(view.history),
-        "user": view.user,
-    }
 
 
 def build_demo(
@@ -146,7 +113,7 @@ def build_demo(
                     elem_id="agentrec-chat",
                     feedback_options=None,
                     latex_delimiters=[],  # a "$" in a title is a dollar sign, not maths
-                    placeholder=f"Ask for something to {verb} — e.g. *{examples[0]}*.",
+                    placeholder=f"Ask for something to {verb} — e.g. *{md_escape(examples[0])}*.",
                 )
                 with gr.Row(visible=False, elem_id="agentrec-choices") as choice_row:
                     choice_buttons = [
@@ -177,7 +144,7 @@ def build_demo(
                     trace = gr.Markdown(trace_markdown([]), elem_id="agentrec-trace-body")
             with gr.Column(scale=2, min_width=320, elem_id="agentrec-right"):
                 gr.Markdown(f"### Recommended {items}", elem_id="agentrec-cards-title")
-                slots: list[_Slot] = []
+                slots: list[Slot] = []
                 for i in range(max_cards):
                     # Always rendered (mounting ten cards on the first answer costs a visible moment); CSS hides
                     # a slot while it holds no card.
@@ -186,7 +153,7 @@ def build_demo(
                         with gr.Row(elem_classes=["agentrec-card-actions"]):
                             like = gr.Button("👍 Like", size="sm", elem_id=f"agentrec-like-{i}")
                             dislike = gr.Button("👎 Dislike", size="sm", elem_id=f"agentrec-dislike-{i}")
-                    slots.append(_Slot(box, card, like, dislike))
+                    slots.append(Slot(box, card, like, dislike))
                 with gr.Accordion("What I remember", open=True, elem_id="agentrec-memory-box"):
                     memory = gr.Markdown(
                         memory_markdown(user_id=None, query=None, feedback={}, titles={}), elem_id="agentrec-memory"
@@ -232,7 +199,7 @@ def build_demo(
                 ]
 
         def respond(message_text: str, user_id: str | None, request: gr.Request) -> Iterator[list[Any]]:
-            yield from _turn(_sid(request), message_text, user_id)
+            yield from _turn(session_id_of(request), message_text, user_id)
 
         respond_outputs = [message, chatbot, trace, memory, state_json, status, *choice_outputs, *slot_outputs]
         gr.on(
@@ -245,10 +212,10 @@ def build_demo(
             show_progress="minimal",
         )
         for i, button in enumerate(choice_buttons):
-            _wire_choice(controller, i, button, user, _turn, respond_outputs, concurrency_limit)
+            wire_choice(controller, i, button, user, _turn, respond_outputs, concurrency_limit)
 
         def new_conversation(user_id: str | None, request: gr.Request) -> list[Any]:
-            view = controller.reset(_sid(request), user_id)
+            view = controller.reset(session_id_of(request), user_id)
             slot_values = _slot_updates(view)
             return [view.history, trace_markdown(view.trace), view.memory, gr.Group(visible=False),
                     *_choice_updates(view), *slot_values]  # fmt: skip
@@ -259,7 +226,7 @@ def build_demo(
 
         def pick_user(user_id: str | None, request: gr.Request) -> list[Any]:
             """A new pick: ask first when it would discard a conversation, else start fresh for that user."""
-            sid = _sid(request)
+            sid = session_id_of(request)
             if not str(user_id or "").strip() or controller.same_user(sid, user_id):
                 return [gr.skip()] * (len(reset_outputs) + 2)  # the text was cleared, or nothing changed
             if not controller.needs_confirmation(sid, user_id):
@@ -275,7 +242,7 @@ def build_demo(
         )
 
         def keep_conversation(user_id: str | None, request: gr.Request) -> list[Any]:
-            view = controller.keep_as(_sid(request), user_id)
+            view = controller.keep_as(session_id_of(request), user_id)
             return [view.history, view.memory, gr.Group(visible=False)]
 
         switch_keep.click(
@@ -283,27 +250,27 @@ def build_demo(
         )
 
         def cancel_switch(request: gr.Request) -> list[Any]:
-            view = controller.view(_sid(request))
+            view = controller.view(session_id_of(request))
             return [gr.Dropdown(value=view.user or NEW_USER), gr.Group(visible=False)]
 
         switch_cancel.click(cancel_switch, outputs=[user, switch_box], api_visibility="private")
 
         for i, slot in enumerate(slots):
-            _wire_slot(controller, i, slot, memory)
+            wire_slot(controller, i, slot, memory)
 
         def feedback(item_id: str, liked: bool, request: gr.Request) -> dict[str, Any]:
             """Like (liked=True) or dislike (liked=False) one of the items on screen, by its item id."""
-            return view_json(controller.feedback(_sid(request), str(item_id), bool(liked)))
+            return view_json(controller.feedback(session_id_of(request), str(item_id), bool(liked)))
 
         def session_state(request: gr.Request) -> dict[str, Any]:
             """The calling session's cards, choices, likes / dislikes, memory and last trace as JSON."""
-            return view_json(controller.view(_sid(request)))
+            return view_json(controller.view(session_id_of(request)))
 
         gr.api(feedback, api_name="feedback")
         gr.api(session_state, api_name="session_state")
 
         def _forget(request: gr.Request) -> None:
-            controller.forget(_sid(request))
+            controller.forget(session_id_of(request))
 
         demo.unload(_forget)
     return demo
@@ -373,58 +340,3 @@ def _first_request(url: str, auth: tuple[str, str] | None) -> None:
         logger.warning("the warm-up request to %s failed (%s: %s)", url, type(exc).__name__, exc)
     finally:
         httpx_log.setLevel(level)
-
-
-def _wire_slot(controller: AppController, i: int, slot: _Slot, memory: Any) -> None:
-    """Listeners of card slot ``i``: like / dislike feed the agent's memory and mark the card."""
-
-    def mark(liked: bool, request: gr.Request) -> list[Any]:
-        rec = controller.selected(_sid(request), i)
-        if rec is None:
-            return [gr.skip(), gr.skip()]
-        view = controller.feedback(_sid(request), rec.item_id, liked)
-        return [controller.card(rec, i + 1, view.feedback.get(rec.item_id)), view.memory]
-
-    def like_card(request: gr.Request) -> list[Any]:
-        return mark(True, request)
-
-    def dislike_card(request: gr.Request) -> list[Any]:
-        return mark(False, request)
-
-    slot.like.click(like_card, outputs=[slot.card, memory], api_visibility="private")
-    slot.dislike.click(dislike_card, outputs=[slot.card, memory], api_visibility="private")
-
-
-def _wire_choice(
-    controller: AppController,
-    i: int,
-    button: Any,
-    user: Any,
-    turn: Callable[[str, str, str | None], Iterator[list[Any]]],
-    outputs: list[Any],
-    concurrency_limit: int,
-) -> None:
-    """Choice chip ``i`` sends the message of the reading it offers, as if typed."""
-
-    def choose(user_id: str | None, request: gr.Request) -> Iterator[list[Any]]:
-        sid = _sid(request)
-        shown = controller.view(sid).choices
-        if i >= len(shown):  # a stale chip (the conversation moved on): nothing to send
-            yield [gr.skip()] * len(outputs)
-            return
-        yield from turn(sid, shown[i].message, user_id)
-
-    button.click(
-        choose,
-        inputs=[user],
-        outputs=outputs,
-        concurrency_limit=concurrency_limit,
-        concurrency_id="chat",
-        show_progress="minimal",
-        api_visibility="private",
-    )
-
-
-def _sid(request: Any) -> str:
-    """The Gradio session hash of a request (a throwaway id for the rare call that has none)."""
-    return str(request.session_hash or f"anonymous-{uuid.uuid4().hex}")
