@@ -58,7 +58,7 @@ APP_CSS = (
   #agentrec-left, #agentrec-right {{display: contents !important;}}
   #agentrec-user {{order: 1;}}
   #agentrec-switch {{order: 2;}}
-  #agentrec-chat {{order: 3;}}
+  #agentrec-chat {{order: 3; height: auto !important; max-height: 65vh; min-height: 180px;}}
   #agentrec-choices {{order: 4;}}
   #agentrec-cards-title {{order: 5;}}
   #agentrec-main .agentrec-slot {{order: 6;}}
