@@ -144,6 +144,9 @@ def test_choices_from_real_replies(agent: Any) -> None:
     confirm = Reply("x", [], [], "offline", ["Did you mean Alien? Say yes, or name it more exactly; until then ..."])
     assert [(c.label, c.message) for c in reply_choices(confirm)] == [("Yes, Alien", "yes")]
     assert reply_choices(agent.chat("animated movies", session="choices-3")) == []
+    asked = Reply("Did you mean Monsters, Inc. or Monsters University?", [], [], "llm:m", [])
+    assert [c.message for c in reply_choices(asked)] == ["Monsters, Inc.", "Monsters University"]
+    assert reply_choices(Reply("Do you mean it?", [], [], "llm:m", [])) == []  # no readings offered
 
 
 def test_question_keeps_cards_and_choice_resolves_it(agent: Any) -> None:

@@ -25,6 +25,9 @@ _OFFLINE = "[offline mode]"
 _DID_YOU_MEAN = re.compile(r"Did you mean (?P<title>.+?)\? Say yes")
 _FACET_CONFLICT = re.compile(r"you asked for (?P<facet>[\w ]+?) (?P<values>[^;]+?) and also to exclude it")
 _RANGE_CONFLICT = re.compile(r"the (?P<phrases>'[^;]+?') do not overlap")
+# A language model's own question with readings: "Did you mean the 1979 film or the 1986 sequel?"
+_OPTIONS_QUESTION = re.compile(r"\b(?:Did|Do) you mean:?\s+(?P<options>[^?\n]{3,240})\?", re.IGNORECASE)
+_OPTION_SPLIT = re.compile(r",?\s+or\s+")  # only "or" separates readings: titles hold commas ("Monsters, Inc.")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ def reply_choices(reply: Any, *, limit: int = 4) -> list[Choice]:
         m = _DID_YOU_MEAN.search(text)
         if m:
             out.append(Choice(f"Yes, {m.group('title')}", "yes"))
+        else:
+            q = _OPTIONS_QUESTION.search(text)
+            options = [o.strip(" '\"“”") for o in _OPTION_SPLIT.split(q.group("options"))] if q else []
+            if 2 <= len(options) <= limit and all(0 < len(o) <= 80 for o in options):
+                out.extend(Choice(o, o) for o in options)
         for m in _FACET_CONFLICT.finditer(text):
             facet, values = m.group("facet").strip(), m.group("values").strip()
             out.append(Choice(f"{facet} {values}", f"{facet} {values}"))
