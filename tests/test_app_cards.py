@@ -239,3 +239,20 @@ def test_llm_text_streams_then_the_short_answer_replaces_it() -> None:
 def test_offline_answers_come_in_one_update(agent: Any) -> None:
     views = list(AppController(agent).respond("s-once", "dark sci-fi from the 80s"))
     assert [v.busy for v in views] == [True, False] and views[-1].recommendations
+
+
+def test_warm_up_loads_everything_and_survives_a_failing_step(agent: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from agentrec.ui.warm import WARM_UP_SESSION, warm_up
+
+    ctl = AppController(agent)
+    lines: list[str] = []
+    timings = warm_up(agent, controller=ctl, progress=lines.append)
+    assert set(timings) == {"query", "cards", "turn"} and lines[-1].startswith("Ready")
+    assert WARM_UP_SESSION not in ctl._sessions  # the throwaway turn is forgotten
+
+    class Broken:
+        def recommend(self, query: Any) -> None:
+            raise RuntimeError("no index")
+
+    assert set(warm_up(Broken())) == {"query"}  # reported and skipped: the app still starts
+    assert "no index" in caplog.text

@@ -120,6 +120,7 @@ def test_serve_defaults_bind_loopback() -> None:
     assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
     assert not any(a.dest == "share" for a in parser._actions)
     assert args.torch_threads is None  # None: $AGENTREC_TORCH_THREADS, else 1
+    assert args.no_warm is False  # the server warms up before it listens unless told not to
     with pytest.raises(ValueError, match="--torch-threads"):
         set_torch_threads(-1)
     set_torch_threads(0)  # 0 keeps the default (and changes nothing for the other tests)
