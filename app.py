@@ -1,6 +1,7 @@
 """The agentrec chat app: ``python app.py [--dataset ml-latest-small] [--port 7860]`` (= ``agentrec serve``).
 
-Builds an Agent for the dataset (building missing artifacts), lays out the Gradio UI
+Builds an Agent for the dataset (building missing artifacts), warms it up (text encoder, indexes, LLM client;
+progress is logged), lays out the Gradio UI
 (``agentrec.ui.layout.build_demo``, which wires the events to a per-session controller) and serves it on
 127.0.0.1 with analytics off.
 """
@@ -11,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from agentrec.cli.app import add_serve_arguments, parse_auth, set_torch_threads, user_choices
+from agentrec.cli.app import add_serve_arguments, parse_auth, profiles_target, set_torch_threads, user_choices
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,12 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     from agentrec.agent import Agent
     from agentrec.ui.layout import build_demo, launch
 
+    log = logging.getLogger("agentrec.app")
+    log.info("Loading %s (building what is missing)…", args.dataset)
     agent = Agent.load(
         args.dataset,
         data_dir=args.data_dir,
         artifacts_dir=args.artifacts_dir,
         build_missing=not args.no_build,
         torch_threads=threads,
+        profiles_path=profiles_target(args),
     )
     demo = build_demo(
         agent,
@@ -38,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
+        warm=not args.no_warm,  # encoder, indexes and LLM client load now: the first turn is as quick as the next
+        progress=log.info,
     )
-    logging.getLogger("agentrec.app").info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
-    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
+    log.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True, warm_request=not args.no_warm)
     return 0
 
 

@@ -11,7 +11,7 @@ import contextlib
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,14 @@ FILMS: list[tuple[str, int, tuple[str, ...], tuple[str, ...], str]] = [
 ]
 
 
-def make_catalog() -> Catalog:
-    """The 30 films as a Catalog (item ids "101", "102", ...)."""
+def make_catalog(
+    titles: Mapping[int, str] | None = None, attributes: Mapping[int, Mapping[str, Any]] | None = None
+) -> Catalog:
+    """The 30 films as a Catalog (item ids "101", ...); ``titles`` / ``attributes`` replace or add by position."""
+    titles, attributes = titles or {}, attributes or {}
     return Catalog(
         items=tuple(
-            Item(str(101 + i), title, year, genres, tags, overview)
+            Item(str(101 + i), titles.get(i, title), year, genres, tags, overview, dict(attributes.get(i, {})))
             for i, (title, year, genres, tags, overview) in enumerate(FILMS)
         )
     )
@@ -104,20 +107,20 @@ class FilmComponents:
     pack: str = "movies"  # the domain pack the agent speaks with: these are films
 
 
-def make_components() -> FilmComponents:
+def make_components(catalog: Catalog | None = None) -> FilmComponents:
     """Real Retriever (co-interaction + popularity sources) and Explainer over the film dataset."""
     from agentrec.graph.paths import Explainer
     from agentrec.retrieve import Retriever
 
-    catalog, train = make_catalog(), make_interactions()
+    catalog, train = catalog or make_catalog(), make_interactions()
     return FilmComponents(catalog, train, Retriever(catalog, train), Explainer(catalog, train))
 
 
-def make_agent(config: AgentConfig | None = None) -> Any:
+def make_agent(config: AgentConfig | None = None, *, catalog: Catalog | None = None) -> Any:
     """A real ``agentrec.agent.Agent`` over the film dataset (offline unless ``config`` names a model)."""
     from agentrec.agent import Agent
 
-    return Agent(make_components(), config=config or AgentConfig())
+    return Agent(make_components(catalog), config=config or AgentConfig())
 
 
 def free_port() -> int:
@@ -140,6 +143,7 @@ def serve_app(
     concurrency_limit: int = 8,
     max_cards: int = 6,
     auth: tuple[str, str] | None = None,
+    dataset: str = "films (test)",
     **kwargs: Any,
 ) -> Iterator[AppServer]:
     """Run the real app for ``agent`` on a free 127.0.0.1 port (default host); close it afterwards."""
@@ -150,7 +154,7 @@ def serve_app(
         mp.setenv("GRADIO_TEMP_DIR", tmp)  # path pictures are cached here, not in the shared /tmp/gradio
         demo = build_demo(
             agent,
-            dataset="films (test)",
+            dataset=dataset,
             user_choices=user_choices(agent, 10),
             max_cards=max_cards,
             concurrency_limit=concurrency_limit,
@@ -174,3 +178,69 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+# ------------------------------------------------------------------------------------------- browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium driven by playwright (one per test module; pages are cheap)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_app(browser: Any, url: str, *, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A fresh page (its own Gradio session) on the app, ready for a message."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.locator("#agentrec-message textarea").wait_for(state="visible", timeout=30_000)
+        yield page
+    finally:
+        context.close()
+
+
+def card_ids(page: Any) -> list[str]:
+    """The item ids of the visible cards, in order (read in one step: cards re-render while a turn ends)."""
+    js = "els => els.filter(e => e.getClientRects().length > 0).map(e => e.dataset.itemId)"
+    return list(page.locator(".agentrec-card").evaluate_all(js))
+
+
+def send(page: Any, message: str) -> str:
+    """Type a message, press Enter, wait until the answer is complete; return the answer text."""
+    bots = page.locator('[data-testid="bot"]')
+    before = bots.count()
+    box = page.locator("#agentrec-message textarea")
+    box.fill(message)
+    box.press("Enter")
+    return wait_answer(page, before)
+
+
+def wait_answer(page: Any, before: int) -> str:
+    """Wait for a new, complete bot message (the status line says "Answering…" until the turn ends)."""
+    bots = page.locator('[data-testid="bot"]')
+    status = page.locator("#agentrec-status")
+    wait_for(lambda: bots.count() > before and "Answering" not in status.inner_text(), timeout=30)
+    return str(bots.last.inner_text().strip())

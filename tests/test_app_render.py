@@ -1,4 +1,4 @@
-"""The app's pure pieces: card HTML, trace / memory / banner Markdown, `agentrec serve` options."""
+"""The app's pure pieces: trace / memory / banner Markdown, `agentrec serve` options (cards: test_app_cards.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from agentrec.schema import CatalogSchema
 from agentrec.types import Catalog, Filters, GraphPath, Item, PathEdge, PathNode, Query, Range, Recommendation
 from agentrec.ui.render import (
     banner_markdown,
-    card_html,
     describe_filters,
     evidence_in_words,
     memory_markdown,
@@ -37,30 +36,6 @@ def _path(text: str = "") -> GraphPath:
 
 def _rec(title: str = "Aliens", evidence: tuple[GraphPath, ...] = ()) -> Recommendation:
     return Recommendation(1, "2", title, 1986, ("Action", "Sci-Fi"), "Because you liked Alien.", evidence)
-
-
-def test_card_shows_title_year_genres_reason_and_evidence_in_words() -> None:
-    html = card_html(_rec(evidence=(_path("12 people who liked Alien also liked Aliens"),)), rank=1)
-    for part in ("Aliens", "(1986)", "Action", "Sci-Fi", "Because you liked Alien.", "12 people who liked Alien"):
-        assert part in html
-    assert "data-item-id='2'" in html and "data-feedback='none'" in html
-
-
-def test_card_escapes_html_from_data() -> None:
-    html = card_html(_rec(title="<script>alert(1)</script>"), rank=3)
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "No graph path" in html  # no evidence: says so instead of an empty block
-
-
-@pytest.mark.parametrize(("liked", "state", "words"), [(True, "liked", "liked"), (False, "disliked", "won't be")])
-def test_card_marks_feedback(liked: bool, state: str, words: str) -> None:
-    html = card_html(_rec(), rank=1, feedback=liked)
-    assert f"data-feedback='{state}'" in html and words in html
-
-
-def test_card_limits_paths_and_counts_the_rest() -> None:
-    html = card_html(_rec(evidence=tuple(_path(f"path {i}") for i in range(4))), rank=1, max_paths=2)
-    assert "path 0" in html and "path 1" in html and "path 2" not in html and "+2 more paths" in html
 
 
 def test_evidence_without_text_is_spelled_from_nodes() -> None:
@@ -126,7 +101,7 @@ def test_describe_filters() -> None:
     products = Catalog(tuple(Item(str(i), f"p{i}", attributes={"brand": "*Acme*", "price": 5.0 + i}) for i in range(3)))
     schema = CatalogSchema.from_catalog(products, {"price": {"unit": "$"}})
     wanted = Filters(include={"brand": ("*acme*",)}, ranges={"price": (Range(None, 20),)})
-    assert describe_filters(wanted, schema) == "brand \\*Acme\\*, price up to $20"
+    assert describe_filters(wanted, schema) == "brand \\*Acme\\*, price up to \\$20"  # "$" escaped: never maths
 
 
 def test_parse_auth() -> None:
@@ -145,6 +120,7 @@ def test_serve_defaults_bind_loopback() -> None:
     assert (args.host, args.port, args.auth, args.dataset) == ("127.0.0.1", 7860, None, "ml-latest-small")
     assert not any(a.dest == "share" for a in parser._actions)
     assert args.torch_threads is None  # None: $AGENTREC_TORCH_THREADS, else 1
+    assert args.no_warm is False  # the server warms up before it listens unless told not to
     with pytest.raises(ValueError, match="--torch-threads"):
         set_torch_threads(-1)
     set_torch_threads(0)  # 0 keeps the default (and changes nothing for the other tests)

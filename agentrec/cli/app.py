@@ -46,6 +46,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         "postgresql://user:password@host:5432/agentrec (default: $AGENTREC_PROFILES_URL, else nothing is kept)",
     )
     p.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start serving before the text encoder, indexes and LLM client are loaded (the first turn loads them)",
+    )
+    p.add_argument(
         "--torch-threads",
         type=int,
         default=None,
@@ -120,6 +125,7 @@ def serve(args: argparse.Namespace) -> int:
         raise RuntimeError(f"the chat app needs Gradio ({exc}); install it with: pip install 'agentrec[app]'") from exc
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         logger.warning("serving on %s without --auth: anyone who can reach this address can use the app", args.host)
+    logger.info("Loading %s (building what is missing)…", args.dataset)
     agent = Agent.load(
         args.dataset,
         data_dir=args.data_dir,
@@ -134,7 +140,9 @@ def serve(args: argparse.Namespace) -> int:
         user_choices=user_choices(agent, args.max_users),
         max_cards=args.max_cards,
         concurrency_limit=args.concurrency,
+        warm=not args.no_warm,  # encoder, indexes and LLM client load now: the first turn is as quick as the next
+        progress=logger.info,
     )
     logger.info("agentrec app (%s) on http://%s:%d", agent.mode, args.host, args.port)
-    launch(demo, host=args.host, port=args.port, auth=auth, block=True)
+    launch(demo, host=args.host, port=args.port, auth=auth, block=True, warm_request=not args.no_warm)
     return 0

@@ -1,8 +1,13 @@
 """The chat app's building blocks (Gradio is imported only by :mod:`agentrec.ui.layout`).
 
-- :mod:`agentrec.ui.render`: HTML / Markdown for cards, the trace, the memory panel and the mode banner.
-- :mod:`agentrec.ui.controller`: per-browser-session conversation logic on top of an ``Agent`` (no Gradio).
-- :mod:`agentrec.ui.layout`: ``build_demo(agent)``, the Gradio Blocks UI wired to a controller.
+- :mod:`agentrec.ui.cards` / :mod:`agentrec.ui.paths`: recommendation cards (facets, overview, rating, one reason)
+  and their evidence diagrams; :mod:`agentrec.ui.answer`: the short chat answer and the offered choices;
+  :mod:`agentrec.ui.render`: the trace, the memory panel and the mode banner; :mod:`agentrec.ui.users`: the
+  user picker's lines; :mod:`agentrec.ui.style`: the CSS.
+- :mod:`agentrec.ui.controller` (+ :mod:`agentrec.ui.state`): per-browser-session conversation logic on top of an
+  ``Agent`` (no Gradio); :mod:`agentrec.ui.warm`: the warm start.
+- :mod:`agentrec.ui.layout` (+ :mod:`agentrec.ui.events`): ``build_demo(agent)``, the Gradio Blocks UI wired to a
+  controller.
 """
 
 from __future__ import annotations

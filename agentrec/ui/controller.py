@@ -12,52 +12,29 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from agentrec.types import Query, Recommendation
-from agentrec.ui.render import TraceLike, banner_markdown, memory_markdown
+from agentrec.types import Recommendation
+from agentrec.ui.answer import md_escape, reply_choices, short_answer
+from agentrec.ui.cards import CardFacts, card_html
+from agentrec.ui.render import banner_markdown, memory_markdown
+from agentrec.ui.state import (
+    NEW_USER,
+    UISession,
+    View,
+    _clip,
+    _display_title,
+    _normalise_user,
+    _Note,
+    _trace_of,
+    _with_notes,
+    empty_message_notice,
+)
 
 __all__ = ["AppController", "UISession", "View", "NEW_USER"]
 
 logger = logging.getLogger(__name__)
-
-NEW_USER = "new user"
-"""The user-picker choice that means "no known user: personalise from this conversation only"."""
-
-EMPTY_MESSAGE_NOTICE = (
-    "Your message was empty, so there was nothing to answer. Tell me what you'd like to watch — for example "
-    "*“a funny animated movie from the 90s”* or *“something like Alien but less scary”*."
-)
-
-
-@dataclass(frozen=True)
-class View:
-    """A snapshot of one session's screen, handed to the UI layer (copies, safe to keep)."""
-
-    history: list[dict[str, str]]
-    recommendations: list[Recommendation]
-    feedback: dict[str, bool]
-    trace: list[TraceLike]
-    memory: str
-    busy: bool = False
-
-
-@dataclass
-class UISession:
-    """Everything one browser session shows; guarded by ``lock`` (``busy`` by ``turn_lock``)."""
-
-    user: str | None = None
-    history: list[dict[str, str]] = field(default_factory=list)
-    recommendations: list[Recommendation] = field(default_factory=list)
-    feedback: dict[str, bool] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)
-    trace: list[Any] = field(default_factory=list)
-    query: Query | None = None
-    generation: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    turn_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class AppController:
@@ -69,6 +46,7 @@ class AppController:
         max_message_chars: longer messages are cut to this length (and the user is told so).
         max_sessions: the least recently used UI sessions beyond this are forgotten.
         stream_interval_s: at most one streamed UI update per this many seconds (tokens are batched).
+        max_cards: recommendations kept on screen per turn (None: all the agent gives).
     """
 
     def __init__(
@@ -79,6 +57,7 @@ class AppController:
         max_message_chars: int = 2000,
         max_sessions: int = 1000,
         stream_interval_s: float = 0.05,
+        max_cards: int | None = None,
     ) -> None:
         if max_message_chars < 1:
             raise ValueError(f"max_message_chars must be a positive number of characters, got {max_message_chars}")
@@ -89,8 +68,16 @@ class AppController:
         self.max_message_chars = max_message_chars
         self.max_sessions = max_sessions
         self.stream_interval_s = stream_interval_s
+        self.max_cards = max_cards
         train = getattr(getattr(agent, "components", None), "train", None)
         self._user_ids: frozenset[str] | None = frozenset(train.user_ids) if train is not None else None
+        pack = getattr(getattr(agent, "toolbox", None), "pack", None)
+        self.words = (getattr(pack, "item", "item"), getattr(pack, "items", "items"))
+        self.verb = str(getattr(pack, "verb", "try"))
+        self.examples = tuple(getattr(pack, "examples", ()) or ())
+        self.schema = getattr(getattr(agent, "toolbox", None), "schema", None)
+        self._facts: CardFacts | None = None
+        self._facts_lock = threading.Lock()
         self._sessions: OrderedDict[str, UISession] = OrderedDict()
         self._sessions_lock = threading.Lock()
 
@@ -103,6 +90,49 @@ class AppController:
     def banner(self) -> str:
         """Markdown naming the mode (the LLM model, or offline)."""
         return banner_markdown(self.mode, dataset=self.dataset)
+
+    @property
+    def card_facts(self) -> CardFacts | None:
+        """What the cards show, read from the agent's catalogue (built once, at warm-up or on first use)."""
+        with self._facts_lock:
+            if self._facts is None:
+                self._facts = CardFacts.for_agent(self.agent)
+            return self._facts
+
+    def card(self, rec: Recommendation, rank: int, feedback: bool | None = None) -> str:
+        """The HTML card of one recommendation."""
+        facts = self.card_facts
+        view = facts.view(rec.item_index) if facts is not None else None
+        return card_html(rec, rank=rank, feedback=feedback, view=view)
+
+    def needs_confirmation(self, session_id: str, user: str | None) -> bool:
+        """True when switching ``session_id`` to ``user`` would discard a conversation the person has had."""
+        sess = self.session(session_id)
+        with sess.lock:
+            talked = any(m["role"] == "user" for m in sess.history)
+            return talked and _normalise_user(user) != sess.user
+
+    def same_user(self, session_id: str, user: str | None) -> bool:
+        """True when ``user`` is the one the session already talks for."""
+        sess = self.session(session_id)
+        with sess.lock:
+            return _normalise_user(user) == sess.user
+
+    def keep_as(self, session_id: str, user: str | None) -> View:
+        """Personalise the ongoing conversation for ``user`` from the next turn on, keeping what it remembers."""
+        user = _normalise_user(user)
+        sess = self.session(session_id)
+        with sess.lock:
+            if user is not None and user != sess.user:
+                sess.user = user
+                sess.history.append(
+                    {
+                        "role": "assistant",
+                        "content": f"From now on I personalise for user {md_escape(user)}; "
+                        "the conversation so far is kept.",
+                    }
+                )
+            return self._snapshot(sess)
 
     def session(self, session_id: str) -> UISession:
         """The UI session for ``session_id`` (created on first use; least recently used ones are evicted)."""
@@ -144,7 +174,8 @@ class AppController:
             sess.titles.clear()
             sess.trace = []
             sess.query = None
-            who = "a new user" if user is None else f"user {user}"
+            sess.choices = []
+            who = "a new user" if user is None else f"user {md_escape(user)}"
             sess.history.append({"role": "assistant", "content": f"Started a fresh conversation for {who}."})
             return self._snapshot(sess)
 
@@ -184,13 +215,14 @@ class AppController:
         text = (message or "").strip()
         if not text:
             with sess.lock:
-                sess.history.append({"role": "assistant", "content": EMPTY_MESSAGE_NOTICE})
+                notice = empty_message_notice(self.verb, self.examples)
+                sess.history.append({"role": "assistant", "content": notice})
                 snap = self._snapshot(sess)
             yield snap
             return
         if not sess.turn_lock.acquire(blocking=False):
             with sess.lock:
-                sess.history.append({"role": "user", "content": _clip(text, 300)})
+                sess.history.append({"role": "user", "content": md_escape(_clip(text, 300))})
                 sess.history.append(
                     {
                         "role": "assistant",
@@ -224,8 +256,10 @@ class AppController:
                 sess.feedback.clear()
             if had_history:
                 notes.append(f"Switched to {'a new user' if user is None else f'user {user}'}; memory was cleared.")
+        live = self.mode.startswith("llm")  # offline answers appear at once; a language model's text streams
         with sess.lock:
-            sess.history.append({"role": "user", "content": text})
+            sess.choices = []
+            sess.history.append({"role": "user", "content": md_escape(text)})
             answer = {"role": "assistant", "content": "…"}  # updated in place (survives a reset)
             sess.history.append(answer)
             generation = sess.generation
@@ -233,6 +267,7 @@ class AppController:
             snap = self._snapshot(sess, busy=True)
         yield snap
         tokens: list[str] = []
+        final: str | None = None
         last_yield = time.monotonic()
         with sess.lock:  # "New conversation" may have been pressed before the turn even started
             current = sess.generation == generation
@@ -246,20 +281,23 @@ class AppController:
                         break  # "New conversation" was pressed meanwhile: this turn no longer has a screen
                     if kind == "token":
                         tokens.append(event.text)
-                        answer["content"] = "".join(tokens) or "…"
+                        if live:
+                            answer["content"] = md_escape("".join(tokens)) or "…"
                     elif kind == "tool":
                         sess.trace.append(_trace_of(event))
-                    elif kind == "recommendations":
-                        self._show(sess, list(event.data or []))
+                    elif kind == "recommendations" and event.data:
+                        self._show(sess, list(event.data))
                     elif kind == "done":
-                        self._finish(sess, event.data, tokens, notes)
-                        answer["content"] = _with_notes("".join(tokens), notes)
+                        final = self._finish(sess, event.data)
                     elif kind == "error":
                         notes.append(f"⚠️ {event.text}")
-                        answer["content"] = _with_notes("".join(tokens), notes)
+                        answer["content"] = _with_notes(md_escape("".join(tokens)), [md_escape(n) for n in notes])
                     now = time.monotonic()
-                    # Recommendations and done are shown by the final snapshot below; stream the rest.
-                    due = kind in ("tool", "error") or (kind == "token" and now - last_yield >= self.stream_interval_s)
+                    # Recommendations and done are shown by the final snapshot below. A language model's tokens and
+                    # tool calls stream (batched); offline, the whole turn takes milliseconds and its events arrive
+                    # at once, so one update with the answer is quicker to show than a dozen partial ones.
+                    streamed = live and kind in ("token", "tool") and now - last_yield >= self.stream_interval_s
+                    due = kind == "error" or streamed
                     if due:
                         last_yield = now
                         update = self._snapshot(sess, busy=True)
@@ -274,22 +312,28 @@ class AppController:
             with sess.lock:
                 sess.trace.append(_Note("error", f"{type(exc).__name__}: {exc}"))
         with sess.lock:
-            answer["content"] = _with_notes("".join(tokens), notes)
+            if sess.generation == generation:
+                body = final if final is not None else md_escape("".join(tokens))
+                answer["content"] = _with_notes(body, [md_escape(n) for n in notes])
             snap = self._snapshot(sess)
         yield snap
 
-    def _finish(self, sess: UISession, reply: Any, tokens: list[str], notes: list[str]) -> None:
+    def _finish(self, sess: UISession, reply: Any) -> str | None:
+        """The finished turn's answer: a short text naming the top picks (the cards carry the rest).
+
+        Also keeps the recommendations, trace, query and the readings offered as choices.
+        """
         if reply is None:
-            return
-        if reply.text:  # the reply's text is authoritative (streamed tokens may hold only part of it)
-            tokens[:] = [reply.text]
-        self._show(sess, list(reply.recommendations))
+            return None
+        sess.choices = reply_choices(reply)
+        if reply.recommendations or not sess.choices:  # a question keeps the cards it is about on screen
+            self._show(sess, list(reply.recommendations))
         sess.trace = list(reply.trace)
         sess.query = reply.query
-        notes.extend(str(n) for n in reply.notes if str(n) not in reply.text)  # the text may already say it
+        return short_answer(reply, items=self.words, schema=self.schema, shown=self.max_cards)
 
     def _show(self, sess: UISession, recommendations: Sequence[Recommendation]) -> None:
-        sess.recommendations = list(recommendations)
+        sess.recommendations = list(recommendations)[: self.max_cards]
         for rec in recommendations:
             sess.titles.setdefault(rec.item_id, _display_title(rec))
 
@@ -312,6 +356,8 @@ class AppController:
             trace=list(sess.trace),
             memory=memory,
             busy=busy,
+            choices=list(sess.choices),
+            user=sess.user,
         )
 
     def _reset_agent(self, session_id: str) -> None:
@@ -319,45 +365,3 @@ class AppController:
             self.agent.reset(session_id)
         except KeyError:
             pass  # the agent never saw this session
-
-
-@dataclass(frozen=True)
-class _Note:
-    """A trace line the app itself adds (an error it caught, a tool event without structured data)."""
-
-    kind: str
-    detail: str
-    name: str = "app"
-
-
-def _trace_of(event: Any) -> Any:
-    """A live ``tool`` stream event as a trace line (the full trace replaces these when the turn is done)."""
-    data = event.data
-    if all(hasattr(data, a) for a in ("kind", "name", "detail")):
-        return data
-    name = str(data.get("name", "agent")) if isinstance(data, Mapping) else "agent"
-    return _Note("tool_call", event.text, name=name)
-
-
-def _normalise_user(user: str | None) -> str | None:
-    if user is None:
-        return None
-    user = str(user).strip()
-    return None if not user or user.lower() == NEW_USER else user
-
-
-def _display_title(rec: Recommendation) -> str:
-    if rec.year is not None and f"({rec.year})" not in rec.title:
-        return f"{rec.title} ({rec.year})"
-    return rec.title
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _with_notes(text: str, notes: Sequence[str]) -> str:
-    body = text.strip() or "(no answer text)"
-    if not notes:
-        return body
-    return body + "\n\n" + "\n".join(f"> {n}" for n in notes)

@@ -1,4 +1,4 @@
-"""HTML and Markdown pieces of the chat app: recommendation cards, trace, memory panel, mode banner.
+"""Markdown pieces of the chat app: trace, memory panel, mode banner (the cards are :mod:`agentrec.ui.cards`).
 
 Pure functions of agentrec values (no Gradio), so they are unit-tested on their own. Everything that
 comes from data or from the user is HTML-escaped.
@@ -6,22 +6,19 @@ comes from data or from the user is HTML-escaped.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from agentrec.schema import CatalogSchema
-from agentrec.types import Catalog, Filters, GraphPath, Query, Recommendation
+from agentrec.types import Catalog, Filters, GraphPath, Query
+from agentrec.ui.answer import md_escape
 
 __all__ = [
     "banner_markdown",
-    "card_html",
     "evidence_in_words",
     "memory_markdown",
     "trace_markdown",
 ]
-
-_CARD_CSS_CLASS = "agentrec-card"
 
 
 class TraceLike(Protocol):
@@ -46,56 +43,10 @@ def evidence_in_words(path: GraphPath) -> str:
     return " ".join(parts)
 
 
-def card_html(rec: Recommendation, *, rank: int, feedback: bool | None = None, max_paths: int = 2) -> str:
-    """One recommendation card: title, year, genres, reason and the evidence path(s) in words.
-
-    Args:
-        rec: the recommendation to show.
-        rank: 1-based position shown on the card.
-        feedback: True when the user liked it, False when disliked, None when neither.
-        max_paths: how many evidence paths to spell out.
-
-    Returns:
-        An HTML fragment; the outer ``div`` carries ``data-item-id`` and ``data-feedback`` attributes
-        (tests and scripts read them).
-    """
-    esc = html.escape
-    title = esc(rec.title)
-    year = (
-        f" <span class='agentrec-year'>({rec.year})</span>"
-        if rec.year is not None and f"({rec.year})" not in rec.title
-        else ""
-    )
-    genres = "".join(f"<span class='agentrec-genre'>{esc(g)}</span>" for g in rec.genres)
-    evidence = "".join(f"<li>{esc(evidence_in_words(p))}</li>" for p in rec.evidence[:max_paths])
-    more = len(rec.evidence) - max_paths
-    if more > 0:
-        evidence += f"<li class='agentrec-more'>+{more} more path{'s' if more > 1 else ''}</li>"
-    evidence_block = (
-        f"<div class='agentrec-evidence'><b>Evidence</b><ul>{evidence}</ul></div>"
-        if evidence
-        else "<div class='agentrec-evidence agentrec-none'>No graph path found for this item.</div>"
-    )
-    state = {True: "liked", False: "disliked", None: "none"}[feedback]
-    badge = {
-        True: "<span class='agentrec-badge agentrec-liked'>👍 liked — I'll find more like it</span>",
-        False: "<span class='agentrec-badge agentrec-disliked'>👎 disliked — won't be suggested again</span>",
-        None: "",
-    }[feedback]
-    return (
-        f"<div class='{_CARD_CSS_CLASS} agentrec-{state}' data-item-id='{esc(rec.item_id, quote=True)}' "
-        f"data-feedback='{state}'>"
-        f"<div class='agentrec-title'><span class='agentrec-rank'>{rank}.</span> {title}{year}</div>"
-        f"<div class='agentrec-genres'>{genres}</div>"
-        f"<div class='agentrec-reason'>{esc(rec.reason)}</div>"
-        f"{evidence_block}{badge}</div>"
-    )
-
-
 def trace_markdown(trace: Sequence[TraceLike], *, max_detail_chars: int = 400) -> str:
     """The agent's tool calls and decisions of the last turn as a numbered Markdown list."""
     if not trace:
-        return "_No agent steps yet: ask for something to watch._"
+        return "_No agent steps yet: ask for something._"
     icons = {
         "tool_call": "🔧",
         "tool_result": "📦",
@@ -185,28 +136,4 @@ def _join_unique(names: Iterable[Any]) -> str:
 
 def _md_escape(text: str) -> str:
     # Keep user/data text from turning into Markdown or HTML.
-    out = html.escape(str(text), quote=False)
-    for ch in "\\`*_[]<>|":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-CARD_CSS = """
-.agentrec-slot {border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 10px 12px 8px;
-  background: var(--background-fill-secondary); gap: 6px !important;}
-.agentrec-card {padding: 0 0 0 10px; border-left: 4px solid transparent;}
-.agentrec-card.agentrec-disliked {opacity: 0.5;}
-.agentrec-card.agentrec-liked {border-left-color: #2e9e5b;}
-.agentrec-title {font-weight: 600; font-size: 1.05em; margin-bottom: 4px;}
-.agentrec-rank {color: var(--body-text-color-subdued); margin-right: 2px;}
-.agentrec-year {font-weight: 400; color: var(--body-text-color-subdued);}
-.agentrec-genre {display: inline-block; font-size: 0.8em; padding: 1px 8px; margin: 0 4px 4px 0;
-  border-radius: 999px; background: var(--color-accent-soft); color: var(--body-text-color);}
-.agentrec-reason {margin: 4px 0;}
-.agentrec-evidence {font-size: 0.88em; color: var(--body-text-color-subdued);}
-.agentrec-evidence ul {margin: 2px 0 0 0; padding-left: 18px;}
-.agentrec-badge {display: inline-block; font-size: 0.85em; margin-top: 4px;}
-.agentrec-banner {padding: 6px 12px; border-radius: 8px; background: var(--background-fill-secondary);}
-.agentrec-card-actions {gap: 6px !important;}
-.agentrec-card-actions button {min-width: 0 !important;}
-"""
+    return md_escape(text)
