@@ -17,8 +17,9 @@ import pytest
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 
+from agent_llm_helpers import propose_from_tools  # noqa: E402
 from app_helpers import AppServer, make_agent, serve_app  # noqa: E402
-from openai_server import ScriptedOpenAIServer, Step, final, tool_calls  # noqa: E402
+from openai_server import ScriptedOpenAIServer, tool_calls  # noqa: E402
 
 from agentrec.config import AgentConfig  # noqa: E402
 from agentrec.ui.controller import AppController  # noqa: E402
@@ -167,17 +168,6 @@ def test_new_conversation_clears_memory(server: AppServer) -> None:
 
 
 # ------------------------------------------------------------------------------------- dead LLM endpoint
-def _propose_from_tool_results(body: dict[str, Any]) -> Step:
-    """The scripted LLM's final answer: the first two items a tool returned this turn, with a genre as evidence."""
-    tool_text = "\n".join(str(m.get("content")) for m in body["messages"] if m.get("role") == "tool")
-    hits = re.findall(r"id=(\S+) \| [^|]+\| ([^/\n]+)", tool_text)[:2]
-    items = [
-        {"item_id": i, "reason": f"A {g.strip()} film you asked for.", "evidence": [f"genre: {g.strip()}"]}
-        for i, g in hits
-    ]
-    return final({"message": "Here are two picks from the catalogue.", "items": items})
-
-
 def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
     llm = ScriptedOpenAIServer(models=("test-model",)).start()
     try:
@@ -188,10 +178,10 @@ def test_dead_llm_endpoint_mid_conversation_falls_back_and_says_so() -> None:
                 assert "LLM mode" in resp.read().decode() and "test-model" in str(client.config)  # the banner
             llm.push(
                 tool_calls(("search_catalog", {"description": "space", "filters": {"genre": ["Sci-Fi"]}})),
-                _propose_from_tool_results,
+                propose_from_tools(2, "Here are two picks from the catalogue."),
             )
             text, state = say(client, "sci-fi movies set in space")
-            assert state["recommendations"], text
+            assert len(state["recommendations"]) == 2, text  # the model's two picks, not a deterministic fill
             assert any(t["kind"] == "tool_call" and t["name"] == "search_catalog" for t in state["trace"])  # the LLM's
             llm.stop()  # the endpoint dies mid-conversation
             text, state = say(client, "more sci-fi please")
