@@ -104,6 +104,12 @@ KNOWN_WRONG: list[Spec] = []
 PRODUCT_CONVERSATIONS: list[list[Spec]] = [
     [
         {"text": "3D printer filament", "cat": "filament"},
+        # words alone that fit nothing of the standing wish are a new request, said in a note
+        {"text": "glue", "no_cat": ["filament"], "note": "new request"},
+        {"text": "waterproof", "no_cat": ["filament"]},  # ... and later words refine the new one
+    ],
+    [
+        {"text": "3D printer filament", "cat": "filament"},
         {"text": "not HATCHBOX", "cat": "filament", "no_brand": ["HATCHBOX"]},
         {"text": "not the first one", "cat": "filament", "no_brand": ["HATCHBOX"], "reject_pos": [0]},
         {"text": "now something completely different: a stethoscope", "cat": "stethoscopes", "no_brand": ["HATCHBOX"]},

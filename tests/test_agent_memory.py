@@ -177,3 +177,13 @@ def test_head_fit_judges_by_the_best_text_matches() -> None:
     for name, fits in (("few", False), ("close", True), ("many", True)):
         check = head_fit(_Store(), mask_of(name), "a tool to measure beer", ["tool"])
         assert check is not None and check(with_heads, without) is fits, name
+
+
+def test_words_that_fit_nothing_of_the_standing_wish_start_a_new_request() -> None:
+    standing = Wish(filters=Filters(include={"category": ("Filament",)}, exclude={"brand": ("Acme",)}))
+    req = Request(text="glue")
+    wish, notes = merge(standing, req, count=lambda f: 10, subject=lambda wish, fresh: False)
+    assert not wish.filters.include and wish.filters.exclude == {"brand": ("Acme",)}  # exclusions stay
+    assert any("Nothing you asked for before fits 'glue'" in n and "Filament" in n for n in notes)
+    kept, notes = merge(standing, req, count=lambda f: 10, subject=lambda wish, fresh: True)
+    assert kept.filters.include == {"category": ("Filament",)} and not notes  # a refinement: "thicker ones"

@@ -19,7 +19,7 @@ import numpy as np
 from agentrec.agent.lexicon import STOPWORDS
 from agentrec.filters_types import Filters
 
-__all__ = ["head_fit"]
+__all__ = ["head_fit", "text_fit"]
 
 #: How many of the whole request's best text matches are looked at, and how many of them must carry the head's
 #: values for the reading to stand without comparing scores.
@@ -27,6 +27,11 @@ TOP = 20
 ENOUGH = 3
 #: The cosine the best item of the head's values may trail the best item overall by.
 SLACK = 0.05
+#: A message of words alone ("glue" after "3D printer filament") starts a new request when none of its 20 best
+#: text matches meets the standing wish and the best item that does trails the best overall by this much. Set
+#: with all-MiniLM-L6-v2 on follow-ups of both shipped catalogues: new subjects trailed by 0.26-0.32 ("navy"
+#: after westerns, "glue" after filament), refinements by 0.02-0.21 ("thicker", "funnier", "cheaper").
+NEW_SUBJECT_SLACK = 0.25
 
 
 def _content(text: str, heads: Iterable[str]) -> list[str]:
@@ -48,15 +53,33 @@ def head_fit(
     Returns:
         None when there is nothing to judge by (no store, or no words besides the head nouns).
     """
-    if store is None or not _content(text, list(heads)):
+    return text_fit(store, mask, text, heads, enough=ENOUGH, slack=SLACK)
+
+
+def text_fit(
+    store: Any,
+    mask: Callable[[Filters], np.ndarray],
+    text: str,
+    ignore: Iterable[str] = (),
+    *,
+    enough: int = ENOUGH,
+    slack: float = SLACK,
+) -> Callable[[Filters, Filters], bool] | None:
+    """``fits(narrow, wide)``: whether ``text`` fits the items of ``narrow`` about as well as those of ``wide``.
+
+    It does when at least ``enough`` of the ``TOP`` best text matches under ``wide`` meet ``narrow``, or when the
+    best item of ``narrow`` trails the best under ``wide`` by at most ``slack`` (cosine). None when there is
+    nothing to judge by (no store, or no words besides ``ignore``).
+    """
+    if store is None or not _content(text, list(ignore)):
         return None
 
-    def fits(with_heads: Filters, without_heads: Filters) -> bool:
-        inside = mask(with_heads)
-        hits = store.search(text, k=TOP, allowed=np.flatnonzero(mask(without_heads)))
-        if not hits or sum(1 for h in hits if inside[h.item_index]) >= ENOUGH:
+    def fits(narrow: Filters, wide: Filters) -> bool:
+        inside = mask(narrow)
+        hits = store.search(text, k=TOP, allowed=np.flatnonzero(mask(wide)))
+        if not hits or sum(1 for h in hits if inside[h.item_index]) >= enough:
             return True
         best_inside = store.search(text, k=1, allowed=np.flatnonzero(inside))
-        return bool(best_inside) and best_inside[0].score >= hits[0].score - SLACK
+        return bool(best_inside) and best_inside[0].score >= hits[0].score - slack
 
     return fits

@@ -104,7 +104,9 @@ def _start_fresh(wish: Wish, notes: list[str], why: str) -> Wish:
     return Wish(filters=kept_filters)
 
 
-def merge(wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None) -> tuple[Wish, list[str]]:
+def merge(
+    wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None, subject: Fits | None = None
+) -> tuple[Wish, list[str]]:
     """The wish after one more message, and the notes that say what changed.
 
     Args:
@@ -114,12 +116,19 @@ def merge(wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None)
             a refinement that narrows from one that leaves nothing.
         fits: ``fits(with_heads, without_heads)`` says whether the request's words fit the items its head nouns
             select about as well as the items without them (judged on the item text); None skips the check.
+        subject: ``subject(wish, fresh)`` says whether a message of words alone still fits the standing wish;
+            when it does not ("glue" after "3D printer filament"), the message is a new request. None: it fits.
     """
     notes: list[str] = []
     if req.mode == "switch":
         wish = _start_fresh(wish, notes, "Something different")
     elif req.form == "head" and wish.has_wish and req.mode is None and (req.include or req.ranges):
         wish = _start_fresh(wish, notes, "A new request")
+    elif subject is not None and wish.filters.include and req.mode is None and not (req.include or req.ranges):
+        fresh = _start_fresh(wish, [], "")
+        if count(fresh.filters) and not subject(wish.filters, fresh.filters):
+            why = f"Nothing you asked for before fits '{req.text}', so this is a new request"
+            wish = _start_fresh(wish, notes, why)
     include = {k: tuple(v) for k, v in wish.filters.include.items()}
     match = dict(wish.filters.match)
     ranges = dict(wish.filters.ranges)

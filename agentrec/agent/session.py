@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agentrec.agent.head_fit import head_fit
+from agentrec.agent.head_fit import NEW_SUBJECT_SLACK, head_fit, text_fit
 from agentrec.agent.memory import Wish, merge
 from agentrec.agent.profiles import ProfileStore, StoredProfile
 from agentrec.types import Filters, Query
@@ -270,9 +270,10 @@ def apply_request(
         keep[[i for i in blocked if 0 <= i < len(keep)]] = False
         return keep
 
-    req = parsed.request
-    fits = head_fit(getattr(toolbox.retriever, "store", None), eligible, req.text, req.weak_terms) if req.weak else None
-    state.wish, changed = merge(state.wish, req, count=count, fits=fits)
+    req, store = parsed.request, getattr(getattr(toolbox, "retriever", None), "store", None)
+    fits = head_fit(store, eligible, req.text, req.weak_terms) if req.weak else None
+    subject = text_fit(store, eligible, req.text, enough=1, slack=NEW_SUBJECT_SLACK)
+    state.wish, changed = merge(state.wish, req, count=count, fits=fits, subject=subject)
     notes += changed
     return seeds, notes
 
