@@ -242,6 +242,7 @@ def launch(
     auth: tuple[str, str] | None = None,
     block: bool = True,
     max_threads: int = 40,
+    inline: bool = False,
 ) -> str:
     """Start the app (queue on, analytics off, no share link) and return its local URL.
 
@@ -252,6 +253,8 @@ def launch(
         auth: optional ``(user, password)`` the browser must log in with.
         block: keep serving until interrupted (False returns at once; stop with ``demo.close()``).
         max_threads: worker threads for the app's handlers.
+        inline: also show the app in a frame under the notebook cell (Jupyter only; the frame goes blank once
+            the app is closed).
     """
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
@@ -263,6 +266,7 @@ def launch(
             auth=auth,
             share=False,
             prevent_thread_lock=not block,
+            inline=inline,
             show_error=True,
             quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
             max_threads=max_threads,
