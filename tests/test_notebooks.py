@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -193,6 +194,8 @@ def notebook_env(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "MPLBACKEND": "Agg",
         "GRADIO_TEMP_DIR": str(root / "gradio"),
         "TOKENIZERS_PARALLELISM": "false",
+        # The kernels run in tutorials/: import agentrec from this checkout, not whichever one is installed.
+        "PYTHONPATH": os.pathsep.join([str(TUTORIALS.parent), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
 
 
@@ -243,3 +246,19 @@ def test_notebook_runs_on_another_catalogue(
         assert record["has_text"] is False and record["indexed"] == 0
     else:
         _check_05(record)
+
+
+DOCS = TUTORIALS.parent / "docs" / "tutorials"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_published_page_is_linked_and_free_of_machine_paths(path: Path) -> None:
+    page = DOCS / f"{path.stem}.html"
+    assert page.is_file(), f"{page} is missing: run `make docs` and commit docs/tutorials/"
+    html = page.read_text()
+    if path.stem in ("01_data", "03_graph_gnn", "04_evaluation", "05_candidates_paths"):
+        assert "<img" in html, f"{page.name} lost its pictures"
+    leaks = sorted(set(re.findall(r"(?<![\w.<])/(?:tmp|work|home|root|Users)/[\w./-]*", html)))
+    assert not leaks, f"{page.name} shows machine paths {leaks[:5]}; publish with tutorials/publish.py"
+    for readme in (TUTORIALS.parent / "README.md", TUTORIALS / "README.md"):
+        assert f"docs/tutorials/{path.stem}.html" in readme.read_text(), f"{readme} does not link {page.name}"

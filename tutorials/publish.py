@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
             "TRANSFORMERS_OFFLINE": os.environ.get("TRANSFORMERS_OFFLINE", "1"),
             "GRADIO_ANALYTICS_ENABLED": "False",
+            # The kernels run in tutorials/: import agentrec from this checkout, not whichever one is installed.
+            "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
         }
     )
     clean = _cleaner(os.environ.get("AGENTREC_DATA_DIR"), root)
