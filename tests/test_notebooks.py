@@ -64,12 +64,11 @@ def _check_04(r: dict[str, Any]) -> None:
     recall = r["recall@20"]
     assert recall["text-lightgcn"] > 1.2 * recall["popularity"], recall  # the small-mode table tells the truth
     assert min(recall["lightgcn"], recall["mf-bpr"]) > recall["popularity"], recall
-    assert recall["graph-filter"] > recall["popularity"], recall
+    assert recall["graph-filter"] > recall["lightgcn"], recall  # no training, more accurate (ml-100k, small mode)
     for name in ("mf-bpr", "lightgcn", "text-lightgcn"):
         assert r["median_degree_top20"][name] > 10, (name, r["median_degree_top20"])  # learned taste, not noise
         assert r["never_trained_share_top20"][name] < 0.05, (name, r["never_trained_share_top20"])
         assert r["epochs"][name] == 10
-    assert r["fit_seconds"]["graph-filter"] < r["fit_seconds"]["lightgcn"]
     assert r["cold_recall@20"]["popularity"] == 0.0
     assert r["cold_recall@20"]["text-knn"] > r["cold_recall@20"]["lightgcn"]
     for name in r["sampled_hit@10_first_item"]:  # sampled ranking inflates hit rates
