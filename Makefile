@@ -21,7 +21,7 @@ export GRADIO_ANALYTICS_ENABLED ?= False
 export ANONYMIZED_TELEMETRY ?= False
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test lint typecheck unit install install-dev browser-deps postgres-deps clean
+.PHONY: demo test docs lint typecheck unit install install-dev browser-deps postgres-deps clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ typecheck: install-dev
 
 unit: install-dev
 	$(VENV)/bin/pytest -q
+
+## make docs: execute every tutorial in small mode and publish it with its outputs as docs/tutorials/<name>.html
+## (machine paths stripped; a few minutes). NOTEBOOKS="01_data 04_evaluation" publishes only those.
+docs: install-dev
+	$(PY) tutorials/publish.py --out docs/tutorials $(NOTEBOOKS)
 
 ## Headless Chromium from Debian for the browser tests (never a downloaded browser); only when missing.
 browser-deps:

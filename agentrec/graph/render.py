@@ -47,17 +47,38 @@ _COLOURS = {
 }
 
 
-def _short(text: str, width: int = 22) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+_KIND_NAMES = {
+    "user": "you / a user",
+    "item": "item",
+    "users": "people who liked both",
+    "genre": "genre",
+    "tag": "tag",
+    "query": "your request",
+    "text": "words of the request",
+}
 
 
-def paths_png(paths: Sequence[GraphPath], out_path: str | Path | None = None, *, dpi: int = 100) -> bytes:
-    """Draw ``paths`` as one small graph (shared nodes merged) and return the PNG bytes.
+def _wrap(text: str, width: int = 20, lines: int = 3) -> str:
+    """The whole label on up to ``lines`` lines (only a label longer than that is cut, with an ellipsis)."""
+    import textwrap
+
+    parts = textwrap.wrap(text, width) or [""]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1] + "…"
+    return "\n".join(parts)
+
+
+def paths_png(
+    paths: Sequence[GraphPath], out_path: str | Path | None = None, *, dpi: int = 100, title: str | None = None
+) -> bytes:
+    """Draw ``paths`` as one small graph (shared nodes merged, a legend of node colours) and return the PNG bytes.
 
     Args:
         paths: explanation paths, usually for one recommended item.
         out_path: when given, the PNG is also written there.
         dpi: resolution.
+        title: a title above the picture (e.g. the recommended item's full title).
 
     Returns:
         The PNG file content.
@@ -82,22 +103,37 @@ def paths_png(paths: Sequence[GraphPath], out_path: str | Path | None = None, *,
             # The first and last nodes (user / query, recommended item) line up across paths.
             x = 0.0 if col == 0 else (width - 1.0 if col == cols - 1 else float(col))
             pos.setdefault(key, []).append((x, -float(row)))
-            labels[key] = _short(node.label)
+            labels[key] = _wrap(node.label)
             graph.add_node(key, kind=node.kind)
         for a, b, edge in zip(path.nodes[:-1], path.nodes[1:], path.edges, strict=True):
             support = f" ({int(edge.support)})" if edge.support != 1 else ""
             graph.add_edge((a.kind, a.key), (b.kind, b.key), label=f"{edge.relation}{support}")
     xy = {k: (sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v)) for k, v in pos.items()}
-    fig = Figure(figsize=(2.4 * width, 1.2 + 1.1 * len(paths)), dpi=dpi)
+    fig = Figure(figsize=(2.8 * width, 1.6 + 1.4 * len(paths)), dpi=dpi)
     FigureCanvasAgg(fig)  # a pyplot-free Agg canvas: safe in threads and servers
     ax = fig.add_subplot()
     colours = [_COLOURS.get(graph.nodes[k]["kind"], "#999999") for k in graph.nodes]
     nx.draw_networkx_nodes(graph, xy, ax=ax, node_color=colours, node_size=500, alpha=0.9)
     nx.draw_networkx_edges(graph, xy, ax=ax, arrows=True, arrowsize=12, node_size=500)
-    nx.draw_networkx_labels(graph, {k: (x, y - 0.22) for k, (x, y) in xy.items()}, labels, ax=ax, font_size=7)
-    nx.draw_networkx_edge_labels(graph, xy, nx.get_edge_attributes(graph, "label"), ax=ax, font_size=6)
+    nx.draw_networkx_labels(
+        graph, {k: (x, y - 0.16) for k, (x, y) in xy.items()}, labels, ax=ax, font_size=7, verticalalignment="top"
+    )
+    nx.draw_networkx_edge_labels(
+        graph, xy, nx.get_edge_attributes(graph, "label"), ax=ax, font_size=7,
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+    )  # fmt: skip
+    from matplotlib.patches import Patch
+
+    kinds = sorted(
+        {graph.nodes[k]["kind"] for k in graph.nodes}, key=lambda k: list(_COLOURS).index(k) if k in _COLOURS else 99
+    )
+    handles = [Patch(color=_COLOURS.get(k, "#999999"), label=_KIND_NAMES.get(k, k)) for k in kinds]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(len(handles), 4), fontsize=7,
+              frameon=False)  # fmt: skip
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.set_axis_off()
-    ax.margins(x=0.15, y=0.3)
+    ax.margins(x=0.15, y=0.35)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     data = buf.getvalue()

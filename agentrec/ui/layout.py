@@ -285,6 +285,7 @@ def launch(
     block: bool = True,
     max_threads: int = 40,
     warm_request: bool = False,
+    inline: bool = False,
 ) -> str:
     """Start the app (queue on, analytics off, no share link) and return its local URL.
 
@@ -297,6 +298,8 @@ def launch(
         max_threads: worker threads for the app's handlers.
         warm_request: send one request through the server before returning (or blocking): the server's own
             first-event costs (about a second on a small machine) are then paid before anyone asks.
+        inline: also show the app in a frame under the notebook cell (Jupyter only; the frame goes blank once
+            the app is closed).
     """
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
@@ -308,6 +311,7 @@ def launch(
             auth=auth,
             share=False,
             prevent_thread_lock=True,
+            inline=inline,
             show_error=True,
             quiet=True,  # no "share=True" hint: this app offers no public link; the CLI logs the URL
             max_threads=max_threads,
