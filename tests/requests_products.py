@@ -104,6 +104,7 @@ KNOWN_WRONG: list[Spec] = []
 PRODUCT_CONVERSATIONS: list[list[Spec]] = [
     [
         {"text": "3D printer filament", "cat": "filament"},
+        {"text": "not these, I'm afraid", "cat": "filament"},  # words beside a reference are never a new subject
         # words alone that fit nothing of the standing wish are a new request, said in a note
         {"text": "glue", "no_cat": ["filament"], "note": "new request"},
         {"text": "waterproof", "no_cat": ["filament"]},  # ... and later words refine the new one

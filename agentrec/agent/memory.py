@@ -104,6 +104,11 @@ def _start_fresh(wish: Wish, notes: list[str], why: str) -> Wish:
     return Wish(filters=kept_filters)
 
 
+def _words_alone(req: Request) -> bool:
+    """A message of free words only: no facet value (not even a soft one), no refinement wording, no mode."""
+    return req.mode is None and req.form != "refine" and not (req.include or req.ranges or req.prefer or req.avoid)
+
+
 def merge(
     wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None, subject: Fits | None = None
 ) -> tuple[Wish, list[str]]:
@@ -124,7 +129,7 @@ def merge(
         wish = _start_fresh(wish, notes, "Something different")
     elif req.form == "head" and wish.has_wish and req.mode is None and (req.include or req.ranges):
         wish = _start_fresh(wish, notes, "A new request")
-    elif subject is not None and wish.filters.include and req.mode is None and not (req.include or req.ranges):
+    elif subject is not None and wish.filters.include and _words_alone(req):
         fresh = _start_fresh(wish, [], "")
         if count(fresh.filters) and not subject(wish.filters, fresh.filters):
             why = f"Nothing you asked for before fits '{req.text}', so this is a new request"

@@ -272,7 +272,13 @@ def apply_request(
 
     req, store = parsed.request, getattr(getattr(toolbox, "retriever", None), "store", None)
     fits = head_fit(store, eligible, req.text, req.weak_terms) if req.weak else None
-    subject = text_fit(store, eligible, req.text, enough=1, slack=NEW_SUBJECT_SLACK)
+    pointed = parsed.ref_like or parsed.ref_reject or parsed.ref_seen or parsed.like_items or parsed.dislike_items
+    # Words beside a reference ("not these, I'm afraid") or a title are about that, never a new subject.
+    subject = (
+        None
+        if pointed or parsed.seen_items or parsed.confirm or parsed.yes
+        else text_fit(store, eligible, req.text, enough=1, slack=NEW_SUBJECT_SLACK)
+    )
     state.wish, changed = merge(state.wish, req, count=count, fits=fits, subject=subject)
     notes += changed
     return seeds, notes
