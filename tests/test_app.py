@@ -314,3 +314,26 @@ def test_new_conversation_while_a_turn_streams(agent: Any) -> None:
     assert last.recommendations == [] and "Horror" not in last.memory
     after = list(ctl.respond("s-reset", "comedies"))[-1]
     assert after.recommendations and all("Comedy" in r.genres for r in after.recommendations)
+
+
+def test_llm_mode_streams_the_models_words_through_the_app() -> None:
+    # The real agent against the scripted server: the final message arrives sentence by sentence (each checked
+    # before it is shown, as its arguments stream) and the app shows it growing before the turn ends.
+    llm = ScriptedOpenAIServer(models=("test-model",)).start()
+    try:
+        config = AgentConfig(model="test-model", base_url=llm.base_url, api_key="sk-test", timeout_s=10.0)
+        message = "Two science fiction picks set far out in space. Both come from the catalogue. Enjoy them."
+        llm.push(
+            tool_calls(("search_catalog", {"description": "space", "filters": {"genre": ["Sci-Fi"]}})),
+            propose_from_tools(2, message),
+        )
+        ctl = AppController(make_agent(config), stream_interval_s=0.0)  # every update shown (no batching)
+        views = list(ctl.respond("s-llm-stream", "sci-fi set in space"))
+        growing = [v.history[-1]["content"] for v in views if v.busy and v.history[-1]["content"] not in ("", "…")]
+        assert len(growing) >= 2 and all(message.startswith(g.strip().replace("\\", "")) for g in growing), growing
+        assert all(len(a) <= len(b) for a, b in zip(growing, growing[1:], strict=False)), growing
+        assert len(growing[0]) < len(growing[-1]), growing  # shown growing, sentence by sentence
+        assert not views[-1].busy and len(views[-1].recommendations) == 2
+        assert "Two science fiction picks" in views[-1].history[-1]["content"]
+    finally:
+        llm.stop()
