@@ -64,8 +64,12 @@ ENTRIES: dict[str, dict[str, Any]] = {
     },
     "graph-filter": {"model": "graph-filter"},
     "text-graph-filter": {"model": "text-graph-filter"},
+    # The graph filter as Agent.load's default builds it (artifacts_retriever: a shorter search).
+    "graph-filter (default search)": {"model": "graph-filter", "search": "default"},
 }
-DEFAULT_MODELS = ["popularity", "text-knn", "mf-bpr", "lightgcn", "text-lightgcn", "graph-filter"]
+DEFAULT_MODELS = [
+    "popularity", "text-knn", "mf-bpr", "lightgcn", "text-lightgcn", "graph-filter", "graph-filter (default search)",
+]  # fmt: skip
 COLD_MODELS = ["text-knn", "graph-filter", "text-graph-filter"]
 
 
@@ -113,7 +117,12 @@ def run_entry(label: str, split: Any, graph: Any, features: np.ndarray | None, a
         from agentrec.models.graphfilter import GraphFilter
         from agentrec.models.graphfilter_tune import tune_graph_filter
 
-        tuned = tune_graph_filter(split.train, valid=split.valid, seed=a.seed, max_users=None)
+        if entry.get("search") == "default":
+            from agentrec.artifacts_retriever import tune_default_filter
+
+            tuned = tune_default_filter(split)
+        else:
+            tuned = tune_graph_filter(split.train, valid=split.valid, seed=a.seed, max_users=None)
         row["tuning"] = {"seconds": round(tuned.seconds, 1), "trials": len(tuned.trials), "valid": tuned.metrics}
         config = tuned.config
         if name == "text-graph-filter":
@@ -161,6 +170,29 @@ def run_entry(label: str, split: Any, graph: Any, features: np.ndarray | None, a
     return row
 
 
+def default_choice(record: dict[str, Any]) -> dict[str, Any] | None:
+    """What Agent.load's default would be on this split: the better on validation of the default-search graph
+    filter and the recipe (text-lightgcn with text, else lightgcn), with its test gap to the table's best."""
+    from agentrec.artifacts_retriever import choose_default
+
+    rows = {r["model"]: r for r in record["models"] if "valid" in r}
+    recipe = "text-lightgcn" if "text-lightgcn" in rows else "lightgcn"
+    gf = "graph-filter (default search)"
+    if gf not in rows or recipe not in rows:
+        return None
+    name = choose_default({"graph-filter": rows[gf]["valid"]["recall@20"], recipe: rows[recipe]["valid"]["recall@20"]})
+    chosen = rows[gf if name == "graph-filter" else recipe]
+    best = max(rows.values(), key=lambda r: r["test"]["recall@20"])
+    test, top = chosen["test"]["recall@20"], best["test"]["recall@20"]
+    return {
+        "chosen": chosen["model"],
+        "test_recall@20": test,
+        "best_model": best["model"],
+        "best_test_recall@20": top,
+        "relative_gap": round(1.0 - test / top, 4) if top > 0 else 0.0,
+    }
+
+
 def markdown(record: dict[str, Any]) -> str:
     if record.get("split_kind") == "cold":
         head = "| model | Recall@20 | NDCG@20 | Recall@20 cold only | NDCG@20 cold only | coverage@20 | fit s |"
@@ -183,6 +215,13 @@ def markdown(record: dict[str, Any]) -> str:
         cells = [row["model"], f"{t['recall@20']:.4f}", f"{t['ndcg@20']:.4f}", f"{t['coverage@20']:.3f}"]
         cells += [f"{t['tail_recall@20']:.4f}", f"{row['valid']['recall@20']:.4f}", f"{row['fit_seconds']:.0f}", stop]
         lines.append("| " + " | ".join(cells) + " |")
+    choice = record.get("default")
+    if choice:
+        lines.append(
+            f"\nDefault retriever (Agent.load): {choice['chosen']}, test Recall@20 {choice['test_recall@20']:.4f}; "
+            f"best in the table {choice['best_model']} {choice['best_test_recall@20']:.4f} "
+            f"({100 * choice['relative_gap']:.1f} % below)"
+        )
     return "\n".join(lines)
 
 
@@ -256,6 +295,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         out.write_text(json.dumps(record, indent=2) + "\n")
     record["uptime_end"] = _uptime()
+    if not a.cold:
+        record["default"] = default_choice(record)
     record["markdown"] = markdown(record)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(record["markdown"], file=sys.stdout)
