@@ -26,13 +26,14 @@ import torch
 
 from agentrec.types import Interactions
 
-__all__ = ["DEFAULT_TEXT_WEIGHT", "blend_text", "text_knn_graph", "tune_text_weight"]
+__all__ = ["DEFAULT_TEXT_COLD_BOOST", "DEFAULT_TEXT_WEIGHT", "blend_text", "text_knn_graph", "tune_text_weight"]
 
 logger = logging.getLogger(__name__)
 
-# ``text_weight`` of the ``text-graph-filter`` model (see BENCHMARKS.md: chosen by tune_text_weight on
-# ml-latest-small and amazon-scientific validation carve-outs).
+# ``text_weight`` and ``text_cold_boost`` of the ``text-graph-filter`` model: what tune_text_weight chose on
+# ml-latest-small's training part (BENCHMARKS.md); tune them on your own data with tune_text_weight.
 DEFAULT_TEXT_WEIGHT = 0.2
+DEFAULT_TEXT_COLD_BOOST = 2.0
 
 
 def text_knn_graph(features: np.ndarray | torch.Tensor, k: int, block_size: int = 1024) -> sp.csr_matrix:

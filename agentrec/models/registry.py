@@ -162,10 +162,10 @@ def build_model(
         )
     if name in ("graph-filter", "text-graph-filter"):
         from agentrec.models.graphfilter import GraphFilter, GraphFilterConfig
-        from agentrec.models.graphfilter_text import DEFAULT_TEXT_WEIGHT
+        from agentrec.models.graphfilter_text import DEFAULT_TEXT_COLD_BOOST, DEFAULT_TEXT_WEIGHT
 
-        text = name == "text-graph-filter"
-        cfg = config(GraphFilterConfig, seed=seed, **({"text_weight": DEFAULT_TEXT_WEIGHT} if text else {}))
+        text = {"text_weight": DEFAULT_TEXT_WEIGHT, "text_cold_boost": DEFAULT_TEXT_COLD_BOOST}
+        cfg = config(GraphFilterConfig, seed=seed, **(text if name == "text-graph-filter" else {}))
         return GraphFilter(graph, cfg, item_features=item_features if cfg.text_weight > 0 else None)
     raise AssertionError(f"model {name!r} is registered but has no constructor")  # pragma: no cover
 
