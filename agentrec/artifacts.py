@@ -338,9 +338,12 @@ def _retriever_model(
         net, model, record = build_default_retriever(graph, data_split, emb, train_config, show_progress)
         manifest["default"] = record
     elif model == "graph-filter":
+        from agentrec.artifacts_retriever import tune_default_filter
         from agentrec.models.graphfilter import GraphFilter
 
-        net = GraphFilter(graph)
+        has_valid = data_split.valid is not None and len(data_split.valid) > 0
+        tuned = tune_default_filter(data_split, min(20, graph.num_items)).config if has_valid else None
+        net = GraphFilter(graph, tuned)
     else:
         from agentrec.artifacts_retriever import converging_train_config, recipe_model
         from agentrec.train import fit

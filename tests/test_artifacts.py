@@ -71,6 +71,12 @@ def test_build_then_reload(tiny_interactions: Interactions, tiny_catalog: Catalo
         train_config=_tiny_train_config(), show_progress=False,
     )  # fmt: skip
     assert isinstance(lgcn.model, LightGCN) and (comps.path / "retriever-text-lightgcn.pt").is_file()
+    gf = load_components(
+        ds, data_dir=tmp_path / "data", artifacts_dir=tmp_path / "art", model="graph-filter", show_progress=False
+    )
+    assert isinstance(gf.model, GraphFilter) and (comps.path / "retriever-graph-filter.pt").is_file()
+    # Asking by name does not change the default that Agent.load serves.
+    assert json.loads((comps.path / "components.json").read_text())["default"]["chosen"] == chosen
     # A chat user's likes change the default retriever's candidates.
     only_gnn = RetrieverConfig(weights={"gnn": 1.0})
     bus = Retriever(comps.catalog, comps.train, model=again.model, config=only_gnn)
