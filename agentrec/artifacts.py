@@ -27,7 +27,8 @@ __all__ = ["MODELS", "Components", "load_components", "quick_train_config"]
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("text-lightgcn", "lightgcn")
+MODELS = ("auto", "graph-filter", "text-lightgcn", "lightgcn")
+_TRAINED = {"text-lightgcn", "lightgcn"}
 _MANIFEST = "components.json"
 
 
@@ -42,7 +43,8 @@ class Components:
         catalog: the items in item-index order.
         train: ``split.train``.
         graph: the training graph.
-        model: the trained retriever (a LightGCN, text-aware when the catalogue has text).
+        model: the retriever: the training-free graph filter or a LightGCN (text-aware when the catalogue has
+            text), whichever won on validation when it was built (see :mod:`agentrec.artifacts_retriever`).
         store: the vector store, or None when the catalogue has no text (e.g. gowalla).
         item_text_embeddings: ``(num_items, dim)`` unit-norm text embeddings, or None without text.
         retriever: the candidate bus over all of the above.
@@ -104,7 +106,7 @@ def load_components(
     artifacts_dir: str | Path | None = None,
     build_missing: bool = True,
     show_progress: bool = True,
-    model: str = "text-lightgcn",
+    model: str = "auto",
     train_config: Any | None = None,
     split: str = "auto",
     retriever_config: RetrieverConfig | None = None,
@@ -122,10 +124,14 @@ def load_components(
         build_missing: build what is missing (prepared split, embeddings, index, checkpoint); when False a
             missing piece raises ``FileNotFoundError`` naming the command that builds it.
         show_progress: progress bars while building.
-        model: ``"text-lightgcn"`` (item text embeddings as features) or ``"lightgcn"``. A catalogue with
-            no text (gowalla) always gets ``"lightgcn"`` and no vector store.
-        train_config: an ``agentrec.train.TrainConfig`` for the first build (default:
-            :func:`quick_train_config`, about a minute on two CPU cores for ml-latest-small).
+        model: ``"auto"`` (default): on first use the graph filter and the LightGCN recipe trained to
+            convergence within ``AGENTREC_TRAIN_BUDGET_S`` seconds (default 900) are compared on the validation
+            part and the better one is kept (:mod:`agentrec.artifacts_retriever`; the log and ``components.json``
+            say which). Or one of ``"graph-filter"``, ``"text-lightgcn"`` (item text embeddings as features),
+            ``"lightgcn"``. A catalogue with no text (gowalla) gets ``"lightgcn"`` instead of
+            ``"text-lightgcn"`` and no vector store.
+        train_config: an ``agentrec.train.TrainConfig`` for the first training (default:
+            :func:`agentrec.artifacts_retriever.converging_train_config`).
         split: the split kind passed to ``prepare_dataset`` (``"auto"``: the spec's ``[split]``, else the shipped
             split, else a random per-user hold-out with seed 0 and 10 % validation; the log says which).
         retriever_config: fusion settings of the retriever.
@@ -183,31 +189,9 @@ def load_components(
             prepared.name, catalog, schema, train, paths, out, build_missing, show_progress, manifest
         )
 
-    ckpt = out / f"retriever-{model}.pt"
-    stale = ckpt.is_file() and manifest.get("checkpoints", {}).get(ckpt.name, {}).get("fingerprint") != data_fp
-    if stale:
-        logger.warning("%s was trained on different data: retraining", ckpt)
-    from agentrec.models.lightgcn import LightGCN, LightGCNConfig
-
-    if ckpt.is_file() and not stale:
-        net = LightGCN.load(ckpt, graph)
-    else:
-        if not build_missing:
-            raise FileNotFoundError(
-                f"no trained retriever at {ckpt}; build it with load_components({prepared.name!r}) or drop --no-build"
-            )
-        from agentrec.train import fit
-
-        net = LightGCN(graph, LightGCNConfig(item_features=emb if model == "text-lightgcn" else None))
-        t0 = time.perf_counter()
-        history = fit(net, data_split, train_config or quick_train_config(show_progress))
-        net.save(ckpt)
-        entry: dict[str, Any] = {"fingerprint": data_fp, "train_seconds": round(time.perf_counter() - t0, 1)}
-        entry.update(metric=history.metric, best_value=history.best_value, best_epoch=history.best_epoch)
-        manifest.setdefault("checkpoints", {})[ckpt.name] = entry
-        manifest.update(dataset=prepared.name, model=model)
-        (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    net.eval()
+    net, model = _retriever_model(
+        model, out, manifest, data_fp, graph, data_split, emb, train_config, build_missing, show_progress, prepared.name
+    )
     apply_torch_threads(torch_threads)
     # Whatever a user interacted with, in any part of the split, is never shown to them as new.
     known = ds.interactions if exclude == "all" else None
@@ -295,3 +279,82 @@ def _text_parts(
         manifest["text"] = text_key
         (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return emb, store
+
+
+def _load_checkpoint(ckpt: Path, name: str, graph: BipartiteGraph) -> Any:
+    if name == "graph-filter":
+        from agentrec.models.graphfilter import GraphFilter
+
+        return GraphFilter.load(ckpt, graph)
+    from agentrec.models.lightgcn import LightGCN
+
+    net = LightGCN.load(ckpt, graph)
+    net.eval()
+    return net
+
+
+def _retriever_model(
+    model: str,
+    out: Path,
+    manifest: dict[str, Any],
+    data_fp: str,
+    graph: BipartiteGraph,
+    data_split: Split,
+    emb: np.ndarray | None,
+    train_config: Any | None,
+    build_missing: bool,
+    show_progress: bool,
+    name: str,
+) -> tuple[Any, str]:
+    """The retriever model (loaded, or built and saved) and its name: ``model``, or the default for "auto"."""
+    checkpoints = manifest.setdefault("checkpoints", {})
+
+    def fresh(file: str) -> bool:
+        return (out / file).is_file() and checkpoints.get(file, {}).get("fingerprint") == data_fp
+
+    if model == "auto":
+        chosen = manifest.get("default", {}).get("chosen")
+        if chosen and fresh(f"retriever-{chosen}.pt"):
+            logger.info("default retriever of %s: %s (chosen on validation when built)", name, chosen)
+            return _load_checkpoint(out / f"retriever-{chosen}.pt", chosen, graph), chosen
+        for older in ("text-lightgcn", "lightgcn"):  # built before the default was chosen on validation
+            if not chosen and fresh(f"retriever-{older}.pt"):
+                logger.info("retriever of %s: %s (built before the default was chosen on validation)", name, older)
+                return _load_checkpoint(out / f"retriever-{older}.pt", older, graph), older
+    elif fresh(f"retriever-{model}.pt"):
+        return _load_checkpoint(out / f"retriever-{model}.pt", model, graph), model
+    ckpt = out / f"retriever-{model}.pt"
+    if ckpt.is_file() or (model == "auto" and manifest.get("default")):
+        logger.warning("the %s retriever of %s was built on different data: building it again", model, name)
+    if not build_missing:
+        raise FileNotFoundError(
+            f"no {model} retriever for {name} in {out}; build it with load_components({name!r}) or drop --no-build"
+        )
+    t0 = time.perf_counter()
+    entry: dict[str, Any] = {"fingerprint": data_fp}
+    if model == "auto":
+        from agentrec.artifacts_retriever import build_default_retriever
+
+        net, model, record = build_default_retriever(graph, data_split, emb, train_config, show_progress)
+        manifest["default"] = record
+    elif model == "graph-filter":
+        from agentrec.artifacts_retriever import tune_default_filter
+        from agentrec.models.graphfilter import GraphFilter
+
+        has_valid = data_split.valid is not None and len(data_split.valid) > 0
+        tuned = tune_default_filter(data_split, min(20, graph.num_items)).config if has_valid else None
+        net = GraphFilter(graph, tuned)
+    else:
+        from agentrec.artifacts_retriever import converging_train_config, recipe_model
+        from agentrec.train import fit
+
+        net = recipe_model(graph, emb if model == "text-lightgcn" else None)
+        history = fit(net, data_split, train_config or converging_train_config(show_progress))
+        net.eval()
+        entry.update(metric=history.metric, best_value=history.best_value, best_epoch=history.best_epoch)
+    net.save(out / f"retriever-{model}.pt")
+    entry["build_seconds"] = round(time.perf_counter() - t0, 1)
+    checkpoints[f"retriever-{model}.pt"] = entry
+    manifest.update(dataset=name, model=model)
+    (out / _MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return net, model

@@ -12,6 +12,8 @@ import pytest
 from agentrec.types import Catalog, Interactions, Item
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Tests that build a real dataset's components keep the default retriever's training to a minute.
+os.environ.setdefault("AGENTREC_TRAIN_BUDGET_S", "60")
 
 
 def _shared_data_dir() -> Path | None:

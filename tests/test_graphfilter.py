@@ -283,3 +283,91 @@ def test_tuning_on_a_carved_validation_split() -> None:
         tune_graph_filter(train, base=base, grid={"rnak": (1,)})
     with pytest.raises(ValueError, match="metric must look like"):
         tune_graph_filter(train, base=base, metric="mrr")
+
+
+def _cluster_text() -> np.ndarray:
+    """Text embeddings of the 7 items of ``_clusters``: item 6 (no interactions) reads like items 0-2."""
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    noise = np.random.default_rng(0).normal(scale=0.05, size=(7, 3))
+    return (np.stack([a, a, a, b, b, b, a + 0.1 * b]) + noise).astype(np.float32)
+
+
+def test_text_blend_reaches_an_item_without_interactions(tiny_catalog, tmp_path) -> None:
+    from agentrec.retrieve import Retriever, RetrieverConfig
+    from agentrec.types import Query
+
+    train = _clusters()
+    graph = build_graph(train)
+    assert graph.item_degree[6] == 0
+    plain = GraphFilter(graph, GraphFilterConfig(rank=4, ideal_rank=2, device="cpu"))
+    text = GraphFilter(graph, replace_cfg(plain.config, text_weight=0.3), item_features=_cluster_text())
+    # Without text the cold item scores nothing; with it, it joins the liked cluster ahead of the other one.
+    assert float(plain.score_history([0])[6]) == 0.0
+    scores = text.score_history([0])
+    ranked = [i for i in torch.argsort(scores, descending=True).tolist() if i != 0]
+    assert set(ranked[:3]) == {1, 2, 6}
+    assert scores[6] > scores[3:6].max()
+    # A dataset user who never saw item 6 gets it too, and the bus recommends it for a chat user's like.
+    assert 6 in text.recommend([0], k=2)[1][0].tolist()
+    bus = Retriever(tiny_catalog, train, history_model=text, config=RetrieverConfig(weights={"gnn": 1.0}))
+    assert 6 in {c.item_index for c in bus.retrieve(Query(liked_items=(1,), k=3)).candidates}
+    # The text graph travels with the checkpoint; a weight of 0 is the plain filter.
+    text.save(tmp_path / "gf.pt")
+    again = load_model(tmp_path / "gf.pt", graph)
+    assert torch.allclose(again.score(np.arange(8)), text.score(np.arange(8)), atol=1e-6)
+    assert torch.allclose(text.with_config(text_weight=0.0).score(np.arange(8)), plain.score(np.arange(8)))
+    model = build_model("text-graph-filter", graph, item_features=_cluster_text(), rank=4, ideal_rank=2)
+    assert isinstance(model, GraphFilter) and model.config.text_weight > 0 and model.text_graph is not None
+
+
+def replace_cfg(cfg: GraphFilterConfig, **changes) -> GraphFilterConfig:
+    from dataclasses import replace
+
+    return replace(cfg, **changes)
+
+
+def test_text_blend_bad_input() -> None:
+    graph = build_graph(_clusters())
+    cfg = GraphFilterConfig(rank=4, ideal_rank=2, device="cpu", text_weight=0.3)
+    with pytest.raises(ValueError, match="needs item_features"):
+        GraphFilter(graph, cfg)
+    with pytest.raises(ValueError, match="has 3 rows; the graph has 7 items"):
+        GraphFilter(graph, cfg, item_features=np.ones((3, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        GraphFilter(graph, cfg, item_features=np.full((7, 3), np.nan, dtype=np.float32))
+    with pytest.raises(ValueError, match="text_weight must be in"):
+        GraphFilter(graph, replace_cfg(cfg, text_weight=1.5), item_features=_cluster_text())
+    with pytest.raises(ValueError, match="text_cold_boost must be a positive"):
+        GraphFilter(graph, replace_cfg(cfg, text_cold_boost=0.0), item_features=_cluster_text())
+    with pytest.raises(ValueError, match="text_neighbors must be a positive integer"):
+        GraphFilter(graph, replace_cfg(cfg, text_neighbors=0), item_features=_cluster_text())
+    with pytest.raises(ValueError, match="needs item text embeddings"):
+        build_model("text-graph-filter", graph)
+
+
+def test_text_weight_is_chosen_on_a_cold_carve_out() -> None:
+    from agentrec.models.graphfilter_text import tune_text_weight
+
+    # Two clusters of users and items whose text says which cluster an item belongs to.
+    rng = np.random.default_rng(1)
+    users, items = [], []
+    for u in range(60):
+        cluster = u % 2
+        for i in rng.choice(np.arange(cluster * 20, cluster * 20 + 20), size=8, replace=False):
+            users.append(u)
+            items.append(int(i))
+    train = Interactions.from_arrays(np.array(users), np.array(items), num_users=60, num_items=40)
+    feats = np.zeros((40, 2), dtype=np.float32)
+    feats[:20, 0] = feats[20:, 1] = 1.0
+    feats += rng.normal(scale=0.1, size=feats.shape).astype(np.float32)
+    cfg = GraphFilterConfig(rank=16, ideal_rank=4, device="cpu")
+    chosen, trials = tune_text_weight(train, feats, cfg, weights=(0.0, 0.3), boosts=(1.0, 3.0), cold_fraction=0.2, k=5)
+    assert [(t["text_weight"], t["text_cold_boost"]) for t in trials] == [(0.0, 1.0), (0.3, 1.0), (0.3, 3.0)]
+    # Cold items are reachable only through text, and more so with the boost.
+    assert trials[0]["cold"] == 0.0 < trials[2]["cold"] and trials[1]["cold"] <= trials[2]["cold"]
+    best = max(trials, key=lambda t: t["all"])
+    assert chosen == (best["text_weight"], best["text_cold_boost"])
+    with pytest.raises(ValueError, match="weights must be"):
+        tune_text_weight(train, feats, cfg, weights=(2.0,))
+    with pytest.raises(ValueError, match="boosts must be"):
+        tune_text_weight(train, feats, cfg, boosts=(0.0,))

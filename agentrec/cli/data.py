@@ -61,12 +61,14 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     info = sub.add_parser(
         "info",
-        help="users, items, interactions, density, rating range, split sizes",
-        description="Load a dataset and print users, items, interactions, density, rating range and the sizes "
-        "of a split (train/valid/test, cold items). Nothing is written.",
+        help="users, items, interactions, density, rating range, split sizes, default retriever",
+        description="Load a dataset and print users, items, interactions, density, rating range, the sizes "
+        "of a split (train/valid/test, cold items) and which retriever Agent.load serves (the graph filter or "
+        "the LightGCN recipe, whichever won on validation when built). Nothing is written.",
     )
     _add_source(info)
     _add_split(info, _SPLITS)
+    info.add_argument("--artifacts-dir", default=None, help="artifacts root, for the default retriever line")
     info.set_defaults(func=_info)
     prep = sub.add_parser(
         "prepare",
@@ -185,8 +187,21 @@ def _print(report: dict[str, Any], as_json: bool) -> None:
 def _info(args: argparse.Namespace) -> int:
     ds, source = _load(args)
     ds2, split, note = _split_of(ds, source, args)
-    _print(_report(ds2, split, note=note), args.json)
+    _print(_report(ds2, split, {"default_retriever": _default_retriever(ds2.name, args)}, note=note), args.json)
     return 0
+
+
+def _default_retriever(name: str, args: argparse.Namespace) -> str:
+    """Which retriever ``Agent.load`` serves for this dataset (from its built artifacts, if any)."""
+    from agentrec.artifacts_retriever import describe_default
+    from agentrec.config import Paths
+
+    file = Paths.from_env(args.data_dir, args.artifacts_dir).dataset_artifacts(name) / "components.json"
+    try:
+        manifest = json.loads(file.read_text()) if file.is_file() else {}
+    except (OSError, ValueError):
+        manifest = {}
+    return describe_default(manifest if isinstance(manifest, dict) else {})
 
 
 def _prepare(args: argparse.Namespace) -> int:

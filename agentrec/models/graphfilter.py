@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,91 +35,19 @@ from agentrec.device import resolve_device
 from agentrec.graph import BipartiteGraph
 from agentrec.models.baselines import _GraphRecommender, interaction_payload, load_payload
 from agentrec.models.checkpoint import save_checkpoint
+from agentrec.models.graphfilter_config import GraphFilterConfig
 from agentrec.models.graphfilter_linalg import DENSE_SVD_RANK, exact_svd, power, randomized_svd, torch_csr
 from agentrec.models.graphfilter_response import (
-    RESPONSES,
-    Response,
     chebyshev_coefficients,
     ideal_response,
     polynomial_response,
     tail_fit,
 )
+from agentrec.models.graphfilter_text import blend_text, text_knn_graph
 
 __all__ = ["GraphFilter", "GraphFilterConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class GraphFilterConfig:
-    """Graph-filter settings (defaults: the gowalla choice on a validation split, see BENCHMARKS.md).
-
-    Attributes:
-        response: ``"plateau"`` (ChebyCF), ``"bspm"`` or ``"linear"`` (GF-CF).
-        rank: singular vectors kept; the response is exact on these eigenvalues.
-        order: Chebyshev order of the plateau response.
-        flatness: plateau flatness (1 = linear ramp, larger = flatter ends, sharper cut).
-        sharpen_time: BSPM sharpening time ``T``.
-        sharpen_steps: BSPM RK4 steps.
-        ideal_rank: the ideal low-pass term acts on the top ``ideal_rank`` directions (``<= rank``).
-        ideal_weight: its weight (0 turns it off).
-        degree_power: ``b'``: the history is divided by ``item_degree ** b'`` and scores multiplied back.
-        user_power: ``a`` in ``R~ = D_u^-a R D_i^-b``.
-        item_power: ``b``.
-        tail: ``"linear"`` (straight-line fit below the kept spectrum) or ``"exact"`` (Chebyshev recursion).
-        svd_niter: power iterations of the randomized SVD.
-        svd_oversample: extra random directions of the randomized SVD.
-        block_size: users filtered per block on the CPU (its sparse product is fastest with blocks of a few
-            hundred); 16 times as many on a GPU.
-        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:N]"``.
-        seed: seed of the randomized SVD.
-    """
-
-    response: Response = "plateau"
-    rank: int = 512
-    order: int = 8
-    flatness: float = 2.5
-    sharpen_time: float = 2.5
-    sharpen_steps: int = 1
-    ideal_rank: int = 256
-    ideal_weight: float = 0.2
-    degree_power: float = 0.4
-    user_power: float = 0.5
-    item_power: float = 0.5
-    tail: Literal["linear", "exact"] = "linear"
-    svd_niter: int = 4
-    svd_oversample: int = 128
-    block_size: int = 256
-    device: str = "auto"
-    seed: int = 0
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad field."""
-        if self.response not in RESPONSES:
-            raise ValueError(f"response must be one of {RESPONSES}, got {self.response!r}")
-        for name in ("rank", "block_size", "order", "sharpen_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("ideal_rank", "svd_niter", "svd_oversample"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-        if self.ideal_rank > self.rank:
-            raise ValueError(f"ideal_rank ({self.ideal_rank}) must be <= rank ({self.rank})")
-        for name in ("ideal_weight", "degree_power", "user_power", "item_power", "sharpen_time", "flatness"):
-            if not np.isfinite(float(getattr(self, name))):
-                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
-        if self.tail not in ("linear", "exact"):
-            raise ValueError(f"tail must be 'linear' or 'exact', got {self.tail!r}")
-        chebyshev_coefficients(
-            self.response, order=self.order, flatness=self.flatness, sharpen_time=self.sharpen_time,
-            sharpen_steps=self.sharpen_steps,
-        )  # fmt: skip
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly config."""
-        return asdict(self)
 
 
 class GraphFilter(_GraphRecommender):
@@ -130,6 +58,8 @@ class GraphFilter(_GraphRecommender):
         config: filter settings.
         factors: ``(V, S)`` from a previous decomposition of the same graph and powers (``(num_items, r)``
             and ``(r,)``, ``r >= config.rank``); skips the SVD (checkpoints and hyper-parameter search).
+        item_features: ``(num_items, d)`` item text embeddings, needed when ``config.text_weight > 0``.
+        text_graph: a text neighbour graph built before (checkpoints); replaces ``item_features``.
     """
 
     name = "graph-filter"
@@ -139,10 +69,22 @@ class GraphFilter(_GraphRecommender):
         graph: BipartiteGraph,
         config: GraphFilterConfig | None = None,
         factors: tuple[torch.Tensor, torch.Tensor] | None = None,
+        item_features: np.ndarray | torch.Tensor | None = None,
+        text_graph: sp.csr_matrix | None = None,
     ) -> None:
         super().__init__(graph)
         config = config or GraphFilterConfig()
         config.validate()
+        self.item_features, self.text_graph = item_features, text_graph
+        if config.text_weight > 0 and text_graph is None:
+            if item_features is None:
+                raise ValueError(
+                    f"text_weight={config.text_weight} blends in text similarity and needs item_features "
+                    "(a (num_items, d) matrix of item text embeddings); pass them or set text_weight=0"
+                )
+            if len(item_features) != graph.num_items:
+                raise ValueError(f"item_features has {len(item_features)} rows; the graph has {graph.num_items} items")
+            self.text_graph = text_knn_graph(item_features, config.text_neighbors)
         self.config = config
         self.device = resolve_device(config.device)
         r = graph.interaction.astype(np.float32)
@@ -224,7 +166,9 @@ class GraphFilter(_GraphRecommender):
         same = all(getattr(cfg, f) == getattr(self.config, f) for f in ("user_power", "item_power", "seed"))
         same = same and (cfg.svd_niter, cfg.svd_oversample) == (self.config.svd_niter, self.config.svd_oversample)
         reuse = same and cfg.rank <= self.factors[0].shape[1]
-        return GraphFilter(self.graph, cfg, factors=self.factors if reuse else None)
+        same_text = cfg.text_neighbors == self.config.text_neighbors
+        text = self.text_graph if same_text and self.text_graph is not None else None
+        return GraphFilter(self.graph, cfg, self.factors if reuse else None, self.item_features, text)
 
     # -- filtering --------------------------------------------------------------------------------------
     def _prepare(self, history: sp.csr_matrix) -> sp.csr_matrix:
@@ -263,6 +207,9 @@ class GraphFilter(_GraphRecommender):
                 out_t.index_put_((cols, rows), self.q0 * vals, accumulate=True)
         out_t *= self._post[:, None]
         out.copy_(out_t.T)
+        if self.config.text_weight > 0 and self.text_graph is not None:
+            cold = torch.from_numpy(np.where(self.graph.item_degree > 0, 1.0, self.config.text_cold_boost))
+            blend_text(out, x, self.text_graph, float(self.config.text_weight), cold.float())
         empty = torch.from_numpy(np.diff(x.indptr) == 0).to(self.device)
         if bool(empty.any()):
             # No history: fall back to popularity (the same for every such user).
@@ -307,6 +254,16 @@ class GraphFilter(_GraphRecommender):
         """``(batch, num_items)`` scores on the model's device (the evaluator's fast path)."""
         users = self._users(user_index)
         return self.filter_histories(self.graph.interaction[users])
+
+    def item_embeddings(self) -> torch.Tensor:
+        """``(num_items, d)`` spectral item coordinates ``V S`` on the top ``d <= 64`` singular directions.
+
+        Their dot products approximate the normalised item-item graph ``P``: item-to-item neighbours and
+        explanation similarities of the candidate bus (items without interactions sit at the origin).
+        """
+        v, s = self.factors
+        d = min(self.config.rank, v.shape[1], 64)
+        return v[:, :d] * s[:d]
 
     def score(self, user_index: np.ndarray | torch.Tensor) -> torch.Tensor:
         """``(batch, num_items)`` float32 scores on the CPU; users without history get item popularity."""
@@ -363,6 +320,10 @@ class GraphFilter(_GraphRecommender):
     def save(self, path: str | Path) -> None:
         """Write the config, the singular factors and the training interactions atomically."""
         v, s = self.factors
+        text = None
+        if self.config.text_weight > 0 and self.text_graph is not None:
+            t = self.text_graph
+            text = {k: torch.from_numpy(getattr(t, k).copy()) for k in ("indptr", "indices", "data")}
         save_checkpoint(
             path,
             {
@@ -370,6 +331,7 @@ class GraphFilter(_GraphRecommender):
                 **interaction_payload(self.graph),
                 "config": self.config.to_dict(),
                 "factors": {"V": v, "S": s},
+                "text_graph": text,
             },
         )
 
@@ -389,5 +351,8 @@ class GraphFilter(_GraphRecommender):
         elif cfg.device.startswith("cuda") and not torch.cuda.is_available():
             logger.warning("%s was built for %s but CUDA is not available here: filtering on the CPU", path, cfg.device)
             cfg.device = "cpu"
-        factors = payload["factors"]
-        return cls(graph, cfg, factors=(factors["V"], factors["S"]))
+        factors, text = payload["factors"], payload.get("text_graph")
+        if text is not None:
+            n = graph.num_items
+            text = sp.csr_matrix(tuple(text[k].numpy() for k in ("data", "indices", "indptr")), shape=(n, n))
+        return cls(graph, cfg, factors=(factors["V"], factors["S"]), text_graph=text)

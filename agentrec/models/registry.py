@@ -51,6 +51,13 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "graph-filter", "training-free spectral graph filter (ChebyCF / BSPM / GF-CF)", False, False, "graph-filter"
         ),
+        ModelSpec(
+            "text-graph-filter",
+            "the graph filter blended with a text item-item graph (reaches items without interactions)",
+            False,
+            True,
+            "graph-filter",
+        ),
     )
 }
 
@@ -79,10 +86,10 @@ def build_model(
 
     Args:
         name: one of :func:`model_names` (``popularity``, ``mf-bpr``, ``text-knn``, ``lightgcn``,
-            ``text-lightgcn``, ``gat``, ``graph-filter``).
+            ``text-lightgcn``, ``gat``, ``graph-filter``, ``text-graph-filter``).
         graph: the training graph.
-        item_features: ``(num_items, d)`` item text embeddings; required by ``text-knn`` and
-            ``text-lightgcn``, ignored by the others.
+        item_features: ``(num_items, d)`` item text embeddings; required by ``text-knn``, ``text-lightgcn``
+            and ``text-graph-filter`` (and by ``graph-filter`` given ``text_weight > 0``), ignored by the others.
         embedding_dim: embedding size of the embedding models (the graph filter ignores it; see ``rank``).
         num_layers: propagation layers of the GNNs (default: 3 for LightGCN, 2 for GAT).
         seed: initialisation seed (the graph filter's randomized SVD).
@@ -153,10 +160,13 @@ def build_model(
                 GATConfig, embedding_dim=embedding_dim, num_layers=2 if num_layers is None else num_layers, seed=seed
             ),
         )
-    if name == "graph-filter":
+    if name in ("graph-filter", "text-graph-filter"):
         from agentrec.models.graphfilter import GraphFilter, GraphFilterConfig
+        from agentrec.models.graphfilter_text import DEFAULT_TEXT_COLD_BOOST, DEFAULT_TEXT_WEIGHT
 
-        return GraphFilter(graph, config(GraphFilterConfig, seed=seed))
+        text = {"text_weight": DEFAULT_TEXT_WEIGHT, "text_cold_boost": DEFAULT_TEXT_COLD_BOOST}
+        cfg = config(GraphFilterConfig, seed=seed, **(text if name == "text-graph-filter" else {}))
+        return GraphFilter(graph, cfg, item_features=item_features if cfg.text_weight > 0 else None)
     raise AssertionError(f"model {name!r} is registered but has no constructor")  # pragma: no cover
 
 
