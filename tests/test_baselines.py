@@ -150,8 +150,17 @@ def test_load_missing_file(tmp_path) -> None:
 
 
 def test_registry_names_and_errors(graph) -> None:
-    assert model_names() == ("popularity", "mf-bpr", "text-knn", "lightgcn", "text-lightgcn", "gat", "graph-filter")
-    assert {n for n, s in MODELS.items() if s.needs_text} == {"text-knn", "text-lightgcn"}
+    assert model_names() == (
+        "popularity",
+        "mf-bpr",
+        "text-knn",
+        "lightgcn",
+        "text-lightgcn",
+        "gat",
+        "graph-filter",
+        "text-graph-filter",
+    )
+    assert {n for n, s in MODELS.items() if s.needs_text} == {"text-knn", "text-lightgcn", "text-graph-filter"}
     with pytest.raises(ValueError, match="unknown model 'svd'; valid models are: popularity, mf-bpr"):
         build_model("svd", graph)
     with pytest.raises(ValueError, match="needs item text embeddings"):
