@@ -10,7 +10,8 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from agentrec.retrieve.quality import QualityPrior, request_weights, tilt
+from agentrec.retrieve.lexical import LexicalIndex
+from agentrec.retrieve.quality import QualityPrior, descriptive_words, request_weights, tilt
 from agentrec.retrieve.semantic import LocalSemanticIndex
 from agentrec.retrieve.similar import SimilarItems
 from agentrec.retrieve.sources import (
@@ -39,14 +40,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "gnn": 1.0,
     "semantic": 2.0,
+    "lexical": 1.0,
     "item2item": 0.0,
     "co_interaction": 1.0,
     "popularity": 0.1,
     "quality": 1.5,
     "similar": 2.0,
 }
-# A pure description's quality source ranks only among this many best text matches (see Retriever._quality_pool).
+# A pure description's quality source ranks only among this many best text matches, and only among those that
+# contain the request's words when at least LEXICAL_POOL of them do (see Retriever._quality_pool).
 QUALITY_POOL = 50
+LEXICAL_POOL = 10
+SEMANTIC_KEEP = 5
 # Semantic hits are re-ordered by cosine + SEMANTIC_TILT * quality prior: among items that match the words about
 # equally, the well-regarded ones come first (bench/answer_quality.py, descriptive requests). Only when the
 # "quality" source has a weight.
@@ -168,6 +173,7 @@ class Retriever:
                 emb = None
             if emb is not None:
                 self._item_emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        self.lexical = LexicalIndex(catalog) if self.config.weights.get("lexical", 0) > 0 else None
         self.semantic_index: LocalSemanticIndex | None = None
         if store is not None and in_memory_semantic:
             self.semantic_index = LocalSemanticIndex.for_store(store, len(catalog))
@@ -296,6 +302,9 @@ class Retriever:
             else:
                 strength = SEMANTIC_TILT if w.get("quality", 0) > 0 else 0.0  # no prior configured: pure meaning
                 out["semantic"] = tilt(self._semantic(query, eligible, depth), self.quality.score, strength)
+        words = descriptive_words(query.text, query.filters)
+        if w.get("lexical", 0) > 0 and self.lexical is not None and words:
+            out["lexical"] = self.lexical.search(words, eligible, depth)
         if w.get("item2item", 0) > 0 and self._item_emb is not None:
             out["item2item"] = item2item_source(self._item_emb, seeds, eligible, depth)
         if w.get("co_interaction", 0) > 0:
@@ -319,13 +328,22 @@ class Retriever:
         A request that is only a description (no facet value, no seed, no history) makes items relevant
         through its words alone: well-regarded items elsewhere in the catalogue are not answers ("a gift for
         someone who brews beer" is not answered by a popular electrical tape), so the prior ranks among the
-        semantic source's first ``QUALITY_POOL`` hits.
+        semantic source's first ``QUALITY_POOL`` hits; of those, only among the ones that contain the request's
+        words when at least ``LEXICAL_POOL`` do (a popular filament near "epoxy" in meaning is not an epoxy), plus
+        the ``SEMANTIC_KEEP`` closest in meaning.
         """
         hits = out.get("semantic")
         if hits is None or not len(hits[0]) or len(seeds) or query.filters.include:
             return eligible
         pool = np.zeros_like(eligible)
         pool[hits[0][:QUALITY_POOL]] = True
+        lexical = out.get("lexical")
+        if lexical is not None:
+            worded = np.zeros_like(eligible)
+            worded[lexical[0]] = True
+            if int((pool & worded).sum()) >= LEXICAL_POOL:
+                pool &= worded
+                pool[hits[0][:SEMANTIC_KEEP]] = True  # the closest meanings stay (synonyms: "eyewear")
         return pool & eligible
 
     def _semantic(self, query: Query, eligible: np.ndarray, depth: int) -> Ranked | None:

@@ -149,15 +149,16 @@ def request_weights(
         seeded: the request names items to be like ("something like X").
 
     Returns:
-        A copy of ``weights`` with ``semantic`` scaled by :func:`descriptive_share` (at least a tenth, so it
-        still orders ties) and ``quality`` scaled by what is left, reduced when a history or a seed speaks
+        A copy of ``weights`` with ``semantic`` and ``lexical`` scaled by :func:`descriptive_share` (at least a
+        tenth, so they still order ties) and ``quality`` scaled by what is left, reduced when a history or a seed speaks
         for the user. For a seeded request without a known user, raw co-interaction counts (which favour
         blockbusters for every seed) give way to the normalised ``similar`` source.
     """
     out = dict(weights)
     share = descriptive_share(text, filters)
-    if "semantic" in out:
-        out["semantic"] = out["semantic"] * max(share, 0.1)
+    for name in ("semantic", "lexical"):
+        if name in out:
+            out[name] = out[name] * max(share, 0.1)
     if "quality" in out:
         damp = 0.1 if (personal or seeded) else 1.0
         out["quality"] = out["quality"] * (1.0 - share) * damp

@@ -29,7 +29,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("gnn", "semantic", "item2item", "co_interaction", "popularity", "quality", "similar")
+SOURCES = ("gnn", "semantic", "lexical", "item2item", "co_interaction", "popularity", "quality", "similar")
 
 Ranked = tuple[np.ndarray, np.ndarray]  # (item_index int64 (n,), score float64 (n,)), best first
 
