@@ -13,6 +13,7 @@ from agentrec.artifacts import load_components
 from agentrec.artifacts_retriever import (
     BUDGET_ENV,
     DEFAULT_BUDGET_S,
+    RECIPE,
     build_default_retriever,
     choose_default,
     converging_train_config,
@@ -113,6 +114,7 @@ def test_training_budget_is_stated_and_checked(monkeypatch: pytest.MonkeyPatch) 
     assert training_budget(30.0) == 30.0
     cfg = converging_train_config(False)
     assert cfg.epochs == 400 and cfg.patience == 3 and cfg.eval_every == 5  # early stopping ends it, not epochs
+    assert {k: getattr(cfg, k) for k in RECIPE} == dict(RECIPE) and cfg.eval_part == "auto"
     monkeypatch.setenv(BUDGET_ENV, "ten minutes")
     with pytest.raises(ValueError, match="AGENTREC_TRAIN_BUDGET_S must be a number of seconds"):
         training_budget()
