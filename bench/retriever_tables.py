@@ -44,17 +44,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from agentrec.artifacts_retriever import RECIPE
+from agentrec.artifacts_retriever import RECIPE, SOFTMAX_RECIPE
 
 REPO = Path(__file__).resolve().parents[1]
 K = 20
 # The BPR recipe of retriever_movielens.py: the default retriever's (agentrec.artifacts_retriever.RECIPE), whose
 # epoch cap is --max-epochs here.
 BASE = {k: v for k, v in RECIPE.items() if k != "epochs"}
-# The exact softmax over all items, for comparison: about 20 steps per epoch (users per step = users / 20, from
-# 32 to 1024), lr 2e-2 with a cosine decay over 60 epochs, L2 0.1, evaluated every 2 epochs, patience 3.
-SOFTMAX = dict(loss="full", temperature=1.0, batch_size="auto", lr=2e-2, lr_schedule="cosine", weight_decay=0.1,
-               epochs=60, eval_every=2, patience=3)  # fmt: skip
+# The default's second recipe (agentrec.artifacts_retriever.SOFTMAX_RECIPE): the exact softmax over all items,
+# users per step = users / 20 (32 to 1024).
+SOFTMAX = {**SOFTMAX_RECIPE, "batch_size": "auto"}
 TEXT_WARM = {"options": {"id_dropout": 0.2}, "feature_scale": 0.1}
 ENTRIES: dict[str, dict[str, Any]] = {
     "popularity": {"model": "popularity"},
@@ -181,17 +180,18 @@ def run_entry(label: str, split: Any, graph: Any, features: np.ndarray | None, a
 
 
 def default_choice(record: dict[str, Any]) -> dict[str, Any] | None:
-    """What Agent.load's default would be on this split: the better on validation of the default-search graph
-    filter and the recipe (text-lightgcn with text, else lightgcn), with its test gap to the table's best."""
+    """What Agent.load's default would be on this split: the best on validation of the default-search graph
+    filter and the two recipes (text-lightgcn with text, else lightgcn), with its test gap to the table's best."""
     from agentrec.artifacts_retriever import choose_default
 
     rows = {r["model"]: r for r in record["models"] if "valid" in r}
     recipe = "text-lightgcn" if "text-lightgcn" in rows else "lightgcn"
     gf = "graph-filter (default search)"
-    if gf not in rows or recipe not in rows:
+    candidates = {"graph-filter": gf, recipe: recipe, f"{recipe} (softmax)": f"{recipe} (softmax)"}
+    if any(row not in rows for row in candidates.values()):
         return None
-    name = choose_default({"graph-filter": rows[gf]["valid"]["recall@20"], recipe: rows[recipe]["valid"]["recall@20"]})
-    chosen = rows[gf if name == "graph-filter" else recipe]
+    name = choose_default({name: rows[row]["valid"]["recall@20"] for name, row in candidates.items()})
+    chosen = rows[candidates[name]]
     best = max(rows.values(), key=lambda r: r["test"]["recall@20"])
     test, top = chosen["test"]["recall@20"], best["test"]["recall@20"]
     return {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agentrec.agent.grammar import Request, parse
-from agentrec.agent.head_fit import head_fit
+from agentrec.agent.head_fit import head_fit, topic_fit
 from agentrec.agent.lexicon import Lexicon
 from agentrec.agent.memory import Wish, merge
 from agentrec.packs import load_pack
@@ -187,3 +187,56 @@ def test_words_that_fit_nothing_of_the_standing_wish_start_a_new_request() -> No
     assert any("Nothing you asked for before fits 'glue'" in n and "Filament" in n for n in notes)
     kept, notes = merge(standing, req, count=lambda f: 10, subject=lambda wish, fresh: True)
     assert kept.filters.include == {"category": ("Filament",)} and not notes  # a refinement: "thicker ones"
+
+
+def test_a_words_only_wish_keeps_its_words_across_refinements() -> None:
+    glue = Wish(text="glue", filters=Filters(exclude={"brand": ("Acme",)}))
+    wish, notes = merge(glue, Request(text="waterproof"), count=lambda f: 10, topic=lambda standing, words: True)
+    assert wish.text == "glue waterproof" and wish.filters.exclude == {"brand": ("Acme",)}
+    assert notes == ["I kept 'glue' from before: searching for 'glue waterproof'."]
+    same, notes = merge(glue, Request(text="glue"), count=lambda f: 10)  # nothing new: nothing to say
+    assert same.text == "glue" and not notes
+    quiet, notes = merge(glue, Request(form="refine"), count=lambda f: 10)  # "cheaper ones", "not the first one"
+    assert quiet.text == "glue" and not notes
+    other, notes = merge(glue, Request(text="safety glasses"), count=lambda f: 10, topic=lambda s, w: False)
+    assert other.text == "safety glasses" and other.filters.exclude == {"brand": ("Acme",)}
+    assert notes == ["'safety glasses' is not about 'glue', so this is a new request: I no longer search for 'glue'."]
+    fixed, notes = merge(glue, Request(text="epoxy", mode="correct"), count=lambda f: 10)
+    assert fixed.text == "epoxy" and notes == ["Searching for 'epoxy' instead of 'glue'."]
+    fresh, _ = merge(Wish(), Request(text="glue"), count=lambda f: 10)
+    assert fresh.text == "glue"
+
+
+def test_a_wish_of_facet_values_carries_no_words_but_a_words_only_wish_keeps_them_under_a_facet() -> None:
+    genre = Request(text="funny", include={"genre": ["Comedy"]}, form="head")
+    wish, _ = merge(Wish(), genre, count=lambda f: 10)
+    assert wish.text == ""  # the facet values carry the request (its words are searched that turn only)
+    brand = Request(include={"brand": ["Gorilla"]}, form="refine")  # "only Gorilla" after "glue"
+    kept, _ = merge(Wish(text="glue"), brand, count=lambda f: 10)
+    assert kept.text == "glue" and kept.filters.include == {"brand": ("Gorilla",)}
+    switch, notes = merge(kept, Request(text="a documentary", mode="switch"), count=lambda f: 10)
+    assert switch.text == "a documentary" and not switch.filters.include and notes
+
+
+def test_topic_fit_judges_follow_up_words_by_the_wishs_own_matches() -> None:
+    class Words:
+        """ "glue" finds items 0-4; "waterproof" finds 9, 3, 8 (3 is a glue); "gloves" finds 7, 8, 9 only."""
+
+        found = {"glue": [0, 1, 2, 3, 4], "waterproof": [9, 3, 8], "gloves": [7, 8, 9], "sticky": [8, 9]}
+
+        def search(self, text: str, k: int = 20, allowed: np.ndarray | None = None) -> list[_Hit]:
+            keep = None if allowed is None else {int(i) for i in allowed}
+            order = self.found[text] if keep is None or len(keep) == 10 else [i for i in range(10) if i in keep]
+            score = {"sticky": 0.5, "gloves": 0.6}.get(text, 0.7)
+            hits = [_Hit(i, score - (0.05 if text == "sticky" else 0.2) * (keep is not None and len(keep) < 10))
+                    for i in order if keep is None or i in keep]  # fmt: skip
+            return hits[:k]
+
+    everything = lambda f: np.ones(10, dtype=bool)  # noqa: E731
+    assert topic_fit(None, everything) is None  # no text index: no judgement
+    fits = topic_fit(Words(), everything)
+    assert fits is not None
+    assert fits("glue", "waterproof")  # one of its best matches is a glue
+    assert not fits("glue", "gloves")  # none is, and the best glue trails by 0.2
+    assert fits("glue", "sticky")  # none is, but the best glue trails by 0.05 only
+    assert fits("glue", "the")  # no content words: nothing to judge

@@ -18,6 +18,7 @@ from agentrec.artifacts_retriever import (
     choose_default,
     converging_train_config,
     describe_default,
+    softmax_train_config,
     training_budget,
 )
 from agentrec.data import Dataset
@@ -145,6 +146,29 @@ def test_default_with_validation_keeps_the_better_candidate(tiny_interactions: I
     assert name == record["chosen"] == choose_default(recalls)
     assert isinstance(model, GraphFilter if name == "graph-filter" else LightGCN)
     assert record["lightgcn"]["epochs_run"] >= 1 and record["lightgcn"]["stopped"]
+
+
+def test_default_tries_both_recipes_when_none_is_given(
+    tiny_interactions: Interactions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentrec.data.splits import random_split
+    from agentrec.graph import build_graph
+
+    monkeypatch.setenv(BUDGET_ENV, "5")
+    split = random_split(tiny_interactions, test_fraction=0.2, valid_fraction=0.2, seed=0)
+    graph = build_graph(split.train)
+    model, name, record = build_default_retriever(graph, split, None, show_progress=False)
+    assert record["candidates"] == ["graph-filter", "lightgcn", "lightgcn (softmax)"]
+    assert record["lightgcn"]["loss"] == "bpr" and record["lightgcn (softmax)"]["loss"] == "full"
+    recalls = {k: record[k]["valid_recall"] for k in record["candidates"]}
+    assert record["chosen"] == choose_default(recalls)
+    assert name == record["chosen"].split(" (")[0]  # the model name the checkpoint is saved under
+    assert isinstance(model, GraphFilter if name == "graph-filter" else LightGCN)
+    cfg = softmax_train_config(graph.num_users, False)
+    assert cfg.batch_size == 32 and cfg.loss == "full" and cfg.time_budget_s == 5.0  # about 20 steps per epoch
+    assert (
+        softmax_train_config(29_858, False).batch_size == 1024 and softmax_train_config(4000, False).batch_size == 200
+    )
 
 
 def test_describe_default_says_which_and_why(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -230,7 +230,7 @@ class Agent:
         seeds, memo_notes = apply_request(state, parsed, self.toolbox, max_k=MAX_K)
         request = parsed.request
         notes += [*parsed.notes, *request.unapplied, *request.notes, *memo_notes]
-        query = self._query(state, parsed.text, seeds)
+        query = self._query(state, state.wish.text or parsed.text, seeds)
         phase = llm_phase(self, state, text, seeds, query, trace, notes, on_event)
         recs, usage, llm_text, mode, tools = phase.recs, phase.usage, phase.text, phase.mode, phase.tools
         if phase.fill:

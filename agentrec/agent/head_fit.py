@@ -19,7 +19,7 @@ import numpy as np
 from agentrec.agent.lexicon import STOPWORDS
 from agentrec.filters_types import Filters
 
-__all__ = ["head_fit", "text_fit"]
+__all__ = ["head_fit", "text_fit", "topic_fit"]
 
 #: How many of the whole request's best text matches are looked at, and how many of them must carry the head's
 #: values for the reading to stand without comparing scores.
@@ -32,6 +32,13 @@ SLACK = 0.05
 #: with all-MiniLM-L6-v2 on follow-ups of both shipped catalogues: new subjects trailed by 0.26-0.32 ("navy"
 #: after westerns, "glue" after filament), refinements by 0.02-0.21 ("thicker", "funnier", "cheaper").
 NEW_SUBJECT_SLACK = 0.25
+#: How many best text matches of a words-only wish ("glue") stand for its items when a follow-up is judged, and
+#: how far the best of them may trail the follow-up's best match when none is among its 20 best. Set with
+#: all-MiniLM-L6-v2 on amazon-scientific: new subjects trailed by 0.17-0.39 ("safety glasses", "gloves" after
+#: "glue", "thermometer" after "hydrometer"), refinements by 0-0.12 ("waterproof" after "glue", "dries clear"
+#: after "epoxy", "anti fog" after "safety glasses", "cheaper").
+TOPIC_ITEMS = 50
+TOPIC_SLACK = 0.13
 
 
 def _content(text: str, heads: Iterable[str]) -> list[str]:
@@ -80,6 +87,34 @@ def text_fit(
         if not hits or sum(1 for h in hits if inside[h.item_index]) >= enough:
             return True
         best_inside = store.search(text, k=1, allowed=np.flatnonzero(inside))
+        return bool(best_inside) and best_inside[0].score >= hits[0].score - slack
+
+    return fits
+
+
+def topic_fit(
+    store: Any, mask: Callable[[Filters], np.ndarray], *, slack: float = TOPIC_SLACK
+) -> Callable[[str, str], bool] | None:
+    """A ``topic(standing, words)`` check for :func:`agentrec.agent.memory.merge`, or None without a text index.
+
+    A wish that names no facet value ("glue") is its text: its items are the ``TOPIC_ITEMS`` best matches of
+    ``standing``. Follow-up ``words`` fit it when one of their ``TOP`` best matches is among those items, or when
+    the best of those items trails the words' best match by at most ``slack`` ("waterproof" after "glue" fits,
+    "safety glasses" does not); the rule of :func:`text_fit` for a wish of facet values, with a tighter slack
+    (a wish's own best text matches are a looser set than the items of a category).
+    """
+    if store is None:
+        return None
+
+    def fits(standing: str, words: str) -> bool:
+        if not _content(words, []):
+            return True
+        allowed = np.flatnonzero(mask(Filters()))
+        items = {h.item_index for h in store.search(standing, k=TOPIC_ITEMS, allowed=allowed)}
+        hits = store.search(words, k=TOP, allowed=allowed)
+        if not hits or not items or any(h.item_index in items for h in hits):
+            return True
+        best_inside = store.search(words, k=1, allowed=np.asarray(sorted(items), dtype=np.int64))
         return bool(best_inside) and best_inside[0].score >= hits[0].score - slack
 
     return fits

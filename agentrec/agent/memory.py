@@ -44,6 +44,9 @@ class Wish:
         avoid_terms: words that only steer the ranking down ("not too heavy").
         inferred: facet -> included values read only from topic words (given up first).
         last_added: facet -> values the latest message added (what a correction takes back).
+        text: the free words a wish that began without a facet value searches for, kept across refinements
+            ("glue", then "waterproof" -> "glue waterproof"); empty when the wish began with facet values (those
+            carry it) or the words start a new request.
     """
 
     filters: Filters = field(default_factory=Filters)
@@ -52,6 +55,7 @@ class Wish:
     avoid_terms: tuple[str, ...] = ()
     inferred: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     last_added: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    text: str = ""
 
     @property
     def has_wish(self) -> bool:
@@ -110,7 +114,13 @@ def _words_alone(req: Request) -> bool:
 
 
 def merge(
-    wish: Wish, req: Request, *, count: Counter, fits: Fits | None = None, subject: Fits | None = None
+    wish: Wish,
+    req: Request,
+    *,
+    count: Counter,
+    fits: Fits | None = None,
+    subject: Fits | None = None,
+    topic: Callable[[str, str], bool] | None = None,
 ) -> tuple[Wish, list[str]]:
     """The wish after one more message, and the notes that say what changed.
 
@@ -123,17 +133,25 @@ def merge(
             select about as well as the items without them (judged on the item text); None skips the check.
         subject: ``subject(wish, fresh)`` says whether a message of words alone still fits the standing wish;
             when it does not ("glue" after "3D printer filament"), the message is a new request. None: it fits.
+        topic: ``topic(standing, words)`` says whether a message's words fit the items a words-only wish's text
+            finds ("waterproof" after "glue" does, "safety glasses" does not). None: they fit.
     """
     notes: list[str] = []
+    standing = wish.text
     if req.mode == "switch":
-        wish = _start_fresh(wish, notes, "Something different")
+        wish, standing = _start_fresh(wish, notes, "Something different"), ""
     elif req.form == "head" and wish.has_wish and req.mode is None and (req.include or req.ranges):
-        wish = _start_fresh(wish, notes, "A new request")
+        wish, standing = _start_fresh(wish, notes, "A new request"), ""
     elif subject is not None and wish.filters.include and _words_alone(req):
         fresh = _start_fresh(wish, [], "")
         if count(fresh.filters) and not subject(wish.filters, fresh.filters):
             why = f"Nothing you asked for before fits '{req.text}', so this is a new request"
-            wish = _start_fresh(wish, notes, why)
+            wish, standing = _start_fresh(wish, notes, why), ""
+    if standing and req.text and _words_alone(req) and topic is not None and not topic(standing, req.text):
+        notes.append(
+            f"'{req.text}' is not about '{standing}', so this is a new request: I no longer search for '{standing}'."
+        )
+        standing = ""
     include = {k: tuple(v) for k, v in wish.filters.include.items()}
     match = dict(wish.filters.match)
     ranges = dict(wish.filters.ranges)
@@ -168,7 +186,21 @@ def merge(
             merged = lighter
     if req.include and merged.include != before.include:
         merged = _relax(wish, req, before, merged, count, prefer, notes)
-    return _soft(wish, req, merged, extra_prefer=prefer), notes
+    text = _text(standing, req, notes) if standing or not merged.include else ""
+    return replace(_soft(wish, req, merged, extra_prefer=prefer), text=text), notes
+
+
+def _text(standing: str, req: Request, notes: list[str]) -> str:
+    """The free words the wish searches for after ``req``: the standing ones, with the message's added."""
+    if not standing or not req.text:
+        return standing or req.text
+    if req.mode in ("correct", "instead"):
+        notes.append(f"Searching for '{req.text}' instead of '{standing}'.")
+        return req.text
+    combined = " ".join(dict.fromkeys(f"{standing} {req.text}".split()))
+    if combined != standing:
+        notes.append(f"I kept '{standing}' from before: searching for '{combined}'.")
+    return combined
 
 
 def _without_weak(req: Request, merged: Filters) -> Filters:

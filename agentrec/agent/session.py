@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agentrec.agent.head_fit import NEW_SUBJECT_SLACK, head_fit, text_fit
+from agentrec.agent.head_fit import NEW_SUBJECT_SLACK, head_fit, text_fit, topic_fit
 from agentrec.agent.memory import Wish, merge
 from agentrec.agent.profiles import ProfileStore, StoredProfile
 from agentrec.types import Filters, Query
@@ -279,7 +279,8 @@ def apply_request(
         if pointed or parsed.seen_items or parsed.confirm or parsed.yes
         else text_fit(store, eligible, req.text, enough=1, slack=NEW_SUBJECT_SLACK)
     )
-    state.wish, changed = merge(state.wish, req, count=count, fits=fits, subject=subject)
+    topic = None if subject is None else topic_fit(store, eligible)
+    state.wish, changed = merge(state.wish, req, count=count, fits=fits, subject=subject, topic=topic)
     notes += changed
     return seeds, notes
 
