@@ -61,7 +61,8 @@ class MeaningStore:
     def search(self, text: str, k: int = 20, filters: object = None, allowed: object = None) -> list[SearchHit]:
         keep = None if allowed is None else set(np.asarray(allowed).tolist())
         hits = [i for i in self.order if keep is None or i in keep][:k]
-        return [SearchHit(self.catalog[i].item_id, i, self.catalog[i].title, 1.0 - 0.01 * r) for r, i in enumerate(hits)]
+        items = self.catalog.items
+        return [SearchHit(items[i].item_id, i, items[i].title, 1.0 - 0.01 * r) for r, i in enumerate(hits)]
 
 
 def test_the_bus_answers_a_worded_request_with_items_that_carry_the_words() -> None:
