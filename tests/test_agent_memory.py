@@ -205,6 +205,9 @@ def test_a_words_only_wish_keeps_its_words_across_refinements() -> None:
     assert fixed.text == "epoxy" and notes == ["Searching for 'epoxy' instead of 'glue'."]
     fresh, _ = merge(Wish(), Request(text="glue"), count=lambda f: 10)
     assert fresh.text == "glue"
+    long = Wish(text=" ".join(f"w{i}" for i in range(30)))
+    capped, _ = merge(long, Request(text="last"), count=lambda f: 10)
+    assert capped.text.split()[-1] == "last" and len(capped.text.split()) == 24
 
 
 def test_a_wish_of_facet_values_carries_no_words_but_a_words_only_wish_keeps_them_under_a_facet() -> None:

@@ -53,7 +53,9 @@ def test_a_names_only_catalogue_from_a_spec_to_an_answer(
 ) -> None:
     spec = _artists(tmp_path / "data")
     art = tmp_path / "art"
+    monkeypatch.delenv("AGENTREC_PROFILES_URL", raising=False)
     agent = Agent.load(str(spec), artifacts_dir=art, config=AgentConfig(), torch_threads=0)
+    assert agent.profiles is None  # nothing is persisted unless asked
     comps = agent.components
     assert comps.name == "artists" and comps.split.name == "temporal"
     assert comps.store is not None and comps.store.count() == len(_NAMES)  # titles count as item text
@@ -69,9 +71,11 @@ def test_a_names_only_catalogue_from_a_spec_to_an_answer(
                   for i in part.item_index[part.user_index == u]}  # fmt: skip
         shown = {r.item_index for r in agent.recommend("anything", user=user, k=8)}
         assert not shown & played, user
-    # The artifacts folder and the recorded name load without building anything.
+    # The artifacts folder and the recorded name load without building anything; profiles follow the environment.
+    monkeypatch.setenv("AGENTREC_PROFILES_URL", str(tmp_path / "profiles.sqlite"))
     again = Agent.load(art / "artists", config=AgentConfig(), build_missing=False, torch_threads=0)
-    assert again.components.catalog[0].title == "{F.B.R}"
+    assert again.components.catalog[0].title == "{F.B.R}" and again.profiles is not None
+    monkeypatch.delenv("AGENTREC_PROFILES_URL")
     by_name = Agent.load("artists", artifacts_dir=art, config=AgentConfig(), build_missing=False, torch_threads=0)
     assert len(by_name.components.catalog) == len(_NAMES)
     # The command line takes the spec path (or the name) wherever it takes --dataset.

@@ -47,8 +47,15 @@ def test_bm25_ranks_items_with_more_and_rarer_request_words_first() -> None:
     assert ranked is not None and set(ranked[0].tolist()) == {0, 1, 4}
     keep = np.ones(len(titles), bool)
     keep[0] = False
-    only = index.search(["waterproof", "glue"], keep, depth=1)
-    assert only is not None and only[0].tolist() != [0]  # filters apply before the top-k
+    # Two words of similar weight: an item needs both ("safety glasses" is not every item that says "safety").
+    both = index.search(["waterproof", "glue"], np.ones(len(titles), bool), depth=10)
+    assert both is not None and both[0].tolist() == [0]
+    assert index.search(["waterproof", "glue"], keep, depth=1) is None  # filters apply before the top-k
+    loose = index.search(["waterproof", "glue"], keep, depth=1, cover=0.3)
+    assert loose is not None and loose[0].tolist() != [0]
+    # A rare word carries the request on its own when it holds most of the weight.
+    rare_first = index.search(["waterproof", "wood"], np.ones(len(titles), bool), depth=10)
+    assert rare_first is not None and {0, 2} <= set(rare_first[0].tolist()) and 3 not in rare_first[0].tolist()
     assert index.search(["zeppelin"], keep, depth=5) is None
 
 

@@ -106,12 +106,13 @@ class Agent:
             artifacts_dir: where built artifacts live (default ``AGENTREC_ARTIFACTS_DIR`` or the user cache).
             config: LLM settings (default ``AgentConfig.from_env()``).
             build_missing: build data, embeddings, index and retriever when absent (else raise).
-            profiles_path: SQLite file for per-user profiles (opt-in).
+            profiles_path: SQLite file or database URL for per-user profiles (default ``AGENTREC_PROFILES_URL``).
             show_progress: progress bars while building.
             torch_threads: PyTorch threads for answering (None: ``AGENTREC_TORCH_THREADS``, default 1; 0 keeps
                 PyTorch's default). One thread keeps many small requests fast on a few shared cores.
         """
         from agentrec.artifacts import load_components
+        from agentrec.config import profiles_url_from_env
 
         # Names, spec files and artifacts folders are told apart by load_components (agentrec.data.resolve_dataset).
         comps = load_components(
@@ -122,7 +123,8 @@ class Agent:
             show_progress=show_progress,
             torch_threads=torch_threads,
         )
-        return cls(comps, config=config if config is not None else AgentConfig.from_env(), profiles_path=profiles_path)
+        profiles = profiles_path if profiles_path is not None else profiles_url_from_env()
+        return cls(comps, config=config if config is not None else AgentConfig.from_env(), profiles_path=profiles)
 
     @property
     def mode(self) -> str:

@@ -31,6 +31,8 @@ from agentrec.types import Candidate
 __all__ = ["Wish", "merge", "soft_rerank"]
 
 Counter = Callable[[Filters], int]
+#: The most words a words-only wish carries from turn to turn.
+MAX_TEXT_WORDS = 24
 Fits = Callable[[Filters, Filters], bool]
 
 
@@ -197,7 +199,8 @@ def _text(standing: str, req: Request, notes: list[str]) -> str:
     if req.mode in ("correct", "instead"):
         notes.append(f"Searching for '{req.text}' instead of '{standing}'.")
         return req.text
-    combined = " ".join(dict.fromkeys(f"{standing} {req.text}".split()))
+    words = list(dict.fromkeys(f"{standing} {req.text}".split()))
+    combined = " ".join(words[-MAX_TEXT_WORDS:])  # a long conversation keeps its latest words
     if combined != standing:
         notes.append(f"I kept '{standing}' from before: searching for '{combined}'.")
     return combined

@@ -85,6 +85,7 @@ class LexicalIndex:
         row_of = np.repeat(np.arange(len(catalog)), np.diff(tf.indptr))
         tf.data = tf.data * (k1 + 1.0) / (tf.data + norm[row_of]) * idf[tf.indices]
         self.vocabulary = vocab
+        self._idf = idf
         self._weights = tf.tocsc()
 
     def __len__(self) -> int:
@@ -97,10 +98,20 @@ class LexicalIndex:
             return np.zeros(len(self), dtype=np.float64)
         return np.asarray(self._weights[:, cols].sum(axis=1)).ravel()
 
-    def search(self, words: Iterable[str], eligible: np.ndarray, depth: int) -> Ranked | None:
-        """The ``depth`` best eligible items that contain at least one of ``words``, best first (or None)."""
-        score = self.scores(words)
-        keep = eligible & (score > 0)
+    def search(self, words: Iterable[str], eligible: np.ndarray, depth: int, *, cover: float = 0.6) -> Ranked | None:
+        """The ``depth`` best eligible items carrying ``cover`` of the words' IDF weight, by BM25 (or None).
+
+        "safety glasses" is not answered by every item that says "safety": with two words of similar weight an
+        item needs both; a rare word can carry a request on its own ("waterproof" in "waterproof glue" weighs
+        more than "glue").
+        """
+        cols = np.asarray(sorted({self.vocabulary[f] for f in map(fold, words) if f in self.vocabulary}), np.int64)
+        if not len(cols):
+            return None
+        block = self._weights[:, cols]
+        score = np.asarray(block.sum(axis=1)).ravel()
+        present = (block > 0).astype(np.float64) @ self._idf[cols]
+        keep = eligible & (score > 0) & (present >= cover * float(self._idf[cols].sum()) - 1e-12)
         if not keep.any():
             return None
         return top_eligible(score, keep, depth)
