@@ -100,6 +100,7 @@ def test_soft_negation_is_a_preference_not_a_contradiction(films: Lexicon) -> No
     assert r.avoid_terms == ["violent"] and not r.exclude and not r.exclude_terms
     r = parse("a heist, but not too scary", films)
     assert r.avoid == {"genre": ["Horror"]} and not r.exclude
+    assert any("genre Horror" in n and "preference" in n for n in r.notes)  # said, not applied silently
 
 
 def test_the_same_word_both_ways_is_a_real_contradiction(films: Lexicon) -> None:

@@ -152,6 +152,12 @@ def _apply_values(text: str, hits: list[Hit], lexicon: Lexicon, req: Request) ->
                 req.notes.append(f"I left out items tagged '{hit.phrase}' and items whose text mentions it.")
         elif hit.polarity == "avoid":
             add(req.avoid, facet, values)
+            if facet in lexicon.soft and hit.phrase not in req.avoid_terms:
+                req.avoid_terms.append(hit.phrase)  # free tags are sparse: a text that mentions it counts too
+            else:
+                req.notes.append(
+                    f"I took less {facet} {', '.join(values)} as a preference (those come last), not a filter."
+                )
         if hit.ref.origin == "compound":
             req.notes.append(f"I read '{hit.phrase}' as {' and '.join(values)}.")
     positive = [h for h in valued if h.polarity == "include"]
