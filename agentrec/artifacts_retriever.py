@@ -46,6 +46,7 @@ __all__ = [
     "describe_default",
     "recipe_model",
     "softmax_train_config",
+    "train_candidate",
     "training_budget",
     "tune_default_filter",
 ]
@@ -184,9 +185,10 @@ def softmax_train_config(num_users: int, show_progress: bool = True, time_budget
     )
 
 
-def _train_candidate(
+def train_candidate(
     graph: BipartiteGraph, split: Split, item_features: np.ndarray | None, cfg: Any, k: int
 ) -> tuple[Any, dict[str, Any]]:
+    """The recipe's LightGCN trained with ``cfg`` and what the default's record says of it (validation Recall@k)."""
     from agentrec.train import fit
 
     cfg = replace(cfg, eval_k=min(cfg.eval_k, graph.num_items))
@@ -250,7 +252,7 @@ def build_default_retriever(
         "seconds": round(time.perf_counter() - t0, 1),
     }
     for name, cfg in recipes.items():
-        models[name], record[name] = _train_candidate(graph, split, item_features, cfg, k)
+        models[name], record[name] = train_candidate(graph, split, item_features, cfg, k)
     chosen = choose_default({name: record[name]["valid_recall"] for name in record["candidates"]})
     record.update(chosen=chosen, reason="best validation Recall@20")
     read = ", ".join(

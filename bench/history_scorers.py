@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
     import retriever_tables as rt
 
     from agentrec.artifacts_retriever import (
-        _train_candidate,
         converging_train_config,
         softmax_train_config,
+        train_candidate,
         tune_default_filter,
     )
     from agentrec.cli.train import item_text_features
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
         else None
     )
     cfg = softmax_train_config(graph.num_users, False) if a.recipe == "softmax" else converging_train_config(False)
-    net, record = _train_candidate(graph, split, feats, cfg, 20)
+    net, record = train_candidate(graph, split, feats, cfg, 20)
     gf = GraphFilter(graph, tune_default_filter(split).config)
     history = [np.sort(split.train.item_index[split.train.user_index == u]) for u in range(graph.num_users)]
 

@@ -91,10 +91,14 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self._weights.shape[0]
 
+    def _columns(self, words: Iterable[str]) -> np.ndarray:
+        """The vocabulary columns of the request's folded words, each once (unknown words have none)."""
+        return np.asarray(sorted({self.vocabulary[f] for f in map(fold, words) if f in self.vocabulary}), np.int64)
+
     def scores(self, words: Iterable[str]) -> np.ndarray:
         """``(num_items,)`` BM25 scores of the request words (each counted once; unknown words add nothing)."""
-        cols = sorted({self.vocabulary[f] for f in map(fold, words) if f in self.vocabulary})
-        if not cols:
+        cols = self._columns(words)
+        if not len(cols):
             return np.zeros(len(self), dtype=np.float64)
         return np.asarray(self._weights[:, cols].sum(axis=1)).ravel()
 
@@ -105,7 +109,7 @@ class LexicalIndex:
         item needs both; a rare word can carry a request on its own ("waterproof" in "waterproof glue" weighs
         more than "glue").
         """
-        cols = np.asarray(sorted({self.vocabulary[f] for f in map(fold, words) if f in self.vocabulary}), np.int64)
+        cols = self._columns(words)
         if not len(cols):
             return None
         block = self._weights[:, cols]
